@@ -1,0 +1,14 @@
+//! mailwire: drive SMTP, IMAP and POP3 sessions by hand, upgrade with
+//! STARTTLS, and inspect the negotiated TLS parameters and certificate chain.
+//!
+//! Layers, bottom up:
+//! - [`protocol`]: sans-IO framing and parsing of server responses.
+//! - [`tls`], [`cert`]: rustls client/server setup, the recording verifier,
+//!   handshake summary and x509 chain report.
+//! - [`session`]: the tokio engine that owns the socket and emits events.
+//! - `check`, `server`, `tui`: consumers of those events.
+
+pub mod cert;
+pub mod protocol;
+pub mod target;
+pub mod tls;
