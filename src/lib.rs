@@ -12,3 +12,4 @@ pub mod cert;
 pub mod protocol;
 pub mod target;
 pub mod tls;
+pub mod session;
