@@ -9,6 +9,9 @@
 //! - `check`, `server`, `tui`: consumers of those events.
 
 pub mod cert;
+pub mod check;
+pub mod cli;
+pub mod escape;
 pub mod protocol;
 pub mod target;
 pub mod tls;

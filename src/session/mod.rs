@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::cert::ChainReport;
 use crate::tls::{HandshakeSummary, Verdict};
 
-pub use engine::{Session, SessionConfig, Timeouts};
+pub use engine::{Command, Response, Session, SessionConfig, SessionError, SessionHandle, StartTls, Timeouts, spawn};
 
 /// Who produced a transcript line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -63,6 +63,13 @@ pub enum Event {
     Malformed { entry: Entry, reason: String },
     /// The TLS handshake finished (possibly with an untrusted chain).
     Tls(Box<TlsEstablished>),
+    /// Capabilities as advertised (EHLO keywords, IMAP CAPABILITY, POP3 CAPA);
+    /// `after_tls` tells the two sets apart (RFC 3207 §4.2).
+    Capabilities {
+        at: Duration,
+        after_tls: bool,
+        list: Vec<crate::protocol::Capability>,
+    },
     /// Something the operator should notice (e.g. STARTTLS injection).
     Warning { at: Duration, message: String },
     /// A failure that ends the current step (timeout, handshake failure).
