@@ -81,8 +81,12 @@ impl ChainReport {
                     parsed.push(Some(cert));
                 }
                 Err(e) => {
-                    report.findings.push(Finding::error(format!("certificate {depth} does not parse: {e}")));
-                    report.certs.push(CertSummary::unparsable(depth, der, &e.to_string()));
+                    report.findings.push(Finding::error(format!(
+                        "certificate {depth} does not parse: {e}"
+                    )));
+                    report
+                        .certs
+                        .push(CertSummary::unparsable(depth, der, &e.to_string()));
                     parsed.push(None);
                 }
             }
@@ -98,7 +102,8 @@ impl ChainReport {
 
     fn check_chain(&mut self, parsed: &[Option<X509Certificate<'_>>], name: &str) {
         if parsed.is_empty() {
-            self.findings.push(Finding::error("the server sent no certificate".into()));
+            self.findings
+                .push(Finding::error("the server sent no certificate".into()));
             return;
         }
         // Issuer linkage, RFC 5246 §7.4.2 / RFC 8446 §4.4.2: each certificate
@@ -130,13 +135,24 @@ impl ChainReport {
             }
         }
         for c in &self.certs {
-            let what = if c.depth == 0 { "leaf".to_string() } else { format!("certificate {}", c.depth) };
+            let what = if c.depth == 0 {
+                "leaf".to_string()
+            } else {
+                format!("certificate {}", c.depth)
+            };
             if c.days_left < 0 {
-                self.findings.push(Finding::error(format!("{what} expired on {}", c.not_after)));
+                self.findings
+                    .push(Finding::error(format!("{what} expired on {}", c.not_after)));
             } else if c.not_yet_valid {
-                self.findings.push(Finding::error(format!("{what} is not valid before {}", c.not_before)));
+                self.findings.push(Finding::error(format!(
+                    "{what} is not valid before {}",
+                    c.not_before
+                )));
             } else if c.days_left < 30 {
-                self.findings.push(Finding::warning(format!("{what} expires in {} days", c.days_left)));
+                self.findings.push(Finding::warning(format!(
+                    "{what} expires in {} days",
+                    c.days_left
+                )));
             }
         }
         if let Some(leaf) = self.certs.first()
@@ -153,13 +169,22 @@ impl ChainReport {
 
 impl Finding {
     fn error(message: String) -> Finding {
-        Finding { severity: "error".into(), message }
+        Finding {
+            severity: "error".into(),
+            message,
+        }
     }
     fn warning(message: String) -> Finding {
-        Finding { severity: "warning".into(), message }
+        Finding {
+            severity: "warning".into(),
+            message,
+        }
     }
     fn info(message: String) -> Finding {
-        Finding { severity: "info".into(), message }
+        Finding {
+            severity: "info".into(),
+            message,
+        }
     }
 }
 
@@ -199,7 +224,9 @@ pub fn name_matches(sans: &[String], name: &str) -> bool {
         if let Some(addr) = san.strip_prefix("IP:") {
             return ip.is_some() && addr.parse::<std::net::IpAddr>().ok() == ip;
         }
-        let Some(dns) = san.strip_prefix("DNS:") else { return false };
+        let Some(dns) = san.strip_prefix("DNS:") else {
+            return false;
+        };
         if ip.is_some() {
             return false;
         }
@@ -215,7 +242,9 @@ pub fn name_matches(sans: &[String], name: &str) -> bool {
 
 /// Subject DN bytes of the issuer of `der`, to compare with trust anchors.
 pub fn issuer_der(der: &[u8]) -> Option<Vec<u8>> {
-    X509Certificate::from_der(der).ok().map(|(_, c)| c.issuer().as_raw().to_vec())
+    X509Certificate::from_der(der)
+        .ok()
+        .map(|(_, c)| c.issuer().as_raw().to_vec())
 }
 
 fn summarize(depth: usize, der: &[u8], cert: &X509Certificate<'_>, now: i64) -> CertSummary {
@@ -232,7 +261,9 @@ fn summarize(depth: usize, der: &[u8], cert: &X509Certificate<'_>, now: i64) -> 
                 for gn in &san.general_names {
                     match gn {
                         GeneralName::DNSName(d) => sans.push(format!("DNS:{d}")),
-                        GeneralName::IPAddress(bytes) => sans.push(format!("IP:{}", ip_text(bytes))),
+                        GeneralName::IPAddress(bytes) => {
+                            sans.push(format!("IP:{}", ip_text(bytes)))
+                        }
                         GeneralName::RFC822Name(m) => sans.push(format!("email:{m}")),
                         GeneralName::URI(u) => sans.push(format!("URI:{u}")),
                         _ => {}
@@ -240,7 +271,12 @@ fn summarize(depth: usize, der: &[u8], cert: &X509Certificate<'_>, now: i64) -> 
                 }
             }
             ParsedExtension::KeyUsage(ku) => {
-                key_usage = ku.to_string().split(", ").filter(|s| !s.is_empty()).map(str::to_string).collect();
+                key_usage = ku
+                    .to_string()
+                    .split(", ")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
             }
             ParsedExtension::ExtendedKeyUsage(eku) => {
                 let flags = [
@@ -252,7 +288,11 @@ fn summarize(depth: usize, der: &[u8], cert: &X509Certificate<'_>, now: i64) -> 
                     (eku.time_stamping, "timeStamping"),
                     (eku.ocsp_signing, "OCSPSigning"),
                 ];
-                extended_key_usage = flags.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect();
+                extended_key_usage = flags
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, n)| n.to_string())
+                    .collect();
                 extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
             }
             ParsedExtension::BasicConstraints(bc) => path_len = bc.path_len_constraint,
@@ -298,14 +338,19 @@ fn summarize(depth: usize, der: &[u8], cert: &X509Certificate<'_>, now: i64) -> 
 }
 
 fn common_name(name: &X509Name<'_>) -> Option<String> {
-    name.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_string)
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string)
 }
 
 fn key_text(cert: &X509Certificate<'_>) -> String {
     let spki = cert.public_key();
     let alg = spki.algorithm.algorithm.to_id_string();
     match alg.as_str() {
-        "1.2.840.113549.1.1.1" => format!("RSA {}", spki.parsed().map(|k| k.key_size()).unwrap_or(0)),
+        "1.2.840.113549.1.1.1" => {
+            format!("RSA {}", spki.parsed().map(|k| k.key_size()).unwrap_or(0))
+        }
         "1.2.840.10045.2.1" => {
             let curve = spki
                 .algorithm
@@ -342,7 +387,11 @@ fn ip_text(bytes: &[u8]) -> String {
 }
 
 fn colon_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// SHA-256 fingerprint of DER bytes, as `AB:CD:...`.

@@ -109,7 +109,10 @@ pub async fn run(config: SessionConfig, force_starttls: bool) -> CheckReport {
     let mut ehlo = None;
     match Session::connect(config, tx).await {
         Ok(mut session) => {
-            if matches!(target.protocol, crate::target::Protocol::Smtp | crate::target::Protocol::Lmtp) {
+            if matches!(
+                target.protocol,
+                crate::target::Protocol::Smtp | crate::target::Protocol::Lmtp
+            ) {
                 ehlo = Some(session.ehlo_name().to_string());
             }
             outcome = drive(&mut session, &target, force_starttls).await;
@@ -132,7 +135,10 @@ async fn drive<S>(session: &mut Session<S>, target: &Target, force: bool) -> Out
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
-    let mut out = Outcome { result: "not_requested", ..Outcome::default() };
+    let mut out = Outcome {
+        result: "not_requested",
+        ..Outcome::default()
+    };
     if let Err(e) = session.greeting().await {
         out.error = Some(e);
         return out;
@@ -142,7 +148,6 @@ where
         return out;
     }
     if target.tls == TlsMode::Implicit {
-        let _ = session.ask_capabilities().await;
         return out;
     }
     out.offered = session.starttls_offered();
@@ -167,13 +172,17 @@ where
     out
 }
 
-fn build_report(target: Target, ehlo: Option<String>, events: Vec<Event>, outcome: Outcome) -> CheckReport {
+fn build_report(
+    target: Target,
+    ehlo: Option<String>,
+    events: Vec<Event>,
+    outcome: Outcome,
+) -> CheckReport {
     let mut steps = Vec::new();
     let mut before = Vec::new();
     let mut after = Vec::new();
     let mut tls = None;
     let mut warnings = Vec::new();
-    let mut tls_failed = None;
     for event in events {
         match event {
             Event::Data(entry) | Event::Malformed { entry, .. } => steps.push(Step {
@@ -182,40 +191,57 @@ fn build_report(target: Target, ehlo: Option<String>, events: Vec<Event>, outcom
                 text: step_text(&entry.raw),
                 tls: entry.tls,
             }),
-            Event::Capabilities { after_tls, list, .. } => {
+            Event::Capabilities {
+                after_tls, list, ..
+            } => {
                 let names: Vec<String> = list.iter().map(Capability::to_string).collect();
-                if after_tls { after = names } else { before = names }
+                if after_tls {
+                    after = names
+                } else {
+                    before = names
+                }
             }
             Event::Tls(t) => tls = Some(t),
             Event::Warning { message, .. } => warnings.push(message),
-            Event::Error { message, .. } => {
-                if message.starts_with("TLS handshake failed") {
-                    tls_failed = Some(message.clone());
-                }
-                warnings.push(message);
-            }
+            Event::Error { message, .. } => warnings.push(message),
             Event::Connected { .. } | Event::Closed { .. } => {}
         }
     }
     let implicit = target.tls == TlsMode::Implicit;
-    let result = if implicit && tls.is_none() { "handshake_failed" } else { outcome.result };
+    let tls_error = outcome
+        .error
+        .as_ref()
+        .filter(|e| e.is_tls_failure())
+        .map(ToString::to_string);
+    let result = if implicit && tls_error.is_some() {
+        "handshake_failed"
+    } else {
+        outcome.result
+    };
     let verification = tls.as_ref().map(|t| t.verdict.clone());
-    let trusted = verification.as_ref().is_some_and(|v| v.trusted);
     let connection_error = outcome
         .error
         .as_ref()
-        .filter(|e| !matches!(e, SessionError::Tls(_)))
+        .filter(|e| !e.is_tls_failure())
         .map(ToString::to_string);
-    let exit_code = if tls.is_some() && trusted && (result == "upgraded" || implicit) && connection_error.is_none() {
-        EXIT_OK
-    } else if tls_failed.is_some() || tls.is_some() || matches!(result, "not_offered" | "refused" | "handshake_failed") {
-        // The TLS verdict is the more specific answer when the upgrade got that far.
+    let exit_code = if matches!(result, "not_offered" | "refused" | "handshake_failed")
+        || tls_error.is_some()
+    {
         EXIT_TLS
-    } else {
+    } else if verification.as_ref().is_some_and(|v| !v.trusted) {
+        // Untrusted is the more important answer even if the session broke later.
+        EXIT_TLS
+    } else if connection_error.is_some() || tls.is_none() {
         EXIT_CONNECTION
+    } else {
+        EXIT_OK
     };
     let (chain, chain_findings, chain_der) = match &tls {
-        Some(t) => (t.chain.certs.clone(), t.chain.findings.clone(), t.chain_der.clone()),
+        Some(t) => (
+            t.chain.certs.clone(),
+            t.chain.findings.clone(),
+            t.chain_der.clone(),
+        ),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     CheckReport {
@@ -224,13 +250,16 @@ fn build_report(target: Target, ehlo: Option<String>, events: Vec<Event>, outcom
         steps,
         capabilities_before: before,
         capabilities_after: after,
-        starttls: StartTlsReport { offered: outcome.offered, result },
+        starttls: StartTlsReport {
+            offered: outcome.offered,
+            result,
+        },
         tls: tls.as_ref().map(|t| TlsReport::from(&t.summary)),
         chain,
         chain_findings,
         verification,
         warnings,
-        error: connection_error.or(tls_failed),
+        error: tls_error.or(connection_error),
         exit_code,
         chain_der,
     }
@@ -248,7 +277,8 @@ fn step_text(raw: &[u8]) -> String {
 impl CheckReport {
     /// The report as one JSON object (see README, "check --json").
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise: {e}\"}}"))
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise: {e}\"}}"))
     }
 
     /// The human report. Server text is escaped: it may hold control bytes.
@@ -268,41 +298,84 @@ impl CheckReport {
                 (Direction::Server, true) => "<~",
             };
             for (i, l) in step.text.split('\n').enumerate() {
-                let t = if i == 0 { format!("{:>6} ms", step.t_ms) } else { " ".repeat(9) };
+                let t = if i == 0 {
+                    format!("{:>6} ms", step.t_ms)
+                } else {
+                    " ".repeat(9)
+                };
                 line(format!("{t} {arrow:<3} {}", escape_line(l.as_bytes())));
             }
         }
         line(String::new());
-        line(format!("STARTTLS:      {} (offered: {})", self.starttls.result, yes_no(self.starttls.offered)));
+        line(format!(
+            "STARTTLS:      {} (offered: {})",
+            self.starttls.result,
+            yes_no(self.starttls.offered)
+        ));
         if !self.capabilities_before.is_empty() {
-            line(format!("capabilities before TLS: {}", self.capabilities_before.join(", ")));
+            line(format!(
+                "capabilities before TLS: {}",
+                self.capabilities_before.join(", ")
+            ));
         }
         if !self.capabilities_after.is_empty() {
-            line(format!("capabilities after TLS:  {}", self.capabilities_after.join(", ")));
+            line(format!(
+                "capabilities after TLS:  {}",
+                self.capabilities_after.join(", ")
+            ));
         }
         if let Some(t) = &self.tls {
             line(format!("TLS version:   {}", t.version));
             line(format!("cipher suite:  {}", t.cipher_suite));
-            line(format!("key exchange:  {}", t.kx_group.as_deref().unwrap_or("unknown")));
-            line(format!("SNI sent:      {}", t.sni.as_deref().unwrap_or("(none)")));
-            line(format!("ALPN:          {}", t.alpn.as_deref().unwrap_or("(none)")));
+            line(format!(
+                "key exchange:  {}",
+                t.kx_group.as_deref().unwrap_or("unknown")
+            ));
+            line(format!(
+                "SNI sent:      {}",
+                t.sni.as_deref().unwrap_or("(none)")
+            ));
+            line(format!(
+                "ALPN:          {}",
+                t.alpn.as_deref().unwrap_or("(none)")
+            ));
             line(format!("OCSP stapled:  {}", yes_no(t.ocsp_stapled)));
         }
         if let Some(v) = &self.verification {
             line(format!("verification:  {}", v.headline()));
-            line(format!("hostname:      {} {}", v.name_checked, if v.hostname_match { "matches" } else { "DOES NOT MATCH" }));
+            line(format!(
+                "hostname:      {} {}",
+                v.name_checked,
+                if v.hostname_match {
+                    "matches"
+                } else {
+                    "DOES NOT MATCH"
+                }
+            ));
         }
         for c in &self.chain {
-            let role = if c.depth == 0 { "leaf" } else if c.self_signed { "root" } else { "intermediate" };
+            let role = if c.depth == 0 {
+                "leaf"
+            } else if c.self_signed {
+                "root"
+            } else {
+                "intermediate"
+            };
             line(String::new());
             line(format!("certificate {} ({role})", c.depth));
             line(format!("  subject:     {}", c.subject));
             line(format!("  issuer:      {}", c.issuer));
-            line(format!("  valid:       {} .. {} ({} days left)", c.not_before, c.not_after, c.days_left));
+            line(format!(
+                "  valid:       {} .. {} ({} days left)",
+                c.not_before, c.not_after, c.days_left
+            ));
             if !c.sans.is_empty() {
                 line(format!("  SANs:        {}", c.sans.join(", ")));
             }
-            line(format!("  key:         {}, signed with {}", c.key, c.signature_algorithm));
+            line(format!(
+                "  key:         {}, signed with {}",
+                c.key, c.signature_algorithm
+            ));
             line(format!("  SHA-256:     {}", c.sha256));
         }
         for f in &self.chain_findings {

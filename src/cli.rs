@@ -15,7 +15,9 @@ use crate::tls::ClientOptions;
 /// inspect TLS and the certificate chain.
 #[derive(Debug, Parser)]
 #[command(name = "mailwire", version, args_conflicts_with_subcommands = true)]
-#[command(after_help = "URL forms: smtp://host[:25] submission://host[:587] smtps://host[:465] lmtp://host[:24]\n           imap://host[:143] imaps://host[:993] pop3://host[:110] pop3s://host[:995]\n           IPv6: imap://[::1]:10143\n\nExamples:\n  mailwire demo                 TUI against the built-in server\n  mailwire smtp://mail.example.com\n  mailwire check imap://mail.example.com --json")]
+#[command(
+    after_help = "URL forms: smtp://host[:25] submission://host[:587] smtps://host[:465] lmtp://host[:24]\n           imap://host[:143] imaps://host[:993] pop3://host[:110] pop3s://host[:995]\n           IPv6: imap://[::1]:10143\n\nExamples:\n  mailwire demo                 TUI against the built-in server\n  mailwire smtp://mail.example.com\n  mailwire check imap://mail.example.com --json"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -96,7 +98,10 @@ impl ConnectOpts {
                 response: Duration::from_millis(self.response_timeout),
                 handshake: Duration::from_millis(self.handshake_timeout),
             },
-            limits: Limits { max_line: self.max_line.max(64), ..Limits::default() },
+            limits: Limits {
+                max_line: self.max_line.max(64),
+                ..Limits::default()
+            },
             tls: ClientOptions {
                 servername: self.servername.clone(),
                 no_sni: self.no_sni,
@@ -185,17 +190,38 @@ mod tests {
 
     #[test]
     fn url_alone_opens_tui_and_check_takes_flags() {
-        let cli = Cli::try_parse_from(["mailwire", "imap://[::1]:10143", "--servername", "mail.test"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "mailwire",
+            "imap://[::1]:10143",
+            "--servername",
+            "mail.test",
+        ])
+        .unwrap();
         assert_eq!(cli.url.as_deref(), Some("imap://[::1]:10143"));
         assert_eq!(cli.conn.servername.as_deref(), Some("mail.test"));
-        let cli = Cli::try_parse_from(["mailwire", "check", "smtp://h", "--json", "--starttls", "--timeout", "500"]).unwrap();
-        let Some(Command::Check(args)) = cli.command else { panic!("not check") };
+        let cli = Cli::try_parse_from([
+            "mailwire",
+            "check",
+            "smtp://h",
+            "--json",
+            "--starttls",
+            "--timeout",
+            "500",
+        ])
+        .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check")
+        };
         assert!(args.json && args.starttls);
         assert_eq!(args.conn.response_timeout, 500);
         let cli = Cli::try_parse_from(["mailwire", "check", "--demo", "imap"]).unwrap();
-        let Some(Command::Check(args)) = cli.command else { panic!("not check") };
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check")
+        };
         assert_eq!(args.demo, Some(DemoProtocol::Imap));
         assert!(Cli::try_parse_from(["mailwire", "check"]).is_err());
-        assert!(Cli::try_parse_from(["mailwire", "check", "smtp://h", "--tls-version", "1.1"]).is_err());
+        assert!(
+            Cli::try_parse_from(["mailwire", "check", "smtp://h", "--tls-version", "1.1"]).is_err()
+        );
     }
 }

@@ -43,7 +43,10 @@ fn push_char(out: &mut String, c: char) {
             }
         }
         // Bidi overrides and zero-width characters can disguise text.
-        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' => {
+        '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' => {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         }
         c => out.push(c),
@@ -56,14 +59,23 @@ mod tests {
 
     #[test]
     fn escapes_terminal_control_sequences() {
-        assert_eq!(escape_bytes(b"220 \x1b[2J\x07hi\r\n"), "220 \\x1b[2J\\x07hi\\r\\n");
+        assert_eq!(
+            escape_bytes(b"220 \x1b[2J\x07hi\r\n"),
+            "220 \\x1b[2J\\x07hi\\r\\n"
+        );
         assert_eq!(escape_line(b"250 ok\r\n"), "250 ok");
-        assert_eq!(escape_bytes("caf\u{e9} \u{9b}x".as_bytes()), "caf\u{e9} \\x9bx");
+        assert_eq!(
+            escape_bytes("caf\u{e9} \u{9b}x".as_bytes()),
+            "caf\u{e9} \\x9bx"
+        );
     }
 
     #[test]
     fn escapes_invalid_utf8_and_backslash() {
-        assert_eq!(escape_bytes(b"\xff\xfe a\\b \x00"), "\\xff\\xfe a\\\\b \\x00");
+        assert_eq!(
+            escape_bytes(b"\xff\xfe a\\b \x00"),
+            "\\xff\\xfe a\\\\b \\x00"
+        );
         assert_eq!(escape_bytes("\u{202e}evil".as_bytes()), "\\u{202e}evil");
     }
 }

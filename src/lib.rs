@@ -13,6 +13,6 @@ pub mod check;
 pub mod cli;
 pub mod escape;
 pub mod protocol;
+pub mod session;
 pub mod target;
 pub mod tls;
-pub mod session;

@@ -42,9 +42,12 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     };
     let target = parse_target(url)?;
     let config = args.conn.session_config(target);
+    // Bad trust options are usage errors, found before connecting.
+    mailwire::tls::client::root_store(&config.tls)?;
     let report = check::run(config, args.starttls).await;
     if let Some(path) = &args.conn.save_chain {
-        std::fs::write(path, report.chain_pem()).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, report.chain_pem())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
             eprintln!("chain saved to {}", path.display());
         }

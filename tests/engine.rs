@@ -21,17 +21,24 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![ck.cert.der().clone()], key)
+    .unwrap();
     let ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ca.path(), ck.cert.pem()).unwrap();
-    Pki { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca }
+    Pki {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca,
+    }
 }
 
 async fn listen() -> (TcpListener, u16) {
@@ -56,7 +63,10 @@ fn config(url: &str, ca: Option<&std::path::Path>) -> SessionConfig {
 
 async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> String {
     let mut s = String::new();
-    tokio::time::timeout(Duration::from_secs(5), r.read_line(&mut s)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), r.read_line(&mut s))
+        .await
+        .unwrap()
+        .unwrap();
     s
 }
 
@@ -68,29 +78,59 @@ async fn injected_bytes_after_starttls_reply_are_discarded_with_a_warning() {
     let server = tokio::spawn(async move {
         let (sock, _) = listener.accept().await.unwrap();
         let mut sock = BufReader::new(sock);
-        sock.get_mut().write_all(b"220 fake ESMTP\r\n").await.unwrap();
+        sock.get_mut()
+            .write_all(b"220 fake ESMTP\r\n")
+            .await
+            .unwrap();
         assert!(read_line(&mut sock).await.starts_with("EHLO"));
-        sock.get_mut().write_all(b"250-fake\r\n250 STARTTLS\r\n").await.unwrap();
+        sock.get_mut()
+            .write_all(b"250-fake\r\n250 STARTTLS\r\n")
+            .await
+            .unwrap();
         assert_eq!(read_line(&mut sock).await, "STARTTLS\r\n");
         // The attack: a forged reply rides in the same segment as the 220.
-        sock.get_mut().write_all(b"220 2.0.0 Ready\r\n250-INJECTED\r\n250 AUTH PLAIN\r\n").await.unwrap();
+        sock.get_mut()
+            .write_all(b"220 2.0.0 Ready\r\n250-INJECTED\r\n250 AUTH PLAIN\r\n")
+            .await
+            .unwrap();
         let tls = acceptor.accept(sock.into_inner()).await.unwrap();
         let mut tls = BufReader::new(tls);
         assert!(read_line(&mut tls).await.starts_with("EHLO"));
-        tls.get_mut().write_all(b"250-fake\r\n250 AUTH PLAIN LOGIN\r\n").await.unwrap();
+        tls.get_mut()
+            .write_all(b"250-fake\r\n250 AUTH PLAIN LOGIN\r\n")
+            .await
+            .unwrap();
         assert_eq!(read_line(&mut tls).await, "QUIT\r\n");
         tls.get_mut().write_all(b"221 bye\r\n").await.unwrap();
         tls.get_mut().shutdown().await.unwrap();
     });
-    let report = check::run(config(&format!("smtp://127.0.0.1:{port}"), Some(pki.ca.path())), false).await;
+    let report = check::run(
+        config(&format!("smtp://127.0.0.1:{port}"), Some(pki.ca.path())),
+        false,
+    )
+    .await;
     server.await.unwrap();
     assert_eq!(report.starttls.result, "upgraded", "{}", report.to_text());
     assert_eq!(report.exit_code, 0, "{}", report.to_text());
-    let warning = report.warnings.iter().find(|w| w.contains("SECURITY")).expect("injection warning");
-    assert!(warning.contains("30 bytes") && warning.contains("250-INJECTED\\r\\n"), "{warning}");
+    let warning = report
+        .warnings
+        .iter()
+        .find(|w| w.contains("SECURITY"))
+        .expect("injection warning");
+    assert!(
+        warning.contains("30 bytes") && warning.contains("250-INJECTED\\r\\n"),
+        "{warning}"
+    );
     // The injected lines were never shown as server data, before or after TLS.
-    assert!(report.steps.iter().all(|s| !s.text.contains("INJECTED")), "{:?}", report.steps);
-    assert_eq!(report.capabilities_after, vec!["AUTH PLAIN LOGIN".to_string()]);
+    assert!(
+        report.steps.iter().all(|s| !s.text.contains("INJECTED")),
+        "{:?}",
+        report.steps
+    );
+    assert_eq!(
+        report.capabilities_after,
+        vec!["AUTH PLAIN LOGIN".to_string()]
+    );
 }
 
 #[tokio::test]
@@ -108,20 +148,34 @@ async fn endless_line_is_cut_at_the_limit_with_bounded_memory() {
         false
     });
     let mut cfg = config(&format!("smtp://127.0.0.1:{port}"), None);
-    cfg.limits = Limits { max_line: 256 * 1024, ..Limits::default() };
+    cfg.limits = Limits {
+        max_line: 256 * 1024,
+        ..Limits::default()
+    };
     let (tx, mut rx) = mpsc::channel(64);
     let mut session = Session::connect(cfg, tx).await.unwrap();
     let err = session.greeting().await.unwrap_err();
     assert!(matches!(err, SessionError::Protocol(_)), "{err}");
     assert!(err.to_string().contains("262144 bytes"), "{err}");
     // The buffer stayed within the line limit plus one read.
-    assert!(session.buffer_capacity() <= 256 * 1024 + 32 * 1024, "capacity {}", session.buffer_capacity());
+    assert!(
+        session.buffer_capacity() <= 256 * 1024 + 32 * 1024,
+        "capacity {}",
+        session.buffer_capacity()
+    );
     assert!(session.is_closed());
     drop(session);
-    assert!(tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap(), "client hung up");
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap(),
+        "client hung up"
+    );
     let mut saw_error = false;
     while let Ok(e) = rx.try_recv() {
-        saw_error |= matches!(e, Event::Error { ref message, .. } if message.contains("cannot be framed"));
+        saw_error |=
+            matches!(e, Event::Error { ref message, .. } if message.contains("cannot be framed"));
     }
     assert!(saw_error, "an Error event reached the UI");
 }
@@ -148,14 +202,21 @@ async fn binary_junk_and_escape_sequences_are_malformed_events_not_crashes() {
     let (listener, port) = listen().await;
     tokio::spawn(async move {
         let (mut sock, _) = listener.accept().await.unwrap();
-        sock.write_all(b"\x1b[2J\x00\xff\xfe junk\r\n220 ok\r\n").await.unwrap();
+        sock.write_all(b"\x1b[2J\x00\xff\xfe junk\r\n220 ok\r\n")
+            .await
+            .unwrap();
         let mut buf = [0u8; 256];
         let _ = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await;
     });
     let (tx, mut rx) = mpsc::channel(64);
-    let mut session = Session::connect(config(&format!("smtp://127.0.0.1:{port}"), None), tx).await.unwrap();
+    let mut session = Session::connect(config(&format!("smtp://127.0.0.1:{port}"), None), tx)
+        .await
+        .unwrap();
     let first = session.greeting().await.unwrap();
-    assert!(matches!(first, mailwire::session::Response::Malformed { .. }), "{first:?}");
+    assert!(
+        matches!(first, mailwire::session::Response::Malformed { .. }),
+        "{first:?}"
+    );
     let second = session.read_response("reply").await.unwrap();
     assert!(second.is_positive());
     drop(session);
@@ -165,7 +226,10 @@ async fn binary_junk_and_escape_sequences_are_malformed_events_not_crashes() {
             malformed = Some(entry.raw);
         }
     }
-    assert_eq!(malformed.as_deref(), Some(&b"\x1b[2J\x00\xff\xfe junk\r\n"[..]));
+    assert_eq!(
+        malformed.as_deref(),
+        Some(&b"\x1b[2J\x00\xff\xfe junk\r\n"[..])
+    );
 }
 
 #[tokio::test]
@@ -176,7 +240,10 @@ async fn reset_during_handshake_is_a_tls_failure() {
         let mut sock = BufReader::new(sock);
         sock.get_mut().write_all(b"+OK ready\r\n").await.unwrap();
         assert_eq!(read_line(&mut sock).await, "CAPA\r\n");
-        sock.get_mut().write_all(b"+OK\r\nSTLS\r\nUSER\r\n.\r\n").await.unwrap();
+        sock.get_mut()
+            .write_all(b"+OK\r\nSTLS\r\nUSER\r\n.\r\n")
+            .await
+            .unwrap();
         assert_eq!(read_line(&mut sock).await, "STLS\r\n");
         sock.get_mut().write_all(b"+OK go\r\n").await.unwrap();
         let mut hello = [0u8; 16];
@@ -187,7 +254,12 @@ async fn reset_during_handshake_is_a_tls_failure() {
         drop(s);
     });
     let report = check::run(config(&format!("pop3://127.0.0.1:{port}"), None), false).await;
-    assert_eq!(report.starttls.result, "handshake_failed", "{}", report.to_text());
+    assert_eq!(
+        report.starttls.result,
+        "handshake_failed",
+        "{}",
+        report.to_text()
+    );
     assert_eq!(report.exit_code, check::EXIT_TLS);
     let err = report.error.clone().unwrap_or_default();
     assert!(err.starts_with("TLS handshake failed: the server"), "{err}");
@@ -199,9 +271,15 @@ async fn starttls_not_offered_is_a_tls_problem() {
     tokio::spawn(async move {
         let (sock, _) = listener.accept().await.unwrap();
         let mut sock = BufReader::new(sock);
-        sock.get_mut().write_all(b"220 plain ESMTP\r\n").await.unwrap();
+        sock.get_mut()
+            .write_all(b"220 plain ESMTP\r\n")
+            .await
+            .unwrap();
         let _ = read_line(&mut sock).await;
-        sock.get_mut().write_all(b"250-plain\r\n250 SIZE 1000\r\n").await.unwrap();
+        sock.get_mut()
+            .write_all(b"250-plain\r\n250 SIZE 1000\r\n")
+            .await
+            .unwrap();
         let _ = read_line(&mut sock).await;
         sock.get_mut().write_all(b"221 bye\r\n").await.unwrap();
     });
@@ -218,5 +296,13 @@ async fn connection_refused_is_exit_3() {
     drop(listener);
     let report = check::run(config(&format!("smtp://127.0.0.1:{port}"), None), false).await;
     assert_eq!(report.exit_code, check::EXIT_CONNECTION);
-    assert!(report.error.as_deref().unwrap_or_default().starts_with("cannot connect to 127.0.0.1:"), "{:?}", report.error);
+    assert!(
+        report
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("cannot connect to 127.0.0.1:"),
+        "{:?}",
+        report.error
+    );
 }

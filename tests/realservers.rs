@@ -8,13 +8,23 @@ use common::realservers::{self as rs, RealServers};
 use common::{json, mailwire};
 
 fn check(url: &str, ca: &str) -> (i32, serde_json::Value) {
-    let out = mailwire(&["check", url, "--json", "--ca-file", ca, "--timeout", "10000"]);
+    let out = mailwire(&[
+        "check",
+        url,
+        "--json",
+        "--ca-file",
+        ca,
+        "--timeout",
+        "10000",
+    ]);
     (out.status.code().unwrap_or(-1), json(&out))
 }
 
 #[test]
 fn check_against_real_dovecot_and_postfix() {
-    let Some(servers) = RealServers::start() else { return };
+    let Some(servers) = RealServers::start() else {
+        return;
+    };
     let ca = servers.ca();
 
     // Good chain: leaf + intermediate, trusted with the test root, TLS 1.3.
@@ -37,10 +47,25 @@ fn check_against_real_dovecot_and_postfix() {
         assert_eq!(j["verification"]["hostname_match"], true, "{url}");
         let chain = j["chain"].as_array().expect("chain");
         assert_eq!(chain.len(), 2, "{url}: leaf and intermediate");
-        assert!(chain[0]["subject"].as_str().unwrap().contains("CN=mail.test.example"), "{url}");
-        assert!(chain[1]["subject"].as_str().unwrap().contains("Realservers Test Intermediate CA"), "{url}");
+        assert!(
+            chain[0]["subject"]
+                .as_str()
+                .unwrap()
+                .contains("CN=mail.test.example"),
+            "{url}"
+        );
+        assert!(
+            chain[1]["subject"]
+                .as_str()
+                .unwrap()
+                .contains("Realservers Test Intermediate CA"),
+            "{url}"
+        );
         assert_eq!(chain[1]["is_ca"], true);
-        assert!(!j["capabilities_after"].as_array().unwrap().is_empty(), "{url}: capabilities asked again");
+        assert!(
+            !j["capabilities_after"].as_array().unwrap().is_empty(),
+            "{url}: capabilities asked again"
+        );
         if starttls == "upgraded" {
             assert_eq!(j["starttls"]["offered"], true, "{url}");
         }
@@ -48,13 +73,33 @@ fn check_against_real_dovecot_and_postfix() {
 
     // Postfix offers AUTH only after STARTTLS (smtpd_tls_auth_only).
     let (_, j) = check(&format!("smtp://127.0.0.1:{}", rs::SMTP), ca);
-    let has_auth = |k: &str| j[k].as_array().unwrap().iter().any(|c| c.as_str().unwrap().starts_with("AUTH"));
-    assert!(!has_auth("capabilities_before") && has_auth("capabilities_after"), "{j:#}");
+    let has_auth = |k: &str| {
+        j[k].as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("AUTH"))
+    };
+    assert!(
+        !has_auth("capabilities_before") && has_auth("capabilities_after"),
+        "{j:#}"
+    );
 
     // Broken leaves: exit 1, the right reason, and the chain still reported.
-    let broken = [(11, "expired", 2), (12, "self_signed", 1), (13, "name_mismatch", 2), (14, "missing_intermediate", 1)];
+    let broken = [
+        (11, "expired", 2),
+        (12, "self_signed", 1),
+        (13, "name_mismatch", 2),
+        (14, "missing_intermediate", 1),
+    ];
     for (prefix, error, certs) in broken {
-        for (scheme, last) in [("smtp", 25), ("smtps", 465), ("imap", 143), ("imaps", 993), ("pop3", 110), ("pop3s", 995)] {
+        for (scheme, last) in [
+            ("smtp", 25),
+            ("smtps", 465),
+            ("imap", 143),
+            ("imaps", 993),
+            ("pop3", 110),
+            ("pop3s", 995),
+        ] {
             let port = prefix * 1000 + last;
             let url = format!("{scheme}://127.0.0.1:{port}");
             let (code, j) = check(&url, ca);
@@ -62,7 +107,11 @@ fn check_against_real_dovecot_and_postfix() {
             assert_eq!(j["verification"]["trusted"], false, "{url}");
             assert_eq!(j["verification"]["error"], error, "{url}: {j:#}");
             assert_eq!(j["chain"].as_array().unwrap().len(), certs, "{url}");
-            assert_eq!(j["verification"]["hostname_match"], error != "name_mismatch", "{url}");
+            assert_eq!(
+                j["verification"]["hostname_match"],
+                error != "name_mismatch",
+                "{url}"
+            );
         }
     }
 }

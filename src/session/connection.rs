@@ -26,7 +26,11 @@ pub enum Transport<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -36,7 +40,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Transport<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -78,7 +86,11 @@ pub enum Fill {
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// A plaintext connection over `stream`.
     pub fn new(stream: S, limits: Limits) -> Self {
-        Self { transport: Transport::Plain(stream), buf: Vec::new(), limits }
+        Self {
+            transport: Transport::Plain(stream),
+            buf: Vec::new(),
+            limits,
+        }
     }
 
     /// True once TLS is established.

@@ -59,7 +59,13 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// Defaults for `target`.
     pub fn new(target: Target) -> Self {
-        Self { target, ehlo: None, timeouts: Timeouts::default(), limits: Limits::default(), tls: ClientOptions::default() }
+        Self {
+            target,
+            ehlo: None,
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            tls: ClientOptions::default(),
+        }
     }
 }
 
@@ -89,7 +95,9 @@ pub enum Response {
     Imap(imap::Response),
     Pop3(pop3::Response),
     /// Did not follow the protocol; shown as is.
-    Malformed { reason: String },
+    Malformed {
+        reason: String,
+    },
 }
 
 impl Response {
@@ -127,6 +135,19 @@ pub enum SessionError {
     Tls(#[from] TlsError),
 }
 
+impl SessionError {
+    /// True for failures of the TLS handshake itself (including its timeout).
+    pub fn is_tls_failure(&self) -> bool {
+        match self {
+            SessionError::Tls(_) => true,
+            SessionError::Timeout { what, .. } => what == HANDSHAKE,
+            _ => false,
+        }
+    }
+}
+
+const HANDSHAKE: &str = "TLS handshake";
+
 /// Result alias for the engine.
 pub type Result<T> = std::result::Result<T, SessionError>;
 
@@ -155,6 +176,8 @@ pub struct Session<S> {
     ehlo: String,
     capabilities: Vec<Capability>,
     closed: bool,
+    /// The first response (greeting) has arrived; it answers no command.
+    greeted: bool,
     bytes_sent: u64,
     bytes_received: u64,
 }
@@ -164,16 +187,31 @@ impl Session<TcpStream> {
     ///
     /// # Errors
     /// [`SessionError::Connect`], [`SessionError::Timeout`], or a failed handshake.
-    pub async fn connect(config: SessionConfig, events: mpsc::Sender<Event>) -> Result<Session<TcpStream>> {
+    pub async fn connect(
+        config: SessionConfig,
+        events: mpsc::Sender<Event>,
+    ) -> Result<Session<TcpStream>> {
         let start = Instant::now();
         let authority = config.target.authority();
-        let connect = timeout(config.timeouts.connect, TcpStream::connect(authority.as_str())).await;
+        let connect = timeout(
+            config.timeouts.connect,
+            TcpStream::connect(authority.as_str()),
+        )
+        .await;
         let at = start.elapsed();
         let stream = match connect {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                let err = SessionError::Connect { target: authority, reason: e.to_string() };
-                let _ = events.send(Event::Error { at, message: err.to_string() }).await;
+                let err = SessionError::Connect {
+                    target: authority,
+                    reason: e.to_string(),
+                };
+                let _ = events
+                    .send(Event::Error {
+                        at,
+                        message: err.to_string(),
+                    })
+                    .await;
                 return Err(err);
             }
             Err(_) => {
@@ -181,12 +219,20 @@ impl Session<TcpStream> {
                     what: format!("TCP connection to {authority}"),
                     after: config.timeouts.connect,
                 };
-                let _ = events.send(Event::Error { at, message: err.to_string() }).await;
+                let _ = events
+                    .send(Event::Error {
+                        at,
+                        message: err.to_string(),
+                    })
+                    .await;
                 return Err(err);
             }
         };
         let _ = stream.set_nodelay(true);
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| authority.clone());
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| authority.clone());
         let local = stream.local_addr().ok();
         let _ = events.send(Event::Connected { at, peer }).await;
         let mut session = Session::over_at(stream, config, events, start, local);
@@ -222,6 +268,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ehlo,
             capabilities: Vec::new(),
             closed: false,
+            greeted: false,
             bytes_sent: 0,
             bytes_received: 0,
         }
@@ -273,11 +320,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn warn(&self, message: String) {
-        self.emit(Event::Warning { at: self.now(), message }).await;
+        self.emit(Event::Warning {
+            at: self.now(),
+            message,
+        })
+        .await;
     }
 
     async fn fail(&mut self, err: SessionError) -> SessionError {
-        self.emit(Event::Error { at: self.now(), message: err.to_string() }).await;
+        self.emit(Event::Error {
+            at: self.now(),
+            message: err.to_string(),
+        })
+        .await;
         err
     }
 
@@ -298,7 +353,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// [`SessionError::Io`] when the write fails.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
         if self.closed {
-            return Err(SessionError::Closed { context: String::new() });
+            return Err(SessionError::Closed {
+                context: String::new(),
+            });
         }
         let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
         let text = String::from_utf8_lossy(first_line);
@@ -312,14 +369,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
         }
         let verb = match self.protocol() {
-            Protocol::Imap => text.split_whitespace().nth(1).unwrap_or_default().to_ascii_uppercase(),
-            _ => text.split_whitespace().next().unwrap_or_default().to_ascii_uppercase(),
+            Protocol::Imap => text
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
+            _ => text
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
         };
         self.last_verb.push_back(verb);
         if self.last_verb.len() > 64 {
             self.last_verb.pop_front();
         }
-        let entry = Entry { at: self.now(), direction: Direction::Client, raw: bytes.to_vec(), tls: self.is_tls() };
+        let entry = Entry {
+            at: self.now(),
+            direction: Direction::Client,
+            raw: bytes.to_vec(),
+            tls: self.is_tls(),
+        };
         if let Err(e) = self.conn.write_all(bytes).await {
             self.closed = true;
             let err = SessionError::Io(format!("write failed: {e}"));
@@ -349,10 +419,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Ok(None);
         }
         let frame = match self.protocol() {
-            Protocol::Smtp | Protocol::Lmtp => map_frame(smtp::parse_reply(buf, &limits), Response::Smtp),
+            Protocol::Smtp | Protocol::Lmtp => {
+                map_frame(smtp::parse_reply(buf, &limits), Response::Smtp)
+            }
             Protocol::Imap => map_frame(imap::parse_response(buf, &limits), Response::Imap),
             Protocol::Pop3 => {
-                let expect = self.pop3_expect.front().copied().unwrap_or(pop3::Expect::Single);
+                let expect = match self.pop3_expect.front() {
+                    Some(e) if self.greeted => *e,
+                    _ => pop3::Expect::Single,
+                };
                 map_frame(pop3::parse_response(buf, expect, &limits), Response::Pop3)
             }
         }
@@ -360,7 +435,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match frame {
             Frame::Incomplete => Ok(None),
             Frame::Complete { value, len } => Ok(Some((value, self.conn.take(len)))),
-            Frame::Malformed { len, reason } => Ok(Some((Response::Malformed { reason }, self.conn.take(len)))),
+            Frame::Malformed { len, reason } => {
+                Ok(Some((Response::Malformed { reason }, self.conn.take(len))))
+            }
         }
     }
 
@@ -374,7 +451,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub async fn next_response(&mut self) -> Result<Response> {
         loop {
             if self.closed {
-                return Err(SessionError::Closed { context: String::new() });
+                return Err(SessionError::Closed {
+                    context: String::new(),
+                });
             }
             match self.parse_buffered() {
                 Ok(Some((response, raw))) => {
@@ -400,12 +479,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     let held = self.conn.buffered().len();
                     let context = if held > 0 {
                         let partial = self.conn.take(held);
-                        format!(" with {held} bytes of an unfinished response: {}", crate::escape::escape_bytes(&partial))
+                        format!(
+                            " with {held} bytes of an unfinished response: {}",
+                            crate::escape::escape_bytes(&partial)
+                        )
                     } else {
                         String::new()
                     };
                     let reason = format!("connection closed by the server{context}");
-                    self.emit(Event::Closed { at: self.now(), reason }).await;
+                    self.emit(Event::Closed {
+                        at: self.now(),
+                        reason,
+                    })
+                    .await;
                     return Err(SessionError::Closed { context });
                 }
                 Err(e) => {
@@ -418,14 +504,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn record_response(&mut self, response: &Response, raw: Vec<u8>) {
-        let entry = Entry { at: self.now(), direction: Direction::Server, raw, tls: self.is_tls() };
+        let entry = Entry {
+            at: self.now(),
+            direction: Direction::Server,
+            raw,
+            tls: self.is_tls(),
+        };
         match response {
             Response::Malformed { reason } => {
-                self.emit(Event::Malformed { entry, reason: reason.clone() }).await;
+                self.emit(Event::Malformed {
+                    entry,
+                    reason: reason.clone(),
+                })
+                .await;
             }
             _ => self.emit(Event::Data(entry)).await,
         }
-        if self.protocol() == Protocol::Pop3 {
+        if self.protocol() == Protocol::Pop3 && self.greeted {
             self.pop3_expect.pop_front();
         }
         let is_final = match response {
@@ -433,20 +528,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Response::Imap(_) => false,
             _ => true,
         };
-        let verb = if is_final { self.last_verb.pop_front() } else { self.last_verb.front().cloned() };
+        let verb = if !self.greeted {
+            self.greeted = true;
+            None
+        } else if is_final {
+            self.last_verb.pop_front()
+        } else {
+            self.last_verb.front().cloned()
+        };
         let caps = match response {
-            Response::Smtp(reply) if matches!(verb.as_deref(), Some("EHLO" | "LHLO")) && reply.code.0 == 250 => {
+            Response::Smtp(reply)
+                if matches!(verb.as_deref(), Some("EHLO" | "LHLO")) && reply.code.0 == 250 =>
+            {
                 Some(smtp::ehlo_capabilities(reply))
             }
             Response::Imap(r) => imap::capabilities(r),
-            Response::Pop3(r @ pop3::Response::Status { body: Some(_), .. }) if verb.as_deref() == Some("CAPA") => {
+            Response::Pop3(r @ pop3::Response::Status { body: Some(_), .. })
+                if verb.as_deref() == Some("CAPA") =>
+            {
                 Some(pop3::capa(r))
             }
             _ => None,
         };
         if let Some(list) = caps {
             self.capabilities = list.clone();
-            self.emit(Event::Capabilities { at: self.now(), after_tls: self.is_tls(), list }).await;
+            self.emit(Event::Capabilities {
+                at: self.now(),
+                after_tls: self.is_tls(),
+                list,
+            })
+            .await;
         }
     }
 
@@ -459,7 +570,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match timeout(limit, self.next_response()).await {
             Ok(r) => r,
             Err(_) => {
-                let err = SessionError::Timeout { what: what.to_string(), after: limit };
+                let err = SessionError::Timeout {
+                    what: what.to_string(),
+                    after: limit,
+                };
                 Err(self.fail(err).await)
             }
         }
@@ -472,7 +586,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Timeout or close before a greeting.
     pub async fn greeting(&mut self) -> Result<Response> {
         let response = self.read_response("greeting").await?;
-        if let Response::Imap(imap::Response::Untagged { status: Some(imap::Status::PreAuth), .. }) = &response {
+        if let Response::Imap(imap::Response::Untagged {
+            status: Some(imap::Status::PreAuth),
+            ..
+        }) = &response
+        {
             self.warn(
                 "PREAUTH greeting: the session is already authenticated, so STARTTLS cannot be used (RFC 2595 §3.1)"
                     .into(),
@@ -492,15 +610,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.read_completion(tag.as_ref(), line).await
     }
 
-    async fn read_completion(&mut self, tag: Option<&imap::Tag>, line: &str) -> Result<Vec<Response>> {
-        let what = format!("reply to {}", line.split_whitespace().next().unwrap_or(line));
+    async fn read_completion(
+        &mut self,
+        tag: Option<&imap::Tag>,
+        line: &str,
+    ) -> Result<Vec<Response>> {
+        let what = format!(
+            "reply to {}",
+            line.split_whitespace().next().unwrap_or(line)
+        );
         let mut out = Vec::new();
         // Bounded: a server streaming untagged data forever still hits the timeout per response.
         for _ in 0..100_000 {
             let response = self.read_response(&what).await?;
             let done = match (&response, tag) {
                 (Response::Imap(imap::Response::Tagged { tag: t, .. }), Some(want)) => t == want,
-                (Response::Imap(imap::Response::Untagged { status: Some(imap::Status::Bye), .. }), _) => false,
+                (
+                    Response::Imap(imap::Response::Untagged {
+                        status: Some(imap::Status::Bye),
+                        ..
+                    }),
+                    _,
+                ) => false,
                 (Response::Imap(imap::Response::Continuation { .. }), _) => true,
                 (Response::Imap(_), _) | (Response::Malformed { .. }, Some(_)) => false,
                 _ => true,
@@ -510,7 +641,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(out);
             }
         }
-        Err(self.fail(SessionError::Protocol(format!("no completion for {line} after 100000 responses"))).await)
+        Err(self
+            .fail(SessionError::Protocol(format!(
+                "no completion for {line} after 100000 responses"
+            )))
+            .await)
     }
 
     /// Asks for capabilities the protocol's way: SMTP `EHLO` (LMTP `LHLO`),
@@ -557,7 +692,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         let positive = match &last {
             Response::Smtp(r) => r.code.0 == 220,
-            other => other.is_positive() && !matches!(other, Response::Imap(imap::Response::Continuation { .. })),
+            other => {
+                other.is_positive()
+                    && !matches!(other, Response::Imap(imap::Response::Continuation { .. }))
+            }
         };
         if !positive {
             return Ok(StartTls::Refused(last));
@@ -570,8 +708,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     }
 
     async fn upgrade(&mut self) -> Result<Box<TlsEstablished>> {
-        // Catch injected bytes that already arrived in a later segment too.
-        let _ = self.conn.drain_ready().await;
+        let implicit = !self.greeted;
+        if !implicit {
+            // Catch injected bytes that already arrived in a later segment too.
+            let _ = self.conn.drain_ready().await;
+        }
         let Some((stream, leftover)) = self.conn.take_plain() else {
             return Err(SessionError::Protocol("TLS is already active".into()));
         };
@@ -579,7 +720,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.warn(format!(
                 "SECURITY: {} bytes arrived after the {} reply and before the TLS handshake; they were discarded and never treated as TLS data (response injection, CVE-2011-0411): {}",
                 leftover.len(),
-                if self.config.target.tls == TlsMode::Implicit { "connect" } else { "STARTTLS" },
+                if implicit { "connect" } else { "STARTTLS" },
                 crate::escape::escape_bytes(&leftover)
             ))
             .await;
@@ -603,16 +744,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => {
                 self.closed = true;
-                if let TlsError::Handshake { verdict: Some(v), chain_der, .. } = &e
+                if let TlsError::Handshake {
+                    verdict: Some(v),
+                    chain_der,
+                    ..
+                } = &e
                     && !chain_der.is_empty()
                 {
-                    self.warn(format!("certificate chain before the failure: {}", v.headline())).await;
+                    self.warn(format!(
+                        "certificate chain before the failure: {}",
+                        v.headline()
+                    ))
+                    .await;
                 }
                 return Err(self.fail(e.into()).await);
             }
             Err(_) => {
                 self.closed = true;
-                let err = SessionError::Timeout { what: "TLS handshake".into(), after: self.config.timeouts.handshake };
+                let err = SessionError::Timeout {
+                    what: HANDSHAKE.into(),
+                    after: self.config.timeouts.handshake,
+                };
                 return Err(self.fail(err).await);
             }
         };
@@ -632,7 +784,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.pop3_expect.clear();
         self.emit(Event::Tls(tls.clone())).await;
         if !tls.verdict.trusted {
-            self.warn(format!("certificate chain {}", tls.verdict.headline())).await;
+            self.warn(format!("certificate chain {}", tls.verdict.headline()))
+                .await;
         }
         Ok(tls)
     }
@@ -642,11 +795,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.closed {
             return;
         }
-        let line = if self.protocol() == Protocol::Imap { "LOGOUT" } else { "QUIT" };
+        let line = if self.protocol() == Protocol::Imap {
+            "LOGOUT"
+        } else {
+            "QUIT"
+        };
         if self.command(line).await.is_ok() {
             self.conn.shutdown().await;
             self.closed = true;
-            self.emit(Event::Closed { at: self.now(), reason: format!("closed after {line}") }).await;
+            self.emit(Event::Closed {
+                at: self.now(),
+                reason: format!("closed after {line}"),
+            })
+            .await;
         }
     }
 
@@ -655,7 +816,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.closed {
             self.conn.shutdown().await;
             self.closed = true;
-            self.emit(Event::Closed { at: self.now(), reason: "closed by the operator".into() }).await;
+            self.emit(Event::Closed {
+                at: self.now(),
+                reason: "closed by the operator".into(),
+            })
+            .await;
         }
     }
 
@@ -708,17 +873,31 @@ pub fn spawn(config: SessionConfig) -> SessionHandle {
         match Session::connect(config, ev_tx).await {
             Ok(session) => session.run(cmd_rx).await,
             Err(e) => {
-                let _ = events.send(Event::Closed { at: Duration::ZERO, reason: e.to_string() }).await;
+                let _ = events
+                    .send(Event::Closed {
+                        at: Duration::ZERO,
+                        reason: e.to_string(),
+                    })
+                    .await;
             }
         }
     });
-    SessionHandle { commands: cmd_tx, events: ev_rx }
+    SessionHandle {
+        commands: cmd_tx,
+        events: ev_rx,
+    }
 }
 
-fn map_frame<T>(r: protocol::Result<T>, f: impl FnOnce(T) -> Response) -> protocol::Result<Response> {
+fn map_frame<T>(
+    r: protocol::Result<T>,
+    f: impl FnOnce(T) -> Response,
+) -> protocol::Result<Response> {
     r.map(|frame| match frame {
         Frame::Incomplete => Frame::Incomplete,
-        Frame::Complete { value, len } => Frame::Complete { value: f(value), len },
+        Frame::Complete { value, len } => Frame::Complete {
+            value: f(value),
+            len,
+        },
         Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
     })
 }
@@ -740,11 +919,15 @@ pub fn default_ehlo(local: Option<SocketAddr>) -> String {
 /// This host's name if it has a dot, or the first dotted alias of it in
 /// `/etc/hosts` (what `hostname -f` finds on a typical Linux box).
 fn fqdn() -> Option<String> {
-    let short = gethostname::gethostname().to_string_lossy().trim().to_string();
+    let short = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_string();
     if short.is_empty() {
         return None;
     }
-    let usable = |n: &str| n.contains('.') && !n.starts_with("localhost") && !n.ends_with(".localdomain");
+    let usable =
+        |n: &str| n.contains('.') && !n.starts_with("localhost") && !n.ends_with(".localdomain");
     if usable(&short) {
         return Some(short);
     }
@@ -752,7 +935,16 @@ fn fqdn() -> Option<String> {
     hosts
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default())
-        .filter(|l| l.split_whitespace().skip(1).any(|n| n == short || n.split('.').next() == Some(short.as_str())))
-        .flat_map(|l| l.split_whitespace().skip(1).map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .any(|n| n == short || n.split('.').next() == Some(short.as_str()))
+        })
+        .flat_map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .find(|n| usable(n) && n.split('.').next() == Some(short.as_str()))
 }

@@ -15,7 +15,10 @@ use std::time::Duration;
 use crate::cert::ChainReport;
 use crate::tls::{HandshakeSummary, Verdict};
 
-pub use engine::{Command, Response, Session, SessionConfig, SessionError, SessionHandle, StartTls, Timeouts, spawn};
+pub use engine::{
+    Command, Response, Session, SessionConfig, SessionError, SessionHandle, StartTls, Timeouts,
+    spawn,
+};
 
 /// Who produced a transcript line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

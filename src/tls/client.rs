@@ -68,14 +68,19 @@ pub fn root_store(opts: &ClientOptions) -> Result<RootCertStore, TlsError> {
     for path in &opts.ca_files {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
             .and_then(|it| it.collect())
-            .map_err(|e| TlsError::Config(format!("cannot read CA file {}: {e}", path.display())))?;
+            .map_err(|e| {
+                TlsError::Config(format!("cannot read CA file {}: {e}", path.display()))
+            })?;
         if certs.is_empty() {
-            return Err(TlsError::Config(format!("CA file {} holds no certificate", path.display())));
+            return Err(TlsError::Config(format!(
+                "CA file {} holds no certificate",
+                path.display()
+            )));
         }
         for c in certs {
-            roots
-                .add(c)
-                .map_err(|e| TlsError::Config(format!("bad certificate in {}: {e}", path.display())))?;
+            roots.add(c).map_err(|e| {
+                TlsError::Config(format!("bad certificate in {}: {e}", path.display()))
+            })?;
         }
     }
     Ok(roots)
@@ -92,7 +97,11 @@ impl Client {
         let name_text = opts.servername.clone().unwrap_or_else(|| host.to_string());
         let name = ServerName::try_from(name_text.clone())
             .map_err(|e| TlsError::Config(format!("invalid server name {name_text:?}: {e}")))?;
-        let anchors: Vec<Vec<u8>> = roots.roots.iter().map(|a| a.subject.as_ref().to_vec()).collect();
+        let anchors: Vec<Vec<u8>> = roots
+            .roots
+            .iter()
+            .map(|a| a.subject.as_ref().to_vec())
+            .collect();
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| TlsError::Config(format!("no usable trust anchors: {e}")))?;
@@ -126,7 +135,10 @@ impl Client {
         let connector = TlsConnector::from(self.config.clone());
         let result = connector.connect(self.name.clone(), stream).await;
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let verdict_now = || (!seen.chain.is_empty()).then(|| verdict(&seen, &self.name_text, self.shape(&seen.chain)));
+        let verdict_now = || {
+            (!seen.chain.is_empty())
+                .then(|| verdict(&seen, &self.name_text, self.shape(&seen.chain)))
+        };
         match result {
             Err(e) => Err(TlsError::Handshake {
                 message: describe_io_error(&e),
@@ -136,7 +148,10 @@ impl Client {
             Ok(stream) => {
                 let (_, conn) = stream.get_ref();
                 let summary = HandshakeSummary {
-                    version: conn.protocol_version().map(version_name).unwrap_or_default(),
+                    version: conn
+                        .protocol_version()
+                        .map(version_name)
+                        .unwrap_or_default(),
                     cipher_suite: conn
                         .negotiated_cipher_suite()
                         .map(|s| enum_name(s.suite().as_str(), s.suite()))
@@ -144,19 +159,29 @@ impl Client {
                     kx_group: conn
                         .negotiated_key_exchange_group()
                         .map(|g| enum_name(g.name().as_str(), g.name())),
-                    alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+                    alpn: conn
+                        .alpn_protocol()
+                        .map(|p| String::from_utf8_lossy(p).into_owned()),
                     sni: self.sni.clone(),
                     resumed: matches!(conn.handshake_kind(), Some(rustls::HandshakeKind::Resumed)),
                     ocsp_stapled: seen.ocsp_stapled,
                 };
-                let verdict = verdict_now().unwrap_or_else(|| verdict(&seen, &self.name_text, ChainShape::default()));
-                Ok(Established { stream, summary, verdict, chain_der: seen.chain })
+                let verdict = verdict_now()
+                    .unwrap_or_else(|| verdict(&seen, &self.name_text, ChainShape::default()));
+                Ok(Established {
+                    stream,
+                    summary,
+                    verdict,
+                    chain_der: seen.chain,
+                })
             }
         }
     }
 
     fn shape(&self, chain: &[Vec<u8>]) -> ChainShape {
-        let Some(top) = chain.last() else { return ChainShape::default() };
+        let Some(top) = chain.last() else {
+            return ChainShape::default();
+        };
         let report = cert::ChainReport::from_der(std::slice::from_ref(top), 0, "");
         let top_issuer = cert::issuer_der(top);
         ChainShape {
@@ -181,7 +206,11 @@ fn client_config(
         None => rustls::ALL_VERSIONS,
         Some("1.2") => &[&rustls::version::TLS12],
         Some("1.3") => &[&rustls::version::TLS13],
-        Some(other) => return Err(TlsError::Config(format!("unknown TLS version {other:?}: use 1.2 or 1.3"))),
+        Some(other) => {
+            return Err(TlsError::Config(format!(
+                "unknown TLS version {other:?}: use 1.2 or 1.3"
+            )));
+        }
     };
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
@@ -203,17 +232,23 @@ fn version_name(v: rustls::ProtocolVersion) -> String {
 }
 
 fn enum_name(name: Option<&str>, fallback: impl std::fmt::Debug) -> String {
-    name.map(str::to_string).unwrap_or_else(|| format!("{fallback:?}"))
+    name.map(str::to_string)
+        .unwrap_or_else(|| format!("{fallback:?}"))
 }
 
 /// Puts rustls' handshake errors in operator terms.
 pub fn describe_io_error(e: &std::io::Error) -> String {
-    let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) else {
+    let Some(tls) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
         return match e.kind() {
             std::io::ErrorKind::UnexpectedEof => {
                 "the server closed the connection during the handshake".into()
             }
-            std::io::ErrorKind::ConnectionReset => "the server reset the connection during the handshake".into(),
+            std::io::ErrorKind::ConnectionReset => {
+                "the server reset the connection during the handshake".into()
+            }
             _ => e.to_string(),
         };
     };

@@ -67,8 +67,16 @@ pub struct RecordingVerifier {
 
 impl RecordingVerifier {
     /// `seen` receives what the handshake showed.
-    pub fn new(inner: Arc<WebPkiServerVerifier>, strict: bool, seen: Arc<Mutex<Observation>>) -> Self {
-        Self { inner, strict, seen }
+    pub fn new(
+        inner: Arc<WebPkiServerVerifier>,
+        strict: bool,
+        seen: Arc<Mutex<Observation>>,
+    ) -> Self {
+        Self {
+            inner,
+            strict,
+            seen,
+        }
     }
 }
 
@@ -145,7 +153,10 @@ pub struct ChainShape {
 pub fn verdict(seen: &Observation, name_checked: &str, shape: ChainShape) -> Verdict {
     let hostname_match = seen.name_ok.unwrap_or(false);
     let (mut error, mut detail) = match &seen.webpki {
-        None => (Some("no_certificate"), Some("the server sent no certificate".to_string())),
+        None => (
+            Some("no_certificate"),
+            Some("the server sent no certificate".to_string()),
+        ),
         Some(Ok(())) => (None, None),
         Some(Err(e)) => classify(e, name_checked, shape),
     };

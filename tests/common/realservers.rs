@@ -34,7 +34,9 @@ fn skip(why: &str) -> Option<RealServers> {
     if std::env::var("MAILWIRE_REQUIRE_REALSERVERS").is_ok_and(|v| v == "1") {
         panic!("real-server tests required (MAILWIRE_REQUIRE_REALSERVERS=1) but cannot run: {why}");
     }
-    eprintln!("\n*** SKIPPED: real Dovecot/Postfix tests: {why}. Install with `sudo bash tests/realservers/install.sh` to run them. ***\n");
+    eprintln!(
+        "\n*** SKIPPED: real Dovecot/Postfix tests: {why}. Install with `sudo bash tests/realservers/install.sh` to run them. ***\n"
+    );
     None
 }
 
@@ -42,9 +44,13 @@ impl RealServers {
     /// Starts the servers (or finds them running). `None` means skipped.
     pub fn start() -> Option<RealServers> {
         let dir = PathBuf::from(
-            std::env::var("MAILWIRE_REALSERVERS_DIR").unwrap_or_else(|_| "/tmp/mailwire-realservers".into()),
+            std::env::var("MAILWIRE_REALSERVERS_DIR")
+                .unwrap_or_else(|_| "/tmp/mailwire-realservers".into()),
         );
-        let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
         if !is_root {
             return skip("they need root to start Postfix and Dovecot");
         }
@@ -64,7 +70,11 @@ impl RealServers {
                 String::from_utf8_lossy(&out.stderr)
             ),
         }
-        Some(RealServers { ca: dir.join("pki/root.pem"), dir, started_here: !running })
+        Some(RealServers {
+            ca: dir.join("pki/root.pem"),
+            dir,
+            started_here: !running,
+        })
     }
 
     /// Path of the CA file as a string for command lines.
@@ -76,7 +86,10 @@ impl RealServers {
 impl Drop for RealServers {
     fn drop(&mut self) {
         if self.started_here {
-            let _ = Command::new("bash").arg(scripts().join("stop.sh")).arg(&self.dir).output();
+            let _ = Command::new("bash")
+                .arg(scripts().join("stop.sh"))
+                .arg(&self.dir)
+                .output();
         }
     }
 }
