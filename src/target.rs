@@ -110,7 +110,9 @@ impl Target {
             _ => return Err(bad("no host")),
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad("user info is not accepted in the URL (credentials are typed in the session)"));
+            return Err(bad(
+                "user info is not accepted in the URL (credentials are typed in the session)",
+            ));
         }
         if !(url.path().is_empty() || url.path() == "/") || url.query().is_some() {
             return Err(bad("a path or query is not accepted"));
@@ -147,14 +149,17 @@ mod tests {
     #[test]
     fn parses_every_scheme_with_default_port() {
         for &(scheme, protocol, port, tls) in SCHEMES {
-            let t = Target::parse(&format!("{scheme}://mail.example.com")).unwrap();
-            assert_eq!((t.protocol, t.port, t.tls, t.host.as_str()), (protocol, port, tls, "mail.example.com"));
+            let t = Target::parse(&format!("{scheme}://mail.example.com")).expect("valid URL");
+            assert_eq!(
+                (t.protocol, t.port, t.tls, t.host.as_str()),
+                (protocol, port, tls, "mail.example.com")
+            );
         }
     }
 
     #[test]
     fn parses_ipv6_literal_and_port() {
-        let t = Target::parse("imap://[::1]:10143").unwrap();
+        let t = Target::parse("imap://[::1]:10143").expect("valid URL");
         assert_eq!(t.host, "::1");
         assert_eq!(t.port, 10143);
         assert_eq!(t.authority(), "[::1]:10143");
@@ -163,15 +168,27 @@ mod tests {
 
     #[test]
     fn explicit_port_overrides_default() {
-        let t = Target::parse("smtps://127.0.0.1:10465/").unwrap();
+        let t = Target::parse("smtps://127.0.0.1:10465/").expect("valid URL");
         assert_eq!((t.port, t.tls), (10465, TlsMode::Implicit));
     }
 
     #[test]
     fn rejects_bad_urls_naming_accepted_forms() {
-        for bad in ["mail.example.com", "http://x", "imap://", "imap://u:p@host", "pop3://h/INBOX", "smtp://h:99999"] {
-            let err = Target::parse(bad).unwrap_err().to_string();
-            assert!(err.contains("accepted forms: smtp://host[:25]"), "{bad}: {err}");
+        for bad in [
+            "mail.example.com",
+            "http://x",
+            "imap://",
+            "imap://u:p@host",
+            "pop3://h/INBOX",
+            "smtp://h:99999",
+        ] {
+            let err = Target::parse(bad)
+                .expect_err("bad URL must be rejected")
+                .to_string();
+            assert!(
+                err.contains("accepted forms: smtp://host[:25]"),
+                "{bad}: {err}"
+            );
             assert!(err.contains(bad), "{bad}: {err}");
         }
     }
