@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn parses_every_scheme_with_default_port() {
         for &(scheme, protocol, port, tls) in SCHEMES {
-            let t = Target::parse(&format!("{scheme}://mail.example.com")).unwrap();
+            let t = Target::parse(&format!("{scheme}://mail.example.com")).expect("valid URL");
             assert_eq!(
                 (t.protocol, t.port, t.tls, t.host.as_str()),
                 (protocol, port, tls, "mail.example.com")
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn parses_ipv6_literal_and_port() {
-        let t = Target::parse("imap://[::1]:10143").unwrap();
+        let t = Target::parse("imap://[::1]:10143").expect("valid URL");
         assert_eq!(t.host, "::1");
         assert_eq!(t.port, 10143);
         assert_eq!(t.authority(), "[::1]:10143");
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn explicit_port_overrides_default() {
-        let t = Target::parse("smtps://127.0.0.1:10465/").unwrap();
+        let t = Target::parse("smtps://127.0.0.1:10465/").expect("valid URL");
         assert_eq!((t.port, t.tls), (10465, TlsMode::Implicit));
     }
 
@@ -182,7 +182,9 @@ mod tests {
             "pop3://h/INBOX",
             "smtp://h:99999",
         ] {
-            let err = Target::parse(bad).unwrap_err().to_string();
+            let err = Target::parse(bad)
+                .expect_err("bad URL must be rejected")
+                .to_string();
             assert!(
                 err.contains("accepted forms: smtp://host[:25]"),
                 "{bad}: {err}"

@@ -83,3 +83,40 @@ impl fmt::Display for Capability {
         Ok(())
     }
 }
+
+/// Longest excerpt of peer bytes quoted in a `Malformed` reason.
+const SHOW_MAX: usize = 40;
+
+/// Quotes peer bytes for a `Malformed` reason: escaped so control bytes and
+/// escape sequences cannot reach the terminal, and cut short so a hostile
+/// line cannot bloat the transcript twice.
+pub(crate) fn show(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(SHOW_MAX)];
+    let mut out = format!("\"{}\"", cut.escape_ascii());
+    if bytes.len() > SHOW_MAX {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_escapes_and_truncates() {
+        assert_eq!(show(b"ab\x1b[2J\0"), "\"ab\\x1b[2J\\x00\"");
+        let long = [b'x'; 100];
+        let shown = show(&long);
+        assert!(shown.ends_with("\"..."));
+        assert_eq!(shown.len(), SHOW_MAX + 5);
+    }
+
+    #[test]
+    fn limits_default() {
+        let l = Limits::default();
+        assert_eq!(l.max_line, 1024 * 1024);
+        assert_eq!(l.max_literal, 64 * 1024 * 1024);
+        assert_eq!(l.max_lines, 1_000_000);
+    }
+}
