@@ -163,7 +163,10 @@ where
             }
         }
         Ok(StartTls::Refused(_)) => out.result = "refused",
-        Ok(StartTls::HandshakeFailed(_)) => out.result = "handshake_failed",
+        Ok(StartTls::HandshakeFailed(e)) => {
+            out.result = "handshake_failed";
+            out.error = Some(e);
+        }
         Err(e) => {
             out.result = "handshake_failed";
             out.error = Some(e);

@@ -158,8 +158,8 @@ pub enum StartTls {
     Upgraded(Box<TlsEstablished>),
     /// The server answered negatively; the session goes on in plaintext.
     Refused(Response),
-    /// The handshake failed; the connection is unusable.
-    HandshakeFailed(String),
+    /// The handshake failed (or timed out); the connection is unusable.
+    HandshakeFailed(SessionError),
 }
 
 /// One live session over a stream `S` (a `TcpStream`, or a duplex pipe in tests).
@@ -702,7 +702,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         match self.upgrade().await {
             Ok(tls) => Ok(StartTls::Upgraded(tls)),
-            Err(SessionError::Tls(e)) => Ok(StartTls::HandshakeFailed(e.to_string())),
+            Err(e) if e.is_tls_failure() => Ok(StartTls::HandshakeFailed(e)),
             Err(e) => Err(e),
         }
     }
