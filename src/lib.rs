@@ -8,6 +8,9 @@
 //! - [`session`]: the tokio engine that owns the socket and emits events.
 //! - `check`, `server`, `tui`: consumers of those events.
 
+// Network input must never be unwrapped (STYLE.md habit 7); tests may.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod cert;
 pub mod check;
 pub mod cli;

@@ -29,7 +29,7 @@ pub enum TlsError {
     Handshake {
         message: String,
         /// What the verifier saw before the failure (chain may be empty).
-        verdict: Option<Verdict>,
+        verdict: Option<Box<Verdict>>,
         chain_der: Vec<Vec<u8>>,
     },
 }
@@ -142,7 +142,7 @@ impl Client {
         match result {
             Err(e) => Err(TlsError::Handshake {
                 message: describe_io_error(&e),
-                verdict: verdict_now(),
+                verdict: verdict_now().map(Box::new),
                 chain_der: seen.chain.clone(),
             }),
             Ok(stream) => {
@@ -187,7 +187,7 @@ impl Client {
         ChainShape {
             top_self_signed: report.certs.first().is_some_and(|c| c.self_signed),
             top_is_ca: report.certs.first().is_some_and(|c| c.is_ca),
-            top_issuer_trusted: top_issuer.is_some_and(|i| self.anchors.iter().any(|a| *a == i)),
+            top_issuer_trusted: top_issuer.is_some_and(|i| self.anchors.contains(&i)),
         }
     }
 
