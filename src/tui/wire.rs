@@ -1,0 +1,317 @@
+//! Small, local readings of wire bytes that the UI needs before
+//! `protocol::{smtp,imap,pop3}` land: reply codes, capability lists,
+//! secret masking and escaping of untrusted bytes for the terminal.
+//!
+//! These work on whole entries as the engine delivers them (one entry per
+//! response) and never fail: anything unexpected yields `None` or an empty
+//! list. Once the parsers land, `capabilities` can be swapped for
+//! `smtp::ehlo_capabilities`, `imap::capabilities` and `pop3::capa`.
+
+use crate::protocol::Capability;
+use crate::target::Protocol;
+
+/// The first line of `raw`, without its line ending, lossily decoded.
+pub fn first_line(raw: &[u8]) -> String {
+    let end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+    let line = &raw[..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line).into_owned()
+}
+
+/// Lines of `raw` without line endings, lossily decoded.
+fn lines(raw: &[u8]) -> impl Iterator<Item = String> + '_ {
+    raw.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+}
+
+/// SMTP reply code from the first three bytes (RFC 5321 §4.2).
+///
+/// ```text
+/// 250-mx.example.com   -> Some(250)
+/// 2x0 nonsense         -> None
+/// ```
+pub fn reply_code(raw: &[u8]) -> Option<u16> {
+    match raw {
+        [a, b, c, ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+fn keyword_line(line: &str) -> Option<Capability> {
+    let mut words = line.split_ascii_whitespace();
+    let name = words.next()?.to_ascii_uppercase();
+    Some(Capability {
+        name,
+        params: words.map(str::to_string).collect(),
+    })
+}
+
+/// EHLO keywords: every line of a 250 reply after the first (RFC 5321 §4.1.1.1).
+///
+/// ```text
+/// 250-mx.example.com greets you   (greeting name, skipped)
+/// 250-PIPELINING                  -> PIPELINING
+/// 250 AUTH PLAIN LOGIN            -> AUTH [PLAIN, LOGIN]
+/// ```
+pub fn smtp_ehlo_capabilities(raw: &[u8]) -> Vec<Capability> {
+    lines(raw)
+        .skip(1)
+        .filter_map(|l| l.get(4..).and_then(keyword_line))
+        .collect()
+}
+
+/// IMAP capability atoms from `* CAPABILITY ...` or a `[CAPABILITY ...]`
+/// response code anywhere in the entry (RFC 9051 §7.2.2, §7.1).
+pub fn imap_capabilities(raw: &[u8]) -> Option<Vec<Capability>> {
+    for line in lines(raw) {
+        let upper = line.to_ascii_uppercase();
+        let atoms = if let Some(rest) = upper.strip_prefix("* CAPABILITY ") {
+            Some(&line[line.len() - rest.len()..])
+        } else if let Some(pos) = upper.find("[CAPABILITY ") {
+            let rest = &line[pos + "[CAPABILITY ".len()..];
+            Some(rest.split(']').next().unwrap_or(rest))
+        } else {
+            None
+        };
+        if let Some(atoms) = atoms {
+            return Some(
+                atoms
+                    .split_ascii_whitespace()
+                    .map(|a| Capability {
+                        name: a.to_ascii_uppercase(),
+                        params: Vec::new(),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    None
+}
+
+/// POP3 CAPA tags: body lines of a `+OK` reply up to the lone `.` (RFC 2449 §5).
+pub fn pop3_capa(raw: &[u8]) -> Vec<Capability> {
+    lines(raw)
+        .skip(1)
+        .take_while(|l| l != ".")
+        .filter_map(|l| keyword_line(&l))
+        .collect()
+}
+
+/// Capabilities advertised in a server entry, given the verb it answers.
+///
+/// `verb` is the upper-case command the entry answers (`EHLO`, `CAPA`, ...)
+/// or `None` when unknown; IMAP capabilities are recognised without it.
+pub fn capabilities(protocol: Protocol, verb: Option<&str>, raw: &[u8]) -> Option<Vec<Capability>> {
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => match (verb, reply_code(raw)) {
+            (Some("EHLO" | "LHLO"), Some(250)) => Some(smtp_ehlo_capabilities(raw)),
+            _ => None,
+        },
+        Protocol::Imap => imap_capabilities(raw),
+        Protocol::Pop3 => match verb {
+            Some("CAPA") if raw.starts_with(b"+OK") => Some(pop3_capa(raw)),
+            _ => None,
+        },
+    }
+}
+
+/// Text shown instead of a secret.
+pub const MASK: &str = "********";
+
+/// Byte offset where the credential in a command line starts, if it holds one.
+///
+/// ```text
+/// AUTH PLAIN AGFsaWNlAHNlY3JldA==   -> AUTH PLAIN ********   (SMTP, POP3)
+/// a1 LOGIN alice secret             -> a1 LOGIN alice ********  (IMAP)
+/// a1 AUTHENTICATE PLAIN AGFs...     -> a1 AUTHENTICATE PLAIN ********
+/// PASS secret                       -> PASS ********          (POP3)
+/// APOP alice c4c9334bac560ecc...    -> APOP alice ********    (POP3)
+/// ```
+pub fn secret_offset(protocol: Protocol, line: &str) -> Option<usize> {
+    let words: Vec<&str> = line.split(' ').collect();
+    let verb_at = usize::from(protocol == Protocol::Imap && words.len() > 1);
+    let verb = words.get(verb_at)?.to_ascii_uppercase();
+    // How many words (verb included) stay visible before the secret starts.
+    let keep = match (protocol, verb.as_str()) {
+        (_, "AUTH" | "AUTHENTICATE") => verb_at + 2,
+        (Protocol::Imap, "LOGIN") => verb_at + 2,
+        (Protocol::Pop3, "PASS") => 1,
+        (Protocol::Pop3, "APOP") => 2,
+        _ => return None,
+    };
+    if words.len() <= keep {
+        return None;
+    }
+    if words.len() == keep + 1 && is_literal_marker(words[keep]) {
+        // `LOGIN alice {6}`: the password follows as a literal, masked there.
+        return None;
+    }
+    Some(words[..keep].iter().map(|w| w.len() + 1).sum())
+}
+
+/// The command line with credentials masked, or `None` when it holds none.
+pub fn mask_command(protocol: Protocol, line: &str) -> Option<String> {
+    let at = secret_offset(protocol, line)?;
+    Some(format!("{}{MASK}", &line[..at]))
+}
+
+/// `{6}` or `{6+}`: an IMAP literal announcement (RFC 9051 §4.3, RFC 7888).
+fn is_literal_marker(word: &str) -> bool {
+    word.strip_prefix('{')
+        .and_then(|w| w.strip_suffix('}'))
+        .map(|w| w.strip_suffix('+').unwrap_or(w))
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Renders `bytes` so that no byte from the peer can act on the terminal,
+/// as segments of plain text and escapes (`true`), for styling.
+///
+/// Printable ASCII and printable UTF-8 pass through; control characters
+/// (C0, DEL, C1), bidirectional overrides, zero-width characters and invalid
+/// UTF-8 become escapes, and `\` is doubled so the escapes are unambiguous.
+/// Stops after `max` characters so a 1 MiB line costs no more than the
+/// visible part.
+///
+/// ```text
+/// b"\x1b[2J\x07ok" -> \x1b [2J \x07 ok
+/// b"caf\xc3\xa9"   -> café
+/// b"\xff"          -> \xff
+/// ```
+pub fn escape_segments(bytes: &[u8], max: usize) -> Vec<(String, bool)> {
+    fn push_to(out: &mut Vec<(String, bool)>, text: &str, escaped: bool) {
+        match out.last_mut() {
+            Some((last, e)) if *e == escaped => last.push_str(text),
+            _ => out.push((text.to_string(), escaped)),
+        }
+    }
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut shown = 0;
+    let mut buf = [0u8; 4];
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if shown >= max {
+                return out;
+            }
+            match c {
+                '\\' => push_to(&mut out, "\\\\", true),
+                '\t' => push_to(&mut out, "\\t", true),
+                '\r' => push_to(&mut out, "\\r", true),
+                '\n' => push_to(&mut out, "\\n", true),
+                c if c.is_ascii_control() => {
+                    push_to(&mut out, &format!("\\x{:02x}", u32::from(c)), true)
+                }
+                // C1 controls (CSI is U+009B), bidi embeddings/overrides/isolates
+                // ("trojan source"), zero-width characters and BOM: shown, never obeyed.
+                '\u{80}'..='\u{9f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}' => push_to(&mut out, &format!("\\u{{{:x}}}", u32::from(c)), true),
+                c => push_to(&mut out, c.encode_utf8(&mut buf), false),
+            }
+            shown += 1;
+        }
+        for b in chunk.invalid() {
+            if shown >= max {
+                return out;
+            }
+            push_to(&mut out, &format!("\\x{b:02x}"), true);
+            shown += 1;
+        }
+    }
+    out
+}
+
+/// [`escape_segments`] joined into one string.
+pub fn escape(bytes: &[u8], max: usize) -> String {
+    escape_segments(bytes, max)
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_codes() {
+        assert_eq!(reply_code(b"250-x\r\n"), Some(250));
+        assert_eq!(reply_code(b"354 go"), Some(354));
+        assert_eq!(reply_code(b"25"), None);
+        assert_eq!(reply_code(b"+OK"), None);
+    }
+
+    #[test]
+    fn ehlo_keywords_skip_the_greeting_line() {
+        let caps = smtp_ehlo_capabilities(
+            b"250-mx.example.com hi\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n",
+        );
+        let shown: Vec<String> = caps.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["PIPELINING", "AUTH PLAIN LOGIN"]);
+        assert!(smtp_ehlo_capabilities(b"250 mx.example.com\r\n").is_empty());
+    }
+
+    #[test]
+    fn imap_capabilities_from_untagged_and_response_code() {
+        let a = imap_capabilities(b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n")
+            .unwrap_or_default();
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[1].name, "STARTTLS");
+        let b = imap_capabilities(b"* OK [CAPABILITY IMAP4rev2 literal+] ready\r\n")
+            .unwrap_or_default();
+        assert_eq!(
+            b.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["IMAP4REV2", "LITERAL+"]
+        );
+        assert_eq!(imap_capabilities(b"* OK ready\r\n"), None);
+    }
+
+    #[test]
+    fn pop3_capa_body_until_dot() {
+        let caps = pop3_capa(b"+OK list follows\r\nTOP\r\nSASL PLAIN\r\nSTLS\r\n.\r\n");
+        assert_eq!(
+            caps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["TOP", "SASL PLAIN", "STLS"]
+        );
+    }
+
+    #[test]
+    fn masks_credentials() {
+        assert_eq!(
+            mask_command(Protocol::Smtp, "AUTH PLAIN AGFsaWNl").as_deref(),
+            Some("AUTH PLAIN ********")
+        );
+        assert_eq!(mask_command(Protocol::Smtp, "AUTH LOGIN"), None);
+        assert_eq!(
+            mask_command(Protocol::Imap, "a1 LOGIN alice s3cret").as_deref(),
+            Some("a1 LOGIN alice ********")
+        );
+        assert_eq!(
+            mask_command(Protocol::Pop3, "PASS s3cret").as_deref(),
+            Some("PASS ********")
+        );
+        assert_eq!(mask_command(Protocol::Pop3, "USER alice"), None);
+        assert_eq!(mask_command(Protocol::Imap, "a1 LOGIN alice {6}"), None);
+        assert_eq!(mask_command(Protocol::Smtp, "MAIL FROM:<a@b>"), None);
+    }
+
+    #[test]
+    fn escapes_control_bytes_and_escape_sequences() {
+        assert_eq!(
+            escape(b"\x1b[2J\x07ok\tx\x7f", 99),
+            "\\x1b[2J\\x07ok\\tx\\x7f"
+        );
+        assert_eq!(
+            escape("caf\u{e9} \u{202e}".as_bytes(), 99),
+            "caf\u{e9} \\u{202e}"
+        );
+        assert_eq!(escape(b"\xff\\", 99), "\\xff\\\\");
+        assert_eq!(escape("\u{9b}2J".as_bytes(), 99), "\\u{9b}2J");
+        assert_eq!(escape(b"abcdef", 3), "abc");
+    }
+}
