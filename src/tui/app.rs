@@ -741,6 +741,14 @@ impl App {
             return Vec::new();
         }
         let line = self.input.take(secret);
+        // Typing the planned command by hand does the step.
+        if self
+            .plan
+            .next()
+            .is_some_and(|step| step.eq_ignore_ascii_case(line.trim()))
+        {
+            self.plan.advance();
+        }
         self.send_typed(line)
     }
 
@@ -939,6 +947,14 @@ impl App {
     }
 
     fn send_starttls(&mut self) -> Vec<Effect> {
+        // Ctrl-T or a typed STARTTLS does the plan's STARTTLS step.
+        if self
+            .plan
+            .next()
+            .is_some_and(|step| Plan::is_starttls(self.protocol(), step))
+        {
+            self.plan.advance();
+        }
         self.gave_up = false;
         self.outgoing.push_back(Outgoing {
             tagged: self.protocol() == Protocol::Imap,
@@ -1635,6 +1651,29 @@ mod tests {
         app.update(Msg::Action(Action::EditStep));
         assert_eq!(app.input.text(), "EHLO client.example");
         assert_eq!(app.plan.next(), Some("QUIT"));
+    }
+
+    #[test]
+    fn doing_a_step_by_hand_moves_the_plan_on() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        typed(&mut app, "ehlo client.example");
+        assert_eq!(app.plan.next(), Some("STARTTLS"));
+        data(&mut app, 11, Direction::Client, "ehlo client.example\r\n");
+        data(
+            &mut app,
+            15,
+            Direction::Server,
+            "250-mx\r\n250 STARTTLS\r\n",
+        );
+        assert_eq!(
+            app.update(Msg::Action(Action::StartTls)),
+            [Effect::Command(Command::StartTls)]
+        );
+        assert_eq!(app.plan.next(), Some("EHLO client.example"));
+        typed(&mut app, "NOOP");
+        assert_eq!(app.plan.done(), 2);
     }
 
     #[test]

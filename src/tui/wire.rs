@@ -12,7 +12,13 @@ use crate::target::Protocol;
 
 /// The first line of `raw`, without its line ending, lossily decoded.
 pub fn first_line(raw: &[u8]) -> String {
-    let end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+    // A line longer than a screen is never a command or capability list worth
+    // decoding whole (a 1 MiB hostile line is only scanned, not copied).
+    let end = raw
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(raw.len())
+        .min(64 * 1024);
     let line = &raw[..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     String::from_utf8_lossy(line).into_owned()
@@ -65,31 +71,28 @@ pub fn smtp_ehlo_capabilities(raw: &[u8]) -> Vec<Capability> {
 }
 
 /// IMAP capability atoms from `* CAPABILITY ...` or a `[CAPABILITY ...]`
-/// response code anywhere in the entry (RFC 9051 §7.2.2, §7.1).
+/// response code (RFC 9051 §7.2.2, §7.1). Only the response's first line is
+/// read: an entry is one response, and what follows it is literal data
+/// (possibly megabytes of a FETCH), never a capability list.
 pub fn imap_capabilities(raw: &[u8]) -> Option<Vec<Capability>> {
-    for line in lines(raw) {
-        let upper = line.to_ascii_uppercase();
-        let atoms = if let Some(rest) = upper.strip_prefix("* CAPABILITY ") {
-            Some(&line[line.len() - rest.len()..])
-        } else if let Some(pos) = upper.find("[CAPABILITY ") {
-            let rest = &line[pos + "[CAPABILITY ".len()..];
-            Some(rest.split(']').next().unwrap_or(rest))
-        } else {
-            None
-        };
-        if let Some(atoms) = atoms {
-            return Some(
-                atoms
-                    .split_ascii_whitespace()
-                    .map(|a| Capability {
-                        name: a.to_ascii_uppercase(),
-                        params: Vec::new(),
-                    })
-                    .collect(),
-            );
-        }
-    }
-    None
+    let line = first_line(raw);
+    let upper = line.to_ascii_uppercase();
+    let atoms = if let Some(rest) = upper.strip_prefix("* CAPABILITY ") {
+        &line[line.len() - rest.len()..]
+    } else {
+        let pos = upper.find("[CAPABILITY ")?;
+        let rest = &line[pos + "[CAPABILITY ".len()..];
+        rest.split(']').next().unwrap_or(rest)
+    };
+    Some(
+        atoms
+            .split_ascii_whitespace()
+            .map(|a| Capability {
+                name: a.to_ascii_uppercase(),
+                params: Vec::new(),
+            })
+            .collect(),
+    )
 }
 
 /// POP3 CAPA tags: body lines of a `+OK` reply up to the lone `.` (RFC 2449 §5).
