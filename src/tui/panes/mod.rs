@@ -1,6 +1,6 @@
 //! The screen: one file per pane, laid out here. Drawing reads `&App` only.
 //!
-//! Wide (100 columns or more), e.g. 120×40:
+//! Wide (100 columns and 28 rows or more), e.g. 120×40:
 //!
 //! ```text
 //! ┌ Transcript ─────────────────────────────┐┌ TLS ──────────────────────┐
@@ -20,7 +20,7 @@
 //!  Enter send  F8 step  F7 edit  ^T STARTTLS  Tab complete  Esc panes  F1 help
 //! ```
 //!
-//! Narrow (80×24): the four panes become tabs above one full-width pane;
+//! Narrow or short (80×24): the four panes become tabs above one pane;
 //! F2 (anywhere) or Tab (pane focus) switches. Overlays (help, certificate
 //! detail, confirmation) are drawn last, over everything.
 
@@ -44,6 +44,9 @@ use super::theme::Theme;
 
 /// Below this width the side panes collapse into tabs.
 pub const WIDE_MIN_WIDTH: u16 = 100;
+
+/// Below this height too: the TLS pane alone needs 11 rows.
+pub const WIDE_MIN_HEIGHT: u16 = 28;
 
 /// What the run loop needs to know about the frame just drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +99,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
     let focused = |p: PaneId| panes_focused && app.pane == p;
     let buf = frame.buffer_mut();
     let mut transcript_rows = 0;
-    if area.width >= WIDE_MIN_WIDTH {
+    if area.width >= WIDE_MIN_WIDTH && area.height >= WIDE_MIN_HEIGHT {
         let side_width = (area.width * 2 / 5).clamp(40, 64);
         let [left, right] =
             Layout::horizontal([Constraint::Min(40), Constraint::Length(side_width)]).areas(main);
