@@ -19,3 +19,4 @@ pub mod protocol;
 pub mod session;
 pub mod target;
 pub mod tls;
+pub mod tui;

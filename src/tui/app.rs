@@ -1,0 +1,1819 @@
+//! `App`: everything the screen shows, as plain data, and [`App::update`],
+//! the only way it changes. No I/O happens here: sending, saving files and
+//! quitting come back as [`Effect`]s for [`tui::run`](super::run) to carry out.
+//!
+//! ```text
+//! crossterm key --keymap--> Action --+
+//! session::Event ---------------------+--> App::update(Msg) --> Vec<Effect>
+//! tick (elapsed) ---------------------+        |                 Command -> engine
+//!                                              v                 SaveChain -> file
+//!                                           panes::draw(&App)
+//! ```
+//!
+//! The app follows the conversation just enough to help: it pairs each
+//! command with its reply (SMTP/POP3 in order, IMAP by tag), picks up
+//! capabilities, opens the DATA editor after `354`, holds IMAP literals
+//! until the `+` continuation request, and notices IDLE and SASL exchanges.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::input::InputLine;
+use super::keymap::{Action, Scope};
+use super::plan::{Plan, quit_verb, starttls_verb};
+use super::theme::Theme;
+use super::wire;
+use crate::protocol::Capability;
+use crate::session::engine::Command;
+use crate::session::transcript::{NoteKind, Transcript};
+use crate::session::{Direction, Entry, Event, TlsEstablished};
+use crate::target::{Protocol, Target, TlsMode};
+
+/// What the operator is talking to and how the app starts.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub target: Target,
+    /// EHLO/LHLO name, also `{ehlo}` in plans.
+    pub ehlo: String,
+    /// `--plan FILE` already parsed; `None` for the protocol's default plan.
+    pub plan: Option<Plan>,
+}
+
+/// Where typed keys go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The input line: every printable key is typed.
+    Input,
+    /// The panes: plain letters are shortcuts.
+    Panes,
+}
+
+/// The panes, in Tab order (also the tabs at 80×24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneId {
+    Transcript,
+    Tls,
+    Chain,
+    Capabilities,
+}
+
+impl PaneId {
+    /// All panes in Tab order.
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Transcript,
+        PaneId::Tls,
+        PaneId::Chain,
+        PaneId::Capabilities,
+    ];
+
+    /// Title on the border and the tab.
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Transcript => "Transcript",
+            PaneId::Tls => "TLS",
+            PaneId::Chain => "Chain",
+            PaneId::Capabilities => "Capabilities",
+        }
+    }
+
+    fn cycle(self, forward: bool) -> PaneId {
+        let i = PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        let n = PaneId::ALL.len();
+        PaneId::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// A yes/no question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Ctrl-T while the capabilities do not include STARTTLS/STLS.
+    StartTlsNotAdvertised { reason: String },
+}
+
+/// The SMTP message editor opened by a `354` reply to DATA (RFC 5321 §4.1.1.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Editor {
+    /// Lines entered so far, as typed (dot-stuffing happens on send).
+    pub lines: Vec<String>,
+}
+
+/// What the screen is doing besides showing the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing a message after `354`; Ctrl-D or a lone `.` sends it.
+    DataEditor(Editor),
+    Confirm(Confirm),
+    Help {
+        scroll: u16,
+    },
+    /// Detail of certificate `index` of the chain.
+    CertDetail {
+        index: usize,
+        scroll: u16,
+    },
+}
+
+/// The connection as the engine reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Connected,
+    Closed,
+}
+
+/// Quit is polite first (QUIT/LOGOUT), then immediate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuitState {
+    Running,
+    /// QUIT/LOGOUT sent; the app leaves when the server closes or on a second press.
+    Requested,
+    /// Leave now.
+    Now,
+}
+
+/// Side effects for the run loop; the app never performs them itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Hand a command to the engine.
+    Command(Command),
+    /// Write `pem` to `file_name` in the current directory, then report back
+    /// with [`Msg::ChainSaved`].
+    SaveChain { file_name: String, pem: String },
+}
+
+/// Everything that changes the app.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Action(Action),
+    Session(Event),
+    /// Time since the session started, for the live waiting timer.
+    Tick(Duration),
+    /// Bracketed paste.
+    Paste(String),
+    /// Outcome of [`Effect::SaveChain`]: the path written, or the error.
+    ChainSaved(Result<PathBuf, String>),
+}
+
+/// Capabilities as advertised before and after the upgrade.
+///
+/// RFC 3207 §4.2: after STARTTLS the client must forget what it learnt and
+/// ask again; servers often offer AUTH only inside TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Advertised in plaintext; `None` until asked.
+    pub before: Option<Vec<Capability>>,
+    /// Advertised inside TLS; `None` until asked again.
+    pub after: Option<Vec<Capability>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Command,
+    /// An IMAP continuation (literal, SASL response, DONE): no tag.
+    Continuation,
+    /// The DATA message body.
+    Body,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outgoing {
+    tagged: bool,
+    kind: Sent,
+    /// A password or SASL response: masked in the transcript.
+    secret: bool,
+}
+
+/// A command awaiting its reply (the greeting counts as one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    /// IMAP tag as the engine sent it.
+    tag: Option<String>,
+    /// Upper-case verb, or `GREETING`, `DATA-BODY`, `AUTH-RESPONSE`.
+    verb: String,
+    at: Duration,
+    /// Replies still expected (LMTP answers a message once per recipient).
+    replies: usize,
+}
+
+/// Where the conversation is, for the hint line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Progress {
+    greeted: bool,
+    /// Capabilities known in the current phase (plaintext or TLS).
+    caps_asked: bool,
+    authed: bool,
+    selected: bool,
+    mail: bool,
+    rcpt: usize,
+    data_sent: bool,
+    quit_sent: bool,
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub target: Target,
+    pub ehlo: String,
+    pub theme: Theme,
+    pub transcript: Transcript,
+    /// Rows scrolled up from the bottom; 0 follows new lines.
+    pub scroll_back: usize,
+    /// Rows the transcript pane showed in the last frame (page size).
+    pub viewport_rows: usize,
+    pub conn: ConnState,
+    /// Peer address as the engine reported it.
+    pub peer: Option<String>,
+    pub tls: Option<Box<TlsEstablished>>,
+    /// Selected row in the chain pane.
+    pub chain_selected: usize,
+    pub caps: Capabilities,
+    /// Rows scrolled in the capabilities pane.
+    pub caps_scroll: usize,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Time from the last command to its reply.
+    pub last_rtt: Option<Duration>,
+    /// Time since the session started, from the last tick or event.
+    pub now: Duration,
+    pub focus: Focus,
+    /// Selected pane (the visible tab at 80×24).
+    pub pane: PaneId,
+    pub mode: Mode,
+    pub input: InputLine,
+    pub plan: Plan,
+    /// Tab completion result, shown instead of the hint until the next edit.
+    pub completion_hint: Option<String>,
+    pub quit: QuitState,
+    pending: VecDeque<Pending>,
+    outgoing: VecDeque<Outgoing>,
+    gave_up: bool,
+    /// IMAP: a sync literal `{n}` was sent; the next line waits for `+`.
+    literal_wait: bool,
+    /// IMAP: the server sent `+` (or LITERAL+ was used): the next line goes untagged.
+    continuation_open: bool,
+    idling: bool,
+    sasl: bool,
+    progress: Progress,
+}
+
+const CRLF: &str = "\r\n";
+
+impl App {
+    /// A fresh app, not yet connected.
+    pub fn new(config: AppConfig) -> Self {
+        let plan = config
+            .plan
+            .unwrap_or_else(|| Plan::default_for(config.target.protocol, &config.ehlo));
+        Self {
+            target: config.target,
+            ehlo: config.ehlo,
+            theme: Theme::colour(),
+            transcript: Transcript::new(),
+            scroll_back: 0,
+            viewport_rows: 20,
+            conn: ConnState::Connecting,
+            peer: None,
+            tls: None,
+            chain_selected: 0,
+            caps: Capabilities::default(),
+            caps_scroll: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            last_rtt: None,
+            now: Duration::ZERO,
+            focus: Focus::Input,
+            pane: PaneId::Transcript,
+            mode: Mode::Normal,
+            input: InputLine::default(),
+            plan,
+            completion_hint: None,
+            quit: QuitState::Running,
+            pending: VecDeque::new(),
+            outgoing: VecDeque::new(),
+            gave_up: false,
+            literal_wait: false,
+            continuation_open: false,
+            idling: false,
+            sasl: false,
+            progress: Progress::default(),
+        }
+    }
+
+    /// The protocol spoken.
+    pub fn protocol(&self) -> Protocol {
+        self.target.protocol
+    }
+
+    /// True once the run loop should exit.
+    pub fn should_quit(&self) -> bool {
+        self.quit == QuitState::Now
+    }
+
+    /// Which keymap scope applies now.
+    pub fn scope(&self) -> Scope {
+        match (&self.mode, self.focus) {
+            (Mode::Help { .. }, _) => Scope::Help,
+            (Mode::CertDetail { .. }, _) => Scope::CertDetail,
+            (Mode::Confirm(_), _) => Scope::Confirm,
+            (_, Focus::Input) => Scope::Input,
+            (_, Focus::Panes) => Scope::Panes,
+        }
+    }
+
+    /// True while an IMAP IDLE is running (RFC 2177).
+    pub fn idling(&self) -> bool {
+        self.idling
+    }
+
+    /// The capabilities that count now: those advertised inside TLS once TLS is up.
+    pub fn current_caps(&self) -> Option<&[Capability]> {
+        if self.tls.is_some() {
+            self.caps.after.as_deref()
+        } else {
+            self.caps.before.as_deref()
+        }
+    }
+
+    fn advertised(&self, name: &str) -> bool {
+        self.current_caps()
+            .is_some_and(|caps| caps.iter().any(|c| c.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// While a reply is awaited and not given up: (elapsed, what is awaited).
+    pub fn waiting(&self) -> Option<(Duration, String)> {
+        if self.gave_up || self.conn != ConnState::Connected || self.continuation_open {
+            return None;
+        }
+        let p = self.pending.front()?;
+        let what = match p.verb.as_str() {
+            "GREETING" => "greeting".to_string(),
+            "DATA-BODY" => "reply to the message".to_string(),
+            "AUTH-RESPONSE" => "reply to the SASL response".to_string(),
+            verb if self.literal_wait => format!("+ for {verb}"),
+            verb => format!("reply to {verb}"),
+        };
+        Some((self.now.saturating_sub(p.at), what))
+    }
+
+    /// Session state for the status bar: `connecting`, `plaintext`, `TLS 1.3`, `closed`,
+    /// with `DATA` or `IDLE` when those are running.
+    pub fn state_label(&self) -> String {
+        let mut label = match (self.conn, &self.tls) {
+            (ConnState::Connecting, _) => "connecting".to_string(),
+            (ConnState::Closed, _) => "closed".to_string(),
+            (ConnState::Connected, Some(t)) => tls_version_label(&t.summary.version),
+            (ConnState::Connected, None) => "plaintext".to_string(),
+        };
+        if matches!(self.mode, Mode::DataEditor(_)) {
+            label.push_str(" · DATA");
+        }
+        if self.idling {
+            label.push_str(" · IDLE");
+        }
+        label
+    }
+
+    /// The suggested next step for the hint line.
+    pub fn suggestion(&self) -> Option<String> {
+        let p = &self.progress;
+        match self.conn {
+            ConnState::Connecting => return Some("connecting…".into()),
+            ConnState::Closed => return Some("connection closed: Ctrl-Q leaves".into()),
+            ConnState::Connected => {}
+        }
+        if matches!(self.mode, Mode::DataEditor(_)) {
+            return Some(
+                "type the message; a lone . or Ctrl-D ends it (dot-stuffing is applied)".into(),
+            );
+        }
+        if self.idling {
+            return Some("IDLE: updates arrive as they happen; Ctrl-D sends DONE".into());
+        }
+        if self.literal_wait {
+            return Some(
+                "waiting for the + continuation request before sending the literal".into(),
+            );
+        }
+        if self.continuation_open && self.protocol() == Protocol::Imap {
+            return Some(
+                "continuation: the next line is sent untagged (literal or SASL response)".into(),
+            );
+        }
+        if p.quit_sent {
+            return None;
+        }
+        if !p.greeted {
+            return Some("wait for the greeting (Esc stops waiting)".into());
+        }
+        let upgrade = self.tls.is_none()
+            && self.target.tls == TlsMode::Starttls
+            && self.advertised(starttls_verb(self.protocol()));
+        let upgrade_hint = format!("{} (Ctrl-T)", starttls_verb(self.protocol()));
+        let step = match self.protocol() {
+            Protocol::Smtp | Protocol::Lmtp => {
+                let hello = if self.protocol() == Protocol::Lmtp {
+                    "LHLO"
+                } else {
+                    "EHLO"
+                };
+                if !p.caps_asked {
+                    format!("{hello} {}", self.ehlo)
+                } else if upgrade {
+                    upgrade_hint
+                } else if !p.authed && self.advertised("AUTH") {
+                    "AUTH mechanism (Tab lists the advertised ones), or MAIL FROM:<sender>".into()
+                } else if !p.mail {
+                    "MAIL FROM:<sender>".into()
+                } else if p.rcpt == 0 {
+                    "RCPT TO:<recipient>".into()
+                } else if !p.data_sent {
+                    "DATA (or another RCPT TO:<recipient>)".into()
+                } else {
+                    "QUIT".into()
+                }
+            }
+            Protocol::Imap => {
+                if !p.caps_asked {
+                    "CAPABILITY".into()
+                } else if upgrade {
+                    upgrade_hint
+                } else if !p.authed {
+                    "LOGIN user password, or AUTHENTICATE PLAIN".into()
+                } else if !p.selected {
+                    "SELECT INBOX".into()
+                } else {
+                    "FETCH 1:* (FLAGS), IDLE, then LOGOUT".into()
+                }
+            }
+            Protocol::Pop3 => {
+                if !p.caps_asked {
+                    "CAPA".into()
+                } else if upgrade {
+                    upgrade_hint
+                } else if !p.authed {
+                    "USER name, then PASS password (or AUTH PLAIN)".into()
+                } else {
+                    "STAT, LIST, RETR 1, then QUIT".into()
+                }
+            }
+        };
+        Some(step)
+    }
+
+    /// The single entry point: applies `msg` and returns what the run loop must do.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Action(action) => self.on_action(action),
+            Msg::Session(event) => {
+                self.on_event(event);
+                Vec::new()
+            }
+            Msg::Tick(now) => {
+                self.now = self.now.max(now);
+                Vec::new()
+            }
+            Msg::Paste(text) => {
+                self.on_paste(&text);
+                Vec::new()
+            }
+            Msg::ChainSaved(Ok(path)) => {
+                let n = self.tls.as_ref().map_or(0, |t| t.chain_der.len());
+                self.note(
+                    NoteKind::Info,
+                    format!("saved {n} certificate(s) as PEM to {}", path.display()),
+                );
+                Vec::new()
+            }
+            Msg::ChainSaved(Err(e)) => {
+                self.note(NoteKind::Error, format!("could not save the chain: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    // ---- transcript and scrolling -------------------------------------
+
+    fn rows_added(&mut self, n: usize) {
+        if self.scroll_back > 0 {
+            // Keep the operator's view still while they read back.
+            self.scroll_back += n;
+        }
+    }
+
+    fn note_at(&mut self, at: Duration, kind: NoteKind, text: impl Into<String>) {
+        let n = self.transcript.push_note(at, kind, text);
+        self.rows_added(n);
+    }
+
+    fn note(&mut self, kind: NoteKind, text: impl Into<String>) {
+        self.note_at(self.now, kind, text);
+    }
+
+    fn max_scroll_back(&self) -> usize {
+        self.transcript
+            .len_rows()
+            .saturating_sub(self.viewport_rows.max(1))
+    }
+
+    fn scroll_up(&mut self, rows: usize) {
+        self.scroll_back = (self.scroll_back + rows).min(self.max_scroll_back());
+    }
+
+    fn scroll_down(&mut self, rows: usize) {
+        self.scroll_back = self.scroll_back.saturating_sub(rows);
+    }
+
+    /// The rows to show in a pane of `height` rows.
+    pub fn visible_rows(&self, height: usize) -> std::ops::Range<usize> {
+        let len = self.transcript.len_rows();
+        let back = self.scroll_back.min(len.saturating_sub(height));
+        let end = len - back;
+        end.saturating_sub(height)..end
+    }
+
+    // ---- actions --------------------------------------------------------
+
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        if !matches!(action, Action::Complete | Action::CompleteBack) {
+            self.completion_hint = None;
+        }
+        match (&self.mode, action) {
+            (_, Action::Quit) => return self.quit(),
+            (Mode::Help { .. }, Action::Help | Action::Close) => self.mode = Mode::Normal,
+            (Mode::Help { scroll }, Action::Up | Action::PageUp) => {
+                let step = if action == Action::Up { 1 } else { 10 };
+                self.mode = Mode::Help {
+                    scroll: scroll.saturating_sub(step),
+                };
+            }
+            (Mode::Help { scroll }, Action::Down | Action::PageDown) => {
+                let step = if action == Action::Down { 1 } else { 10 };
+                self.mode = Mode::Help {
+                    scroll: scroll.saturating_add(step),
+                };
+            }
+            (Mode::CertDetail { .. }, Action::Close | Action::Activate) => self.mode = Mode::Normal,
+            (Mode::CertDetail { index, .. }, Action::NextPane | Action::PrevPane) => {
+                let n = self.tls.as_ref().map_or(0, |t| t.chain.certs.len()).max(1);
+                let index = if action == Action::NextPane {
+                    (index + 1) % n
+                } else {
+                    (index + n - 1) % n
+                };
+                self.chain_selected = index;
+                self.mode = Mode::CertDetail { index, scroll: 0 };
+            }
+            (
+                &Mode::CertDetail { index, scroll },
+                Action::Up | Action::Down | Action::PageUp | Action::PageDown,
+            ) => {
+                let scroll = match action {
+                    Action::Up => scroll.saturating_sub(1),
+                    Action::PageUp => scroll.saturating_sub(10),
+                    Action::Down => scroll.saturating_add(1),
+                    _ => scroll.saturating_add(10),
+                };
+                self.mode = Mode::CertDetail { index, scroll };
+            }
+            (Mode::Confirm(Confirm::StartTlsNotAdvertised { .. }), Action::Confirm) => {
+                self.mode = Mode::Normal;
+                return self.send_starttls();
+            }
+            (Mode::Confirm(_), Action::Cancel | Action::Close) => {
+                self.mode = Mode::Normal;
+                self.note(NoteKind::Info, "STARTTLS not sent");
+            }
+            (Mode::Confirm(_), _) => {}
+            (_, action) => return self.on_normal_action(action),
+        }
+        Vec::new()
+    }
+
+    fn on_normal_action(&mut self, action: Action) -> Vec<Effect> {
+        let page = self.viewport_rows.max(1);
+        match action {
+            Action::Insert(c) => self.input.insert(c),
+            Action::Backspace => self.input.backspace(),
+            Action::DeleteForward => self.input.delete_forward(),
+            Action::CursorLeft => self.input.left(),
+            Action::CursorRight => self.input.right(),
+            Action::LineStart => self.input.home(),
+            Action::LineEnd => self.input.end(),
+            Action::ClearLine => self.input.clear(),
+            Action::HistoryPrev if !self.in_editor() => self.input.history_prev(),
+            Action::HistoryNext if !self.in_editor() => self.input.history_next(),
+            Action::HistoryPrev | Action::HistoryNext => {}
+            Action::Complete | Action::CompleteBack => {
+                let caps = self.current_caps().map(<[Capability]>::to_vec);
+                let message = self.input.complete(
+                    self.protocol(),
+                    caps.as_deref(),
+                    action == Action::CompleteBack,
+                );
+                self.completion_hint = Some(message);
+            }
+            Action::Submit => return self.submit(),
+            Action::Escape => self.escape(),
+            Action::FocusInput => self.focus = Focus::Input,
+            Action::Activate => {
+                let has_chain = self.tls.as_ref().is_some_and(|t| !t.chain.certs.is_empty());
+                if self.pane == PaneId::Chain && has_chain {
+                    self.mode = Mode::CertDetail {
+                        index: self.chain_selected,
+                        scroll: 0,
+                    };
+                } else {
+                    self.focus = Focus::Input;
+                }
+            }
+            Action::Step => return self.step(),
+            Action::EditStep => self.edit_step(),
+            Action::StartTls => return self.start_tls(),
+            Action::Done => return self.done(),
+            Action::Help => self.mode = Mode::Help { scroll: 0 },
+            Action::SaveChain => return self.save_chain(),
+            Action::Up if self.pane == PaneId::Chain => {
+                self.chain_selected = self.chain_selected.saturating_sub(1)
+            }
+            Action::Down if self.pane == PaneId::Chain => {
+                let n = self.tls.as_ref().map_or(0, |t| t.chain.certs.len());
+                self.chain_selected = (self.chain_selected + 1).min(n.saturating_sub(1));
+            }
+            Action::Up if self.pane == PaneId::Capabilities => {
+                self.caps_scroll = self.caps_scroll.saturating_sub(1)
+            }
+            Action::Down if self.pane == PaneId::Capabilities => self.caps_scroll += 1,
+            Action::Up => self.scroll_up(1),
+            Action::Down => self.scroll_down(1),
+            Action::ScrollUp => self.scroll_up(3),
+            Action::ScrollDown => self.scroll_down(3),
+            Action::PageUp => self.scroll_up(page),
+            Action::PageDown => self.scroll_down(page),
+            Action::Top => self.scroll_back = self.max_scroll_back(),
+            Action::Bottom => self.scroll_back = 0,
+            Action::NextPane => self.pane = self.pane.cycle(true),
+            Action::PrevPane => self.pane = self.pane.cycle(false),
+            Action::Quit | Action::Close | Action::Confirm | Action::Cancel => {}
+        }
+        Vec::new()
+    }
+
+    fn in_editor(&self) -> bool {
+        matches!(self.mode, Mode::DataEditor(_))
+    }
+
+    fn escape(&mut self) {
+        if let Some((_, what)) = self.waiting() {
+            self.gave_up = true;
+            self.note(
+                NoteKind::Info,
+                format!("stopped waiting for {what}; the session stays open"),
+            );
+        } else {
+            self.focus = match self.focus {
+                Focus::Input => Focus::Panes,
+                Focus::Panes => Focus::Input,
+            };
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        match self.quit {
+            QuitState::Running if self.conn == ConnState::Connected && !self.in_editor() => {
+                self.quit = QuitState::Requested;
+                let verb = quit_verb(self.protocol());
+                self.note(
+                    NoteKind::Info,
+                    format!(
+                        "sent {verb}; leaving when the server closes (Ctrl-Q again leaves at once)"
+                    ),
+                );
+                self.continuation_open = false;
+                self.idling = false;
+                self.send_line(verb.to_string(), Sent::Command)
+            }
+            _ => {
+                self.quit = QuitState::Now;
+                if self.conn == ConnState::Connected {
+                    vec![Effect::Command(Command::Close)]
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    fn not_connected(&mut self) -> bool {
+        if self.conn == ConnState::Connected {
+            return false;
+        }
+        let state = if self.conn == ConnState::Closed {
+            "the connection is closed"
+        } else {
+            "not connected yet"
+        };
+        self.note(NoteKind::Warning, format!("nothing sent: {state}"));
+        true
+    }
+
+    fn submit(&mut self) -> Vec<Effect> {
+        if let Mode::DataEditor(editor) = &mut self.mode {
+            let line = self.input.take(true);
+            if line == "." {
+                return self.finish_message();
+            }
+            editor.lines.push(line);
+            return Vec::new();
+        }
+        let text = self.input.text().to_string();
+        let continuation =
+            self.protocol() == Protocol::Imap && (self.continuation_open || self.idling);
+        let secret = self.holds_secret(&text, !continuation) || self.secret_response(continuation);
+        if self.not_connected() {
+            return Vec::new();
+        }
+        let line = self.input.take(secret);
+        // Typing the planned command by hand does the step.
+        if self
+            .plan
+            .next()
+            .is_some_and(|step| step.eq_ignore_ascii_case(line.trim()))
+        {
+            self.plan.advance();
+        }
+        self.send_typed(line)
+    }
+
+    /// Sends a line typed or stepped by the operator.
+    fn send_typed(&mut self, line: String) -> Vec<Effect> {
+        if self.not_connected() {
+            return Vec::new();
+        }
+        if Plan::is_starttls(self.protocol(), &line) && !self.continuation_open {
+            // Typed STARTTLS goes through the engine's upgrade, or the
+            // server's 220 would be followed by plaintext instead of a ClientHello.
+            return self.start_tls();
+        }
+        let kind = if self.protocol() == Protocol::Imap && (self.continuation_open || self.idling) {
+            Sent::Continuation
+        } else {
+            Sent::Command
+        };
+        self.send_line(line, kind)
+    }
+
+    /// The input line as shown: credentials (PASS, LOGIN, AUTH initial
+    /// responses, SASL responses) replaced by `*`, one per character.
+    pub fn input_display(&self) -> String {
+        let text = self.input.text();
+        if self.in_editor() {
+            return text.to_string();
+        }
+        let continuation =
+            self.protocol() == Protocol::Imap && (self.continuation_open || self.idling);
+        if self.secret_response(continuation) {
+            return "*".repeat(text.chars().count());
+        }
+        let offset = if self.protocol() == Protocol::Imap && !continuation {
+            wire::secret_offset(Protocol::Imap, &format!("tag {text}")).map(|o| o - "tag ".len())
+        } else {
+            wire::secret_offset(self.protocol(), text)
+        };
+        match offset {
+            Some(at) => format!("{}{}", &text[..at], "*".repeat(text[at..].chars().count())),
+            None => text.to_string(),
+        }
+    }
+
+    /// True when `line` (typed, without the IMAP tag) carries a credential.
+    fn holds_secret(&self, line: &str, tagged: bool) -> bool {
+        if self.protocol() == Protocol::Imap && tagged {
+            wire::mask_command(Protocol::Imap, &format!("tag {line}")).is_some()
+        } else {
+            wire::mask_command(self.protocol(), line).is_some()
+        }
+    }
+
+    /// True when the next line answers a SASL challenge or is a LOGIN literal.
+    fn secret_response(&self, continuation: bool) -> bool {
+        match self.protocol() {
+            Protocol::Imap => continuation && self.continuation_secret(),
+            _ => self.sasl,
+        }
+    }
+
+    fn send_line(&mut self, line: String, kind: Sent) -> Vec<Effect> {
+        let tagged = self.protocol() == Protocol::Imap && kind == Sent::Command;
+        let secret = self.secret_response(kind == Sent::Continuation) && kind != Sent::Body;
+        if self.protocol() == Protocol::Imap {
+            match imap_literal(&line) {
+                Some(LiteralKind::Sync) => {
+                    self.literal_wait = true;
+                    self.continuation_open = false;
+                }
+                Some(LiteralKind::NonSync) => {
+                    // LITERAL+ (RFC 7888): no + to wait for, the literal follows at once.
+                    if !self.advertised("LITERAL+") && !self.advertised("LITERAL-") {
+                        self.note(
+                            NoteKind::Warning,
+                            "non-synchronizing literal {n+} used but LITERAL+ was not advertised",
+                        );
+                    }
+                    self.literal_wait = false;
+                    self.continuation_open = true;
+                }
+                None => {
+                    self.literal_wait = false;
+                    if kind == Sent::Continuation {
+                        self.continuation_open = false;
+                    }
+                }
+            }
+        }
+        if kind == Sent::Command && line.trim().eq_ignore_ascii_case(quit_verb(self.protocol())) {
+            self.progress.quit_sent = true;
+        }
+        self.gave_up = false;
+        self.outgoing.push_back(Outgoing {
+            tagged,
+            kind,
+            secret,
+        });
+        let mut bytes = line.into_bytes();
+        bytes.extend_from_slice(CRLF.as_bytes());
+        vec![Effect::Command(Command::Send { bytes, tagged })]
+    }
+
+    fn finish_message(&mut self) -> Vec<Effect> {
+        let Mode::DataEditor(editor) = std::mem::replace(&mut self.mode, Mode::Normal) else {
+            return Vec::new();
+        };
+        let mut lines = editor.lines;
+        let rest = self.input.take(true);
+        if !rest.is_empty() && rest != "." {
+            lines.push(rest);
+        }
+        if self.conn != ConnState::Connected {
+            self.note(
+                NoteKind::Warning,
+                "message not sent: the connection is closed",
+            );
+            return Vec::new();
+        }
+        self.gave_up = false;
+        self.outgoing.push_back(Outgoing {
+            tagged: false,
+            kind: Sent::Body,
+            secret: false,
+        });
+        vec![Effect::Command(Command::Send {
+            bytes: dot_stuff(&lines),
+            tagged: false,
+        })]
+    }
+
+    fn step(&mut self) -> Vec<Effect> {
+        if self.in_editor() {
+            self.note(
+                NoteKind::Info,
+                "finish the message first (a lone . or Ctrl-D)",
+            );
+            return Vec::new();
+        }
+        let Some(step) = self.plan.next().map(str::to_string) else {
+            self.note(
+                NoteKind::Info,
+                "the plan is done; type commands or Ctrl-Q to quit",
+            );
+            return Vec::new();
+        };
+        if self.not_connected() {
+            return Vec::new();
+        }
+        self.plan.advance();
+        self.send_typed(step)
+    }
+
+    fn edit_step(&mut self) {
+        if let Some(step) = self.plan.next().map(str::to_string) {
+            self.plan.advance();
+            self.input.set(&step);
+            self.focus = Focus::Input;
+        } else {
+            self.note(NoteKind::Info, "the plan is done");
+        }
+    }
+
+    fn start_tls(&mut self) -> Vec<Effect> {
+        if self.not_connected() {
+            return Vec::new();
+        }
+        if self.tls.is_some() {
+            self.note(NoteKind::Info, "TLS is already active");
+            return Vec::new();
+        }
+        if self.in_editor() {
+            self.note(
+                NoteKind::Info,
+                "finish the message first (a lone . or Ctrl-D)",
+            );
+            return Vec::new();
+        }
+        let verb = starttls_verb(self.protocol());
+        let reason = match self.current_caps() {
+            None => Some(format!(
+                "capabilities were not asked yet, so {verb} is not known to be offered"
+            )),
+            Some(_) if !self.advertised(verb) => {
+                Some(format!("the server did not advertise {verb}"))
+            }
+            Some(_) => None,
+        };
+        match reason {
+            Some(reason) => {
+                self.mode = Mode::Confirm(Confirm::StartTlsNotAdvertised { reason });
+                Vec::new()
+            }
+            None => self.send_starttls(),
+        }
+    }
+
+    fn send_starttls(&mut self) -> Vec<Effect> {
+        // Ctrl-T or a typed STARTTLS does the plan's STARTTLS step.
+        if self
+            .plan
+            .next()
+            .is_some_and(|step| Plan::is_starttls(self.protocol(), step))
+        {
+            self.plan.advance();
+        }
+        self.gave_up = false;
+        self.outgoing.push_back(Outgoing {
+            tagged: self.protocol() == Protocol::Imap,
+            kind: Sent::Command,
+            secret: false,
+        });
+        vec![Effect::Command(Command::StartTls)]
+    }
+
+    fn done(&mut self) -> Vec<Effect> {
+        if self.in_editor() {
+            return self.finish_message();
+        }
+        if self.idling {
+            self.idling = false;
+            // RFC 2177 §3: DONE ends IDLE; it is a continuation, never tagged.
+            return self.send_line("DONE".into(), Sent::Continuation);
+        }
+        self.note(
+            NoteKind::Info,
+            "Ctrl-D ends an IMAP IDLE or the DATA editor; neither is running",
+        );
+        Vec::new()
+    }
+
+    fn save_chain(&mut self) -> Vec<Effect> {
+        match &self.tls {
+            Some(t) if !t.chain_der.is_empty() => vec![Effect::SaveChain {
+                file_name: chain_file_name(&self.target.host),
+                pem: chain_pem(&t.chain_der),
+            }],
+            _ => {
+                self.note(
+                    NoteKind::Info,
+                    "no certificate chain yet: STARTTLS first (Ctrl-T)",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n");
+        if let Mode::DataEditor(editor) = &mut self.mode {
+            let mut parts: Vec<&str> = text.split('\n').collect();
+            let last = parts.pop().unwrap_or_default();
+            for (i, part) in parts.into_iter().enumerate() {
+                if i == 0 {
+                    self.input.insert_str(part);
+                    editor.lines.push(self.input.take(true));
+                } else {
+                    editor.lines.push(part.to_string());
+                }
+            }
+            self.input.insert_str(last);
+        } else {
+            // One line only: a pasted block must not turn into several commands.
+            self.input.insert_str(&text.replace(['\n', '\r'], " "));
+        }
+    }
+
+    // ---- engine events --------------------------------------------------
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Connected { at, peer } => {
+                self.now = self.now.max(at);
+                self.conn = ConnState::Connected;
+                let how = match self.target.tls {
+                    TlsMode::Implicit => "implicit TLS",
+                    TlsMode::Starttls => "plaintext",
+                };
+                self.note_at(at, NoteKind::Info, format!("connected to {peer} ({how})"));
+                self.peer = Some(peer);
+                self.pending.push_back(Pending {
+                    tag: None,
+                    verb: "GREETING".into(),
+                    at,
+                    replies: 1,
+                });
+            }
+            Event::Data(entry) => self.on_entry(entry),
+            Event::Malformed { entry, reason } => {
+                let at = entry.at;
+                self.on_entry(entry);
+                self.note_at(
+                    at,
+                    NoteKind::Warning,
+                    format!("malformed response: {reason}"),
+                );
+            }
+            Event::Tls(tls) => self.on_tls(tls),
+            // The engine parses capability replies with the protocol parsers
+            // and says which side of the upgrade they belong to.
+            Event::Capabilities {
+                after_tls, list, ..
+            } => {
+                self.progress.caps_asked = true;
+                if after_tls {
+                    self.caps.after = Some(list);
+                } else {
+                    self.caps.before = Some(list);
+                }
+            }
+            Event::Warning { at, message } => self.note_at(at, NoteKind::Warning, message),
+            Event::Error { at, message } => {
+                self.gave_up = true;
+                self.note_at(at, NoteKind::Error, message);
+            }
+            Event::Closed { at, reason } => {
+                self.conn = ConnState::Closed;
+                self.pending.clear();
+                self.idling = false;
+                self.continuation_open = false;
+                self.literal_wait = false;
+                if self.in_editor() {
+                    self.mode = Mode::Normal;
+                }
+                let kind = if self.quit == QuitState::Requested || self.progress.quit_sent {
+                    NoteKind::Info
+                } else {
+                    NoteKind::Error
+                };
+                self.note_at(at, kind, format!("connection closed: {reason}"));
+                if self.quit == QuitState::Requested {
+                    self.quit = QuitState::Now;
+                }
+            }
+        }
+    }
+
+    fn on_tls(&mut self, tls: Box<TlsEstablished>) {
+        let at = tls.at;
+        let s = &tls.summary;
+        let mut separator = format!(
+            "{} established, {}",
+            tls_version_label(&s.version),
+            s.cipher_suite
+        );
+        if let Some(group) = &s.kx_group {
+            separator.push_str(", ");
+            separator.push_str(group);
+        }
+        self.note_at(at, NoteKind::TlsStarted, separator);
+        if !tls.verdict.trusted {
+            self.note_at(
+                at,
+                NoteKind::Warning,
+                format!("certificate not trusted: {}", tls.verdict.headline()),
+            );
+        }
+        if !tls.verdict.hostname_match {
+            self.note_at(
+                at,
+                NoteKind::Warning,
+                format!("certificate is not valid for {}", tls.verdict.name_checked),
+            );
+        }
+        if self.target.tls == TlsMode::Starttls {
+            let (verb, rfc) = match self.protocol() {
+                Protocol::Smtp => ("EHLO", "RFC 3207 §4.2"),
+                Protocol::Lmtp => ("LHLO", "RFC 3207 §4.2"),
+                Protocol::Imap => ("CAPABILITY", "RFC 9051 §6.2.1"),
+                Protocol::Pop3 => ("CAPA", "RFC 2595 §4"),
+            };
+            self.note_at(
+                at,
+                NoteKind::Info,
+                format!("{verb} again: pre-TLS capabilities are void ({rfc})"),
+            );
+        }
+        self.progress.caps_asked = false;
+        self.caps.after = None;
+        self.continuation_open = false;
+        self.literal_wait = false;
+        self.chain_selected = 0;
+        self.tls = Some(tls);
+    }
+
+    fn on_entry(&mut self, entry: Entry) {
+        self.now = self.now.max(entry.at);
+        match entry.direction {
+            Direction::Client => self.on_client(entry),
+            Direction::Server => self.on_server(entry),
+        }
+    }
+
+    /// An untagged IMAP line that is part of a LOGIN or AUTHENTICATE (a
+    /// literal password or a SASL response) must be masked.
+    fn continuation_secret(&self) -> bool {
+        self.protocol() == Protocol::Imap
+            && (self.continuation_open || self.literal_wait)
+            && self
+                .pending
+                .back()
+                .is_some_and(|p| p.verb == "LOGIN" || p.verb == "AUTHENTICATE")
+    }
+
+    fn on_client(&mut self, mut entry: Entry) {
+        self.bytes_sent += entry.raw.len() as u64;
+        let out = self.outgoing.pop_front();
+        let protocol = self.protocol();
+        let line = wire::first_line(&entry.raw);
+        let tagged = match out {
+            Some(o) => o.tagged,
+            // Replay or an engine-originated line: IMAP commands carry a tag word first.
+            None => protocol == Protocol::Imap && line.split(' ').count() > 1,
+        };
+        let kind = out.map_or(Sent::Command, |o| o.kind);
+        let mut words = line.split(' ');
+        let tag = if tagged {
+            words.next().map(str::to_string)
+        } else {
+            None
+        };
+        let verb = words.next().unwrap_or_default().to_ascii_uppercase();
+
+        // Decided when the line was sent; for lines the app did not send
+        // (replay), judged from the state now.
+        let secret_response = match out {
+            Some(o) => o.secret,
+            None => self.secret_response(!tagged),
+        };
+        if secret_response {
+            entry.raw = format!("{}{CRLF}", wire::MASK).into_bytes();
+        } else if let Some(masked) = wire::mask_command(protocol, &line) {
+            entry.raw = format!("{masked}{CRLF}").into_bytes();
+        }
+
+        let pending_verb = match (protocol, kind) {
+            (Protocol::Imap, _) if !tagged => None,
+            (_, Sent::Body) => Some("DATA-BODY".to_string()),
+            (Protocol::Smtp | Protocol::Lmtp | Protocol::Pop3, _) if self.sasl => {
+                Some("AUTH-RESPONSE".to_string())
+            }
+            _ => Some(verb.clone()),
+        };
+        if let Some(verb) = pending_verb {
+            if verb == "AUTH" || verb == "AUTHENTICATE" {
+                self.sasl = true;
+            }
+            let replies = if verb == "DATA-BODY" && protocol == Protocol::Lmtp {
+                self.progress.rcpt.max(1)
+            } else {
+                1
+            };
+            self.pending.push_back(Pending {
+                tag,
+                verb,
+                at: entry.at,
+                replies,
+            });
+        }
+        if kind == Sent::Body {
+            self.gave_up = false;
+        }
+        let n = self.transcript.push_entry(entry);
+        self.rows_added(n);
+    }
+
+    /// Completes the oldest pending command (SMTP, POP3) and returns its verb.
+    fn complete_oldest(&mut self, at: Duration) -> Option<String> {
+        let front = self.pending.front_mut()?;
+        self.last_rtt = Some(at.saturating_sub(front.at));
+        front.replies = front.replies.saturating_sub(1);
+        let verb = front.verb.clone();
+        if front.replies == 0 {
+            self.pending.pop_front();
+        }
+        Some(verb)
+    }
+
+    fn on_server(&mut self, entry: Entry) {
+        self.bytes_received += entry.raw.len() as u64;
+        let line = wire::first_line(&entry.raw);
+        let verb = match self.protocol() {
+            Protocol::Smtp | Protocol::Lmtp => self.on_smtp_reply(&line, entry.at),
+            Protocol::Imap => self.on_imap_response(&line, entry.at),
+            Protocol::Pop3 => self.on_pop3_response(&line, entry.at),
+        };
+        let _ = verb;
+        let n = self.transcript.push_entry(entry);
+        self.rows_added(n);
+    }
+
+    fn refused(&mut self, verb: &str, line: &str) {
+        self.note(NoteKind::Warning, format!("{verb} refused: {line}"));
+    }
+
+    fn on_smtp_reply(&mut self, line: &str, at: Duration) -> Option<String> {
+        let code = wire::reply_code(line.as_bytes());
+        let verb = self.complete_oldest(at);
+        let positive = code.is_some_and(|c| (200..300).contains(&c));
+        match (verb.as_deref(), code) {
+            (Some("GREETING"), _) => {
+                self.progress.greeted = true;
+                if code != Some(220) {
+                    self.note(
+                        NoteKind::Warning,
+                        format!("the greeting is not 220: {line}"),
+                    );
+                }
+            }
+            (Some("EHLO" | "LHLO" | "HELO"), _) if positive => self.progress.caps_asked = true,
+            (Some("STARTTLS"), Some(220)) => {}
+            (Some("STARTTLS"), _) => self.refused("STARTTLS", line),
+            (Some("AUTH" | "AUTH-RESPONSE"), Some(334)) => {}
+            (Some("AUTH" | "AUTH-RESPONSE"), _) => {
+                self.sasl = false;
+                self.progress.authed |= code == Some(235);
+            }
+            (Some("MAIL"), _) if positive => self.progress.mail = true,
+            (Some("RCPT"), _) if positive => self.progress.rcpt += 1,
+            (Some("DATA"), Some(354)) => {
+                self.mode = Mode::DataEditor(Editor::default());
+                self.focus = Focus::Input;
+            }
+            (Some("DATA-BODY"), _) if positive => {
+                self.progress.data_sent = true;
+                self.progress.mail = false;
+                self.progress.rcpt = 0;
+            }
+            (Some("RSET"), _) if positive => {
+                self.progress.mail = false;
+                self.progress.rcpt = 0;
+            }
+            _ => {}
+        }
+        if code == Some(421) {
+            self.note(
+                NoteKind::Warning,
+                "421: the server is closing the connection",
+            );
+        }
+        verb
+    }
+
+    fn on_imap_response(&mut self, line: &str, at: Duration) -> Option<String> {
+        let mut words = line.splitn(3, ' ');
+        let first = words.next().unwrap_or_default();
+        let status = words.next().unwrap_or_default().to_ascii_uppercase();
+        match first {
+            "*" => {
+                if !self.progress.greeted {
+                    self.progress.greeted = true;
+                    if let Some(pos) = self.pending.iter().position(|p| p.verb == "GREETING") {
+                        let p = self.pending.remove(pos);
+                        self.last_rtt = p.map(|p| at.saturating_sub(p.at));
+                    }
+                    if status == "BYE" {
+                        self.note(
+                            NoteKind::Warning,
+                            "the server refused the connection (* BYE)",
+                        );
+                    }
+                    return Some("GREETING".into());
+                }
+                None
+            }
+            "+" => {
+                let idle = self.pending.back().is_some_and(|p| p.verb == "IDLE");
+                self.idling |= idle;
+                self.literal_wait = false;
+                self.continuation_open = true;
+                None
+            }
+            tag => {
+                let pos = self
+                    .pending
+                    .iter()
+                    .position(|p| p.tag.as_deref() == Some(tag))?;
+                let p = self.pending.remove(pos)?;
+                self.last_rtt = Some(at.saturating_sub(p.at));
+                let ok = status == "OK";
+                match p.verb.as_str() {
+                    "LOGIN" | "AUTHENTICATE" => {
+                        self.sasl = false;
+                        self.progress.authed |= ok;
+                    }
+                    "SELECT" | "EXAMINE" => self.progress.selected = ok,
+                    "IDLE" => self.idling = false,
+                    "STARTTLS" if !ok => self.refused("STARTTLS", line),
+                    _ => {}
+                }
+                if !self.pending.iter().any(|p| p.tag.is_some()) {
+                    self.continuation_open = false;
+                    self.literal_wait = false;
+                }
+                Some(p.verb)
+            }
+        }
+    }
+
+    fn on_pop3_response(&mut self, line: &str, at: Duration) -> Option<String> {
+        if line == "+" || line.starts_with("+ ") {
+            // SASL challenge (RFC 5034 §4): answers the AUTH or the last response.
+            self.complete_oldest(at);
+            return None;
+        }
+        let ok = line.starts_with("+OK");
+        let verb = self.complete_oldest(at);
+        match verb.as_deref() {
+            Some("GREETING") => {
+                self.progress.greeted = true;
+                if !ok {
+                    self.note(
+                        NoteKind::Warning,
+                        format!("the greeting is not +OK: {line}"),
+                    );
+                }
+            }
+            Some("STLS") if !ok => self.refused("STLS", line),
+            Some("PASS" | "APOP") => self.progress.authed |= ok,
+            Some("AUTH" | "AUTH-RESPONSE") => {
+                self.sasl = false;
+                self.progress.authed |= ok;
+            }
+            _ => {}
+        }
+        verb
+    }
+}
+
+/// `TLSv1.3` → `TLS 1.3`; other spellings are shown as they are.
+pub fn tls_version_label(version: &str) -> String {
+    match version.strip_prefix("TLSv") {
+        Some(v) => format!("TLS {v}"),
+        None => version.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiteralKind {
+    /// `{n}`: wait for the `+` continuation request (RFC 9051 §7.5).
+    Sync,
+    /// `{n+}`: LITERAL+ (RFC 7888), sent without waiting.
+    NonSync,
+}
+
+/// Whether an IMAP command line ends in a literal announcement.
+fn imap_literal(line: &str) -> Option<LiteralKind> {
+    let inner = line.strip_suffix('}')?;
+    let open = inner.rfind('{')?;
+    let size = &inner[open + 1..];
+    let (digits, kind) = match size.strip_suffix('+') {
+        Some(d) => (d, LiteralKind::NonSync),
+        None => (size, LiteralKind::Sync),
+    };
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(kind)
+}
+
+/// The message body as sent after `354`: every line that starts with `.`
+/// gets one more (RFC 5321 §4.5.2), lines end in CRLF, and `.` CRLF ends it.
+///
+/// ```text
+/// Subject: hi        Subject: hi
+/// .hidden       ->   ..hidden
+///                    .
+/// ```
+pub fn dot_stuff(lines: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in lines {
+        if line.starts_with('.') {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(CRLF.as_bytes());
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+/// File name for a saved chain: `<host>-chain.pem`, with anything but
+/// letters, digits, `.` and `-` replaced so a name can never leave the directory.
+pub fn chain_file_name(host: &str) -> String {
+    let safe: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    format!(
+        "{}-chain.pem",
+        if safe.is_empty() { "server" } else { safe }
+    )
+}
+
+/// DER certificates as concatenated PEM blocks (RFC 7468 §5), leaf first.
+pub fn chain_pem(chain_der: &[Vec<u8>]) -> String {
+    let mut out = String::new();
+    for der in chain_der {
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        for chunk in b64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(chunk));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Entry;
+
+    fn app(url: &str) -> App {
+        let target = Target::parse(url).unwrap_or_else(|e| panic!("{e}"));
+        App::new(AppConfig {
+            target,
+            ehlo: "client.example".into(),
+            plan: None,
+        })
+    }
+
+    fn data(app: &mut App, ms: u64, direction: Direction, raw: &str) {
+        let entry = Entry {
+            at: Duration::from_millis(ms),
+            direction,
+            raw: raw.as_bytes().to_vec(),
+            tls: app.tls.is_some(),
+        };
+        app.update(Msg::Session(Event::Data(entry)));
+    }
+
+    /// What the engine sends after parsing a capability reply.
+    fn advertise(app: &mut App, list: &[&str]) {
+        let list = list
+            .iter()
+            .map(|c| {
+                let mut words = c.split(' ');
+                crate::protocol::Capability {
+                    name: words.next().unwrap_or_default().to_string(),
+                    params: words.map(str::to_string).collect(),
+                }
+            })
+            .collect();
+        app.update(Msg::Session(Event::Capabilities {
+            at: Duration::ZERO,
+            after_tls: app.tls.is_some(),
+            list,
+        }));
+    }
+
+    fn connect(app: &mut App) {
+        app.update(Msg::Session(Event::Connected {
+            at: Duration::ZERO,
+            peer: "192.0.2.1:25".into(),
+        }));
+    }
+
+    fn sends(effects: &[Effect]) -> Vec<(String, bool)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Command(Command::Send { bytes, tagged }) => {
+                    Some((String::from_utf8_lossy(bytes).into_owned(), *tagged))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn typed(app: &mut App, text: &str) -> Vec<Effect> {
+        for c in text.chars() {
+            app.update(Msg::Action(Action::Insert(c)));
+        }
+        app.update(Msg::Action(Action::Submit))
+    }
+
+    #[test]
+    fn dot_stuffing_doubles_leading_dots_and_terminates() {
+        let lines: Vec<String> = ["Subject: t", "", ".", "..x", "a.b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            dot_stuff(&lines),
+            b"Subject: t\r\n\r\n..\r\n...x\r\na.b\r\n.\r\n"
+        );
+        assert_eq!(dot_stuff(&[]), b".\r\n");
+    }
+
+    #[test]
+    fn data_editor_opens_after_354_and_a_lone_dot_sends() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        let fx = typed(&mut app, "DATA");
+        assert_eq!(sends(&fx), [("DATA\r\n".to_string(), false)]);
+        data(&mut app, 20, Direction::Client, "DATA\r\n");
+        data(&mut app, 30, Direction::Server, "354 go ahead\r\n");
+        assert!(matches!(app.mode, Mode::DataEditor(_)));
+        assert!(typed(&mut app, "Subject: test").is_empty());
+        assert!(typed(&mut app, ".leading dot").is_empty());
+        let fx = typed(&mut app, ".");
+        assert_eq!(
+            sends(&fx),
+            [("Subject: test\r\n..leading dot\r\n.\r\n".to_string(), false)]
+        );
+        assert_eq!(app.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn ctrl_d_ends_the_message_with_the_current_line() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        app.mode = Mode::DataEditor(Editor::default());
+        typed(&mut app, "line one");
+        for c in "last".chars() {
+            app.update(Msg::Action(Action::Insert(c)));
+        }
+        let fx = app.update(Msg::Action(Action::Done));
+        assert_eq!(sends(&fx)[0].0, "line one\r\nlast\r\n.\r\n");
+    }
+
+    #[test]
+    fn imap_commands_are_tagged_and_continuations_are_not() {
+        let mut app = app("imap://imap.example.com");
+        connect(&mut app);
+        data(
+            &mut app,
+            5,
+            Direction::Server,
+            "* OK [CAPABILITY IMAP4rev1 STARTTLS IDLE] ready\r\n",
+        );
+        advertise(&mut app, &["IMAP4REV1", "STARTTLS", "IDLE"]);
+        assert_eq!(app.caps.before.as_ref().map(Vec::len), Some(3));
+        let fx = typed(&mut app, "LOGIN alice {6}");
+        assert_eq!(sends(&fx), [("LOGIN alice {6}\r\n".to_string(), true)]);
+        data(&mut app, 6, Direction::Client, "a1 LOGIN alice {6}\r\n");
+        assert!(app.literal_wait);
+        data(
+            &mut app,
+            7,
+            Direction::Server,
+            "+ Ready for literal data\r\n",
+        );
+        let fx = typed(&mut app, "secret");
+        assert_eq!(sends(&fx), [("secret\r\n".to_string(), false)]);
+        data(&mut app, 8, Direction::Client, "secret\r\n");
+        data(&mut app, 9, Direction::Server, "a1 OK LOGIN completed\r\n");
+        assert!(app.progress.authed);
+        assert_eq!(app.last_rtt, Some(Duration::from_millis(3)));
+        // The literal password never reaches the screen or the history.
+        let shown: Vec<_> = app
+            .transcript
+            .rows(0..99)
+            .map(|r| r.text.to_vec())
+            .collect();
+        assert!(
+            shown
+                .iter()
+                .all(|t| !String::from_utf8_lossy(t).contains("secret"))
+        );
+        assert!(app.input.history().iter().all(|h| h != "secret"));
+
+        let fx = typed(&mut app, "IDLE");
+        assert!(sends(&fx)[0].1);
+        data(&mut app, 10, Direction::Client, "a2 IDLE\r\n");
+        data(&mut app, 11, Direction::Server, "+ idling\r\n");
+        assert!(app.idling());
+        let fx = app.update(Msg::Action(Action::Done));
+        assert_eq!(sends(&fx), [("DONE\r\n".to_string(), false)]);
+    }
+
+    #[test]
+    fn literal_plus_is_sent_without_waiting() {
+        let mut app = app("imap://imap.example.com");
+        connect(&mut app);
+        data(
+            &mut app,
+            5,
+            Direction::Server,
+            "* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n",
+        );
+        advertise(&mut app, &["IMAP4REV1", "LITERAL+"]);
+        typed(&mut app, "APPEND INBOX {5+}");
+        data(&mut app, 6, Direction::Client, "a1 APPEND INBOX {5+}\r\n");
+        let fx = typed(&mut app, "hello");
+        assert_eq!(sends(&fx), [("hello\r\n".to_string(), false)]);
+        assert!(!app.transcript.items().iter().any(|i| matches!(
+            i,
+            crate::session::transcript::Item::Note {
+                kind: NoteKind::Warning,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn plan_steps_send_in_order_and_starttls_goes_to_the_engine() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        let fx = app.update(Msg::Action(Action::Step));
+        assert_eq!(sends(&fx), [("EHLO client.example\r\n".to_string(), false)]);
+        data(&mut app, 11, Direction::Client, "EHLO client.example\r\n");
+        data(
+            &mut app,
+            15,
+            Direction::Server,
+            "250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+        );
+        advertise(&mut app, &["PIPELINING", "STARTTLS"]);
+        assert_eq!(app.suggestion().as_deref(), Some("STARTTLS (Ctrl-T)"));
+        let fx = app.update(Msg::Action(Action::Step));
+        assert_eq!(fx, [Effect::Command(Command::StartTls)]);
+        assert_eq!(app.plan.done(), 2);
+        app.update(Msg::Action(Action::EditStep));
+        assert_eq!(app.input.text(), "EHLO client.example");
+        assert_eq!(app.plan.next(), Some("QUIT"));
+    }
+
+    #[test]
+    fn doing_a_step_by_hand_moves_the_plan_on() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        typed(&mut app, "ehlo client.example");
+        assert_eq!(app.plan.next(), Some("STARTTLS"));
+        data(&mut app, 11, Direction::Client, "ehlo client.example\r\n");
+        data(
+            &mut app,
+            15,
+            Direction::Server,
+            "250-mx\r\n250 STARTTLS\r\n",
+        );
+        advertise(&mut app, &["STARTTLS"]);
+        assert_eq!(
+            app.update(Msg::Action(Action::StartTls)),
+            [Effect::Command(Command::StartTls)]
+        );
+        assert_eq!(app.plan.next(), Some("EHLO client.example"));
+        typed(&mut app, "NOOP");
+        assert_eq!(app.plan.done(), 2);
+    }
+
+    #[test]
+    fn starttls_not_advertised_asks_first() {
+        let mut app = app("pop3://pop.example.com");
+        connect(&mut app);
+        data(&mut app, 1, Direction::Server, "+OK POP3 ready\r\n");
+        typed(&mut app, "CAPA");
+        data(&mut app, 2, Direction::Client, "CAPA\r\n");
+        data(
+            &mut app,
+            3,
+            Direction::Server,
+            "+OK\r\nTOP\r\nUIDL\r\n.\r\n",
+        );
+        assert!(app.update(Msg::Action(Action::StartTls)).is_empty());
+        assert!(matches!(app.mode, Mode::Confirm(_)));
+        assert_eq!(
+            app.update(Msg::Action(Action::Confirm)),
+            [Effect::Command(Command::StartTls)]
+        );
+        // A typed STLS is routed through the engine as well.
+        app.mode = Mode::Normal;
+        app.caps.before = Some(vec![Capability {
+            name: "STLS".into(),
+            params: vec![],
+        }]);
+        assert_eq!(
+            typed(&mut app, "stls"),
+            [Effect::Command(Command::StartTls)]
+        );
+    }
+
+    #[test]
+    fn quit_is_polite_first_then_immediate() {
+        let mut app = app("imap://imap.example.com");
+        connect(&mut app);
+        let fx = app.update(Msg::Action(Action::Quit));
+        assert_eq!(sends(&fx), [("LOGOUT\r\n".to_string(), true)]);
+        assert!(!app.should_quit());
+        app.update(Msg::Action(Action::Quit));
+        assert!(app.should_quit());
+
+        let mut app = super::tests::app("smtp://mx.example.com");
+        connect(&mut app);
+        app.update(Msg::Action(Action::Quit));
+        app.update(Msg::Session(Event::Closed {
+            at: Duration::from_millis(9),
+            reason: "server closed".into(),
+        }));
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn escape_gives_up_waiting_then_moves_focus() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        app.update(Msg::Tick(Duration::from_secs(31)));
+        let (elapsed, what) = app.waiting().unwrap_or_default();
+        assert_eq!(
+            (elapsed, what.as_str()),
+            (Duration::from_secs(31), "greeting")
+        );
+        app.update(Msg::Action(Action::Escape));
+        assert_eq!((app.waiting(), app.focus), (None, Focus::Input));
+        app.update(Msg::Action(Action::Escape));
+        assert_eq!(app.focus, Focus::Panes);
+    }
+
+    #[test]
+    fn smtp_auth_exchange_is_masked() {
+        let mut app = app("submission://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 1, Direction::Server, "220 mx\r\n");
+        typed(&mut app, "AUTH LOGIN");
+        data(&mut app, 2, Direction::Client, "AUTH LOGIN\r\n");
+        data(&mut app, 3, Direction::Server, "334 VXNlcm5hbWU6\r\n");
+        typed(&mut app, "YWxpY2U=");
+        data(&mut app, 4, Direction::Client, "YWxpY2U=\r\n");
+        data(&mut app, 5, Direction::Server, "334 UGFzc3dvcmQ6\r\n");
+        typed(&mut app, "c2VjcmV0");
+        data(&mut app, 6, Direction::Client, "c2VjcmV0\r\n");
+        data(&mut app, 7, Direction::Server, "235 2.7.0 ok\r\n");
+        let shown: String = app
+            .transcript
+            .rows(0..99)
+            .map(|r| String::from_utf8_lossy(r.text).into_owned() + "\n")
+            .collect();
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("YWxpY2U="),
+            "{shown}"
+        );
+        assert!(app.progress.authed && !app.sasl);
+        assert_eq!(app.input.history(), ["AUTH LOGIN"]);
+    }
+
+    #[test]
+    fn chain_files_are_named_after_the_host_and_stay_in_place() {
+        assert_eq!(
+            chain_file_name("mx.example.com"),
+            "mx.example.com-chain.pem"
+        );
+        assert_eq!(chain_file_name("::1"), "__1-chain.pem");
+        assert_eq!(chain_file_name("../../etc"), "_.._etc-chain.pem");
+        let pem = chain_pem(&[vec![0u8; 60]]);
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\nAAAA"));
+        assert!(pem.lines().all(|l| l.len() <= 64));
+    }
+
+    #[test]
+    fn literal_detection() {
+        assert_eq!(imap_literal("a LOGIN x {5}"), Some(LiteralKind::Sync));
+        assert_eq!(
+            imap_literal("APPEND INBOX {12+}"),
+            Some(LiteralKind::NonSync)
+        );
+        assert_eq!(imap_literal("FETCH 1 (BODY[]) {}"), None);
+        assert_eq!(imap_literal("x {a}"), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! The chain pane: one row per certificate as the server sent it, leaf
+//! first, and the chain-level findings; Enter opens the detail.
+//!
+//! ```text
+//! ┌ Chain: 3 certificates · Enter detail · s save ┐
+//! │ #  subject CN        issuer CN        days key │
+//! │>0  mx.example.com    Example Int CA     89 EC… │
+//! │ 1  Example Int CA    Example Root CA  1820 RSA…│
+//! │ 2  Example Root CA   Example Root CA  3600 RSA…│
+//! │ ! warning: root certificate sent by the server │
+//! └────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
+
+use super::pane_block;
+use crate::cert::{CertSummary, Finding};
+use crate::tui::app::{App, PaneId};
+use crate::tui::theme::Theme;
+
+/// The role of a certificate in the chain as sent.
+pub fn role(cert: &CertSummary, count: usize) -> &'static str {
+    if cert.depth == 0 {
+        "leaf"
+    } else if cert.self_signed
+        || cert.depth + 1 == count && cert.is_ca && cert.subject == cert.issuer
+    {
+        "root"
+    } else {
+        "intermediate"
+    }
+}
+
+/// Style for the days-left column: red once expired, yellow under 14 days.
+pub fn days_style(days: i64, theme: &Theme) -> Style {
+    if days < 0 {
+        theme.error
+    } else if days < 14 {
+        theme.warning
+    } else {
+        theme.good
+    }
+}
+
+/// Style for a finding by severity (`error`, `warning`, `info`).
+pub fn finding_style(finding: &Finding, theme: &Theme) -> Style {
+    match finding.severity.as_str() {
+        "error" => theme.error,
+        "warning" => theme.warning,
+        _ => theme.note,
+    }
+}
+
+fn or_dash(s: &Option<String>) -> String {
+    s.clone().unwrap_or_else(|| "-".into())
+}
+
+/// Draws the pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
+    let theme = &app.theme;
+    let certs = app.tls.as_ref().map(|t| &t.chain);
+    let title = match certs {
+        Some(c) => format!(
+            "Chain: {} certificate{} · Enter detail · s save",
+            c.certs.len(),
+            if c.certs.len() == 1 { "" } else { "s" }
+        ),
+        None => "Chain".to_string(),
+    };
+    let block = pane_block(&title, focused, theme);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some(chain) = certs else {
+        Paragraph::new(Span::styled("no certificates yet (plaintext)", theme.dim))
+            .render(inner, buf);
+        return;
+    };
+    let findings: Vec<Line> = chain
+        .findings
+        .iter()
+        .map(|f| {
+            Line::from(Span::styled(
+                format!("! {}: {}", f.severity, f.message),
+                finding_style(f, theme),
+            ))
+        })
+        .collect();
+    let table_rows = u16::try_from(chain.certs.len() + 1).unwrap_or(u16::MAX);
+    let [table_area, findings_area] =
+        Layout::vertical([Constraint::Length(table_rows), Constraint::Min(0)]).areas(inner);
+    let selected_style = if app.focus == crate::tui::app::Focus::Panes && app.pane == PaneId::Chain
+    {
+        theme.selected
+    } else {
+        Style::new()
+    };
+    let rows = chain.certs.iter().enumerate().map(|(i, c)| {
+        let marker = if i == app.chain_selected { ">" } else { " " };
+        let row = Row::new(vec![
+            Cell::from(format!("{marker}{}", c.depth)),
+            Cell::from(or_dash(&c.subject_cn)),
+            Cell::from(or_dash(&c.issuer_cn)),
+            Cell::from(Span::styled(
+                format!("{:>5}", c.days_left),
+                days_style(c.days_left, theme),
+            )),
+            Cell::from(c.key.clone()),
+        ]);
+        if i == app.chain_selected {
+            row.style(selected_style)
+        } else {
+            row
+        }
+    });
+    Table::new(
+        rows,
+        [
+            Constraint::Length(2),
+            Constraint::Fill(3),
+            Constraint::Fill(3),
+            Constraint::Length(5),
+            Constraint::Length(8),
+        ],
+    )
+    .header(Row::new(vec!["#", "subject CN", "issuer CN", " days", "key"]).style(theme.label))
+    .column_spacing(1)
+    .render(table_area, buf);
+    Paragraph::new(findings)
+        .wrap(ratatui::widgets::Wrap { trim: true })
+        .render(findings_area, buf);
+}

@@ -1,0 +1,45 @@
+//! A yes/no question over the screen, e.g. STARTTLS when it was not advertised.
+//!
+//! ```text
+//! ┌ STARTTLS not advertised ────────────────────────────┐
+//! │ the server did not advertise STARTTLS               │
+//! │ Send it anyway? (testing servers means breaking     │
+//! │ rules on purpose)                                   │
+//! │                              y / Enter: yes   n / Esc: no │
+//! └─────────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+
+use super::{centered, pane_block};
+use crate::tui::app::{App, Confirm};
+use crate::tui::plan::starttls_verb;
+
+/// Draws the question.
+pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let verb = starttls_verb(app.protocol());
+    let (title, lines) = match question {
+        Confirm::StartTlsNotAdvertised { reason } => (
+            format!("{verb} not advertised"),
+            vec![
+                Line::from(Span::styled(reason.clone(), theme.warning)),
+                Line::from(format!(
+                    "Send {verb} anyway? (testing servers means breaking rules on purpose)"
+                )),
+                Line::default(),
+                Line::from(Span::styled("y / Enter: yes    n / Esc: no", theme.label))
+                    .right_aligned(),
+            ],
+        ),
+    };
+    let popup = centered(area, 64, 8);
+    Clear.render(popup, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(pane_block(&title, true, theme))
+        .render(popup, buf);
+}

@@ -1,0 +1,84 @@
+//! The help overlay (F1, or `?` with pane focus): every key, drawn from the
+//! keymap table so it cannot drift from what is bound.
+//!
+//! ```text
+//! ┌ Help · Esc closes ─────────────────────────────────────────────┐
+//! │ Everywhere                                                     │
+//! │   F1             help: this list of keys                       │
+//! │   F8             send the next command of the plan             │
+//! │   ...                                                          │
+//! │ Input line (default focus)                                     │
+//! │   any key        typed into the line: no letter is a shortcut │
+//! │   Enter          send the line as typed, CRLF added            │
+//! └────────────────────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget};
+
+use super::{centered, pane_block};
+use crate::tui::app::App;
+use crate::tui::keymap::{Scope, bindings};
+
+/// The overlay's lines for some scopes: keys with the same meaning share a row.
+pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut out = Vec::new();
+    for &scope in scopes {
+        if !out.is_empty() {
+            out.push(Line::default());
+        }
+        out.push(Line::from(Span::styled(scope.title(), theme.label)));
+        let mut rows: Vec<(Vec<String>, &'static str)> = Vec::new();
+        if scope == Scope::Input {
+            rows.push((
+                vec!["any key".into()],
+                "typed as is: no letter is a shortcut",
+            ));
+        }
+        if scope == Scope::Global {
+            rows.push((vec!["mouse wheel".into()], "scroll the transcript"));
+        }
+        for b in bindings(scope) {
+            match rows.iter_mut().find(|(_, help)| *help == b.help) {
+                Some((keys, _)) => keys.push(b.key.name()),
+                None => rows.push((vec![b.key.name()], b.help)),
+            }
+        }
+        for (keys, help) in rows {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:<17}", keys.join(", ")), theme.client),
+                Span::raw(help),
+            ]));
+        }
+    }
+    out
+}
+
+const LEFT: &[Scope] = &[Scope::Global, Scope::Input];
+const RIGHT: &[Scope] = &[Scope::Panes, Scope::CertDetail, Scope::Help, Scope::Confirm];
+
+/// Draws the overlay, scrolled by `scroll` rows: two columns when wide.
+pub fn render(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let popup = centered(area, 118, area.height.saturating_sub(2));
+    Clear.render(popup, buf);
+    let block = pane_block("Help · Esc closes · Up/Down scroll", true, &app.theme);
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let columns: Vec<(Vec<Line>, Rect)> = if inner.width >= 100 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
+        vec![(lines(app, LEFT), left), (lines(app, RIGHT), right)]
+    } else {
+        vec![(lines(app, &[LEFT, RIGHT].concat()), inner)]
+    };
+    for (lines, rect) in columns {
+        let len = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+        let max = len.saturating_sub(rect.height);
+        Paragraph::new(lines)
+            .scroll((scroll.min(max), 0))
+            .render(rect, buf);
+    }
+}

@@ -1,0 +1,167 @@
+//! The status bar and the key-hint footer, one row each.
+//!
+//! ```text
+//!  smtp://mx.example.com:25 │ plaintext │ waiting 31.2 s: greeting (Esc stops) │ ↑ 0 B ↓ 0 B │ RTT - │ rec off
+//!  Enter send  F8 step  F7 edit step  ^T STARTTLS  Tab complete  Esc panes  F1 help  ^Q quit
+//! ```
+//!
+//! The waiting time runs live (greeting delays and tarpits of 30 s and more
+//! are common); Esc stops waiting without closing the session.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::tui::app::{App, ConnState, Focus, Mode};
+
+/// `512 B`, `1.2 KiB`, `3.4 MiB`.
+pub fn bytes_label(n: u64) -> String {
+    const KIB: f64 = 1024.0;
+    // Precision loss is irrelevant for a one-decimal display.
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if f < KIB {
+        format!("{n} B")
+    } else if f < KIB * KIB {
+        format!("{:.1} KiB", f / KIB)
+    } else {
+        format!("{:.1} MiB", f / KIB / KIB)
+    }
+}
+
+/// `850 ms` under ten seconds, `31.2 s` above.
+pub fn duration_label(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Draws the status bar.
+pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let sep = || Span::styled(" │ ", theme.dim);
+    let state_style = match (app.conn, &app.tls) {
+        (ConnState::Closed, _) => theme.error,
+        (_, Some(t)) if !t.verdict.trusted => theme.error,
+        (_, Some(_)) => theme.tls,
+        _ => theme.warning,
+    };
+    let mut spans = vec![
+        Span::raw(" "),
+        Span::styled(app.target.to_string(), theme.label),
+        sep(),
+        Span::styled(app.state_label(), state_style),
+        sep(),
+    ];
+    if let Some((elapsed, what)) = app.waiting() {
+        spans.push(Span::styled(
+            format!("waiting {}: {what} (Esc stops)", duration_label(elapsed)),
+            theme.warning,
+        ));
+        spans.push(sep());
+    }
+    spans.extend([
+        Span::raw(format!(
+            "↑ {} ↓ {}",
+            bytes_label(app.bytes_sent),
+            bytes_label(app.bytes_received)
+        )),
+        sep(),
+        Span::raw(format!(
+            "RTT {}",
+            app.last_rtt.map_or_else(|| "-".to_string(), duration_label)
+        )),
+        sep(),
+        Span::styled("rec off", theme.dim),
+    ]);
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+/// Key hints for the current focus and mode: (key, what, priority); when
+/// the row is too narrow the lowest priorities go first.
+pub fn footer_keys(app: &App) -> &'static [(&'static str, &'static str, u8)] {
+    match (&app.mode, app.focus) {
+        (Mode::Help { .. }, _) => &[
+            ("Esc", "close", 9),
+            ("Up/Down", "scroll", 5),
+            ("^Q", "quit", 8),
+        ],
+        (Mode::CertDetail { .. }, _) => &[
+            ("Esc", "close", 9),
+            ("Left/Right", "other certificate", 7),
+            ("Up/Down", "scroll", 5),
+            ("s", "save chain", 6),
+        ],
+        (Mode::Confirm(_), _) => &[("y", "yes", 9), ("n", "no", 9)],
+        (Mode::DataEditor(_), Focus::Input) => &[
+            ("Enter", "new line", 6),
+            (".", "alone ends", 8),
+            ("^D", "end message", 9),
+            ("Esc", "panes", 4),
+            ("F1", "help", 7),
+        ],
+        (_, Focus::Input) => &[
+            ("Enter", "send", 9),
+            ("F8", "step", 8),
+            ("F7", "edit step", 5),
+            ("^T", "STARTTLS", 8),
+            ("Tab", "complete", 3),
+            ("Esc", "panes", 4),
+            ("F1", "help", 7),
+            ("^Q", "quit", 6),
+        ],
+        (_, Focus::Panes) => &[
+            ("n", "step", 8),
+            ("e", "edit step", 5),
+            ("Tab", "pane", 6),
+            ("Enter", "detail", 4),
+            ("s", "save chain", 5),
+            ("i", "input", 7),
+            ("?", "help", 7),
+            ("^Q", "quit", 6),
+        ],
+    }
+}
+
+/// Draws the footer.
+pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let mut keys: Vec<_> = footer_keys(app).to_vec();
+    let width = |keys: &[(&str, &str, u8)]| {
+        1 + keys
+            .iter()
+            .map(|(k, w, _)| k.chars().count() + w.chars().count() + 3)
+            .sum::<usize>()
+    };
+    while width(&keys) > usize::from(area.width) && !keys.is_empty() {
+        let lowest = keys.iter().map(|k| k.2).min().unwrap_or(0);
+        if let Some(i) = keys.iter().rposition(|k| k.2 == lowest) {
+            keys.remove(i);
+        }
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what, _) in keys {
+        spans.push(Span::styled(key, theme.label));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(bytes_label(512), "512 B");
+        assert_eq!(bytes_label(1536), "1.5 KiB");
+        assert_eq!(bytes_label(3 * 1024 * 1024), "3.0 MiB");
+        assert_eq!(duration_label(Duration::from_millis(850)), "850 ms");
+        assert_eq!(duration_label(Duration::from_millis(31_240)), "31.2 s");
+    }
+}

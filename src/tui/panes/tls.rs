@@ -1,0 +1,152 @@
+//! The TLS pane: what the handshake negotiated and the verifier's verdict,
+//! in the terms `openssl s_client` prints.
+//!
+//! ```text
+//! ┌ TLS ─────────────────────────────────────┐
+//! │ state      TLS 1.3 (STARTTLS)            │
+//! │ verdict    untrusted: certificate expired│   red when untrusted
+//! │ hostname   matches mx.example.com        │
+//! │ cipher     TLS13_AES_256_GCM_SHA384      │
+//! │ kx group   X25519                        │
+//! │ ALPN       none                          │
+//! │ SNI        mx.example.com                │
+//! │ handshake  full                          │
+//! │ OCSP       not stapled                   │
+//! └──────────────────────────────────────────┘
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::pane_block;
+use crate::target::TlsMode;
+use crate::tui::app::{App, ConnState, tls_version_label};
+use crate::tui::plan::starttls_verb;
+use crate::tui::theme::Theme;
+
+/// Rows the pane needs in the wide layout (nine fields and the border).
+pub const HEIGHT: u16 = 11;
+
+fn field<'a>(label: &'a str, value: String, style: Style, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{label:<10} "), theme.label),
+        Span::styled(value, style),
+    ])
+}
+
+/// The pane's lines, also used by tests.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let Some(tls) = &app.tls else {
+        let verb = starttls_verb(app.protocol());
+        let state = match app.conn {
+            ConnState::Connecting => "connecting".to_string(),
+            ConnState::Closed => "closed, never upgraded".to_string(),
+            ConnState::Connected => "plaintext".to_string(),
+        };
+        let offer = match app.current_caps() {
+            None => "not known yet: ask capabilities first".to_string(),
+            Some(caps) if caps.iter().any(|c| c.name == verb) => {
+                "advertised: Ctrl-T upgrades".to_string()
+            }
+            Some(_) => "NOT advertised (Ctrl-T asks first)".to_string(),
+        };
+        return vec![
+            field("state", state, theme.warning, theme),
+            field(verb, offer, theme.server, theme),
+            Line::from(Span::styled(
+                "Everything sent now can be read and altered on the way.",
+                theme.dim,
+            )),
+        ];
+    };
+    let s = &tls.summary;
+    let v = &tls.verdict;
+    let how = match app.target.tls {
+        TlsMode::Implicit => "implicit TLS",
+        TlsMode::Starttls => starttls_verb(app.protocol()),
+    };
+    let (verdict, verdict_style) = if v.trusted {
+        ("trusted".to_string(), theme.good)
+    } else {
+        (
+            format!(
+                "UNTRUSTED: {}",
+                v.error.as_deref().unwrap_or("no reason given")
+            ),
+            theme.error,
+        )
+    };
+    let (hostname, hostname_style) = if v.hostname_match {
+        (format!("matches {}", v.name_checked), theme.good)
+    } else {
+        (format!("does NOT match {}", v.name_checked), theme.error)
+    };
+    let plain = theme.server;
+    vec![
+        field(
+            "state",
+            format!("{} ({how})", tls_version_label(&s.version)),
+            if v.trusted { theme.tls } else { theme.error },
+            theme,
+        ),
+        field("verdict", verdict, verdict_style, theme),
+        field(
+            "why",
+            v.detail
+                .clone()
+                .unwrap_or_else(|| "chain leads to a trusted root".into()),
+            verdict_style,
+            theme,
+        ),
+        field("hostname", hostname, hostname_style, theme),
+        field("cipher", s.cipher_suite.clone(), plain, theme),
+        field(
+            "kx group",
+            s.kx_group.clone().unwrap_or_else(|| "unknown".into()),
+            plain,
+            theme,
+        ),
+        field(
+            "ALPN",
+            s.alpn.clone().unwrap_or_else(|| "none".into()),
+            plain,
+            theme,
+        ),
+        field(
+            "SNI",
+            s.sni.clone().unwrap_or_else(|| "none sent".into()),
+            plain,
+            theme,
+        ),
+        field(
+            "handshake",
+            if s.resumed { "resumed" } else { "full" }.into(),
+            plain,
+            theme,
+        ),
+        field(
+            "OCSP",
+            if s.ocsp_stapled {
+                "stapled"
+            } else {
+                "not stapled"
+            }
+            .into(),
+            plain,
+            theme,
+        ),
+    ]
+}
+
+/// Draws the pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
+    let block = pane_block("TLS", focused, &app.theme);
+    Paragraph::new(lines(app))
+        .wrap(Wrap { trim: false })
+        .block(block)
+        .render(area, buf);
+}

@@ -1,0 +1,154 @@
+//! A plan: the commands the operator steps through with F8 (or `n`).
+//!
+//! The default plan per protocol is greeting → capabilities → STARTTLS →
+//! capabilities → quit, because RFC 3207 §4.2 (SMTP), RFC 9051 §6.2.1 (IMAP)
+//! and RFC 2595 §4 (POP3) make the client forget what it learnt before TLS.
+//!
+//! ```text
+//! # --plan FILE: one command per line, blank lines and # comments skipped,
+//! # {ehlo} replaced by the EHLO name
+//! EHLO {ehlo}
+//! STARTTLS
+//! EHLO {ehlo}
+//! MAIL FROM:<postmaster@{ehlo}>
+//! QUIT
+//! ```
+
+use crate::target::Protocol;
+
+/// The STARTTLS verb of a protocol: SMTP and IMAP `STARTTLS` (RFC 3207,
+/// RFC 9051 §6.2.1), POP3 `STLS` (RFC 2595 §4).
+pub fn starttls_verb(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Pop3 => "STLS",
+        _ => "STARTTLS",
+    }
+}
+
+/// The polite goodbye: SMTP/POP3 `QUIT`, IMAP `LOGOUT`.
+pub fn quit_verb(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Imap => "LOGOUT",
+        _ => "QUIT",
+    }
+}
+
+/// A list of commands and the position of the next one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    steps: Vec<String>,
+    pos: usize,
+}
+
+impl Plan {
+    /// A plan from explicit steps.
+    pub fn new(steps: Vec<String>) -> Self {
+        Self { steps, pos: 0 }
+    }
+
+    /// Greeting → capabilities → STARTTLS → capabilities → quit.
+    pub fn default_for(protocol: Protocol, ehlo: &str) -> Self {
+        let caps = match protocol {
+            Protocol::Smtp => format!("EHLO {ehlo}"),
+            Protocol::Lmtp => format!("LHLO {ehlo}"),
+            Protocol::Imap => "CAPABILITY".to_string(),
+            Protocol::Pop3 => "CAPA".to_string(),
+        };
+        Self::new(vec![
+            caps.clone(),
+            starttls_verb(protocol).to_string(),
+            caps,
+            quit_verb(protocol).to_string(),
+        ])
+    }
+
+    /// Parses a plan file: one command per line, sent as written (IMAP tags
+    /// are added at send time); blank lines and lines starting with `#` are
+    /// skipped; `{ehlo}` becomes the EHLO name.
+    pub fn parse(text: &str, ehlo: &str) -> Self {
+        let steps = text
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|l| l.replace("{ehlo}", ehlo))
+            .collect();
+        Self::new(steps)
+    }
+
+    /// The next command, if any remain.
+    pub fn next(&self) -> Option<&str> {
+        self.steps.get(self.pos).map(String::as_str)
+    }
+
+    /// Moves past the next command.
+    pub fn advance(&mut self) {
+        self.pos = (self.pos + 1).min(self.steps.len());
+    }
+
+    /// Commands already stepped past.
+    pub fn done(&self) -> usize {
+        self.pos
+    }
+
+    /// All commands.
+    pub fn steps(&self) -> &[String] {
+        &self.steps
+    }
+
+    /// True when the step is the protocol's STARTTLS verb (it is sent as
+    /// [`Command::StartTls`](crate::session::engine::Command) so the engine upgrades).
+    pub fn is_starttls(protocol: Protocol, step: &str) -> bool {
+        step.trim().eq_ignore_ascii_case(starttls_verb(protocol))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_plans_ask_capabilities_again_after_tls() {
+        assert_eq!(
+            Plan::default_for(Protocol::Smtp, "client.example").steps(),
+            [
+                "EHLO client.example",
+                "STARTTLS",
+                "EHLO client.example",
+                "QUIT"
+            ]
+        );
+        assert_eq!(
+            Plan::default_for(Protocol::Imap, "x").steps(),
+            ["CAPABILITY", "STARTTLS", "CAPABILITY", "LOGOUT"]
+        );
+        assert_eq!(
+            Plan::default_for(Protocol::Pop3, "x").steps(),
+            ["CAPA", "STLS", "CAPA", "QUIT"]
+        );
+        assert_eq!(Plan::default_for(Protocol::Lmtp, "x").steps()[0], "LHLO x");
+    }
+
+    #[test]
+    fn stepping_moves_through_and_stops_at_the_end() {
+        let mut plan = Plan::parse(
+            "# smoke test\r\nEHLO {ehlo}\r\n\r\n  \nNOOP\nQUIT\n",
+            "me.example",
+        );
+        assert_eq!(plan.steps(), ["EHLO me.example", "NOOP", "QUIT"]);
+        assert_eq!(plan.next(), Some("EHLO me.example"));
+        plan.advance();
+        plan.advance();
+        assert_eq!((plan.next(), plan.done()), (Some("QUIT"), 2));
+        plan.advance();
+        plan.advance();
+        assert_eq!((plan.next(), plan.done()), (None, 3));
+    }
+
+    #[test]
+    fn starttls_steps_are_recognised_per_protocol() {
+        assert!(Plan::is_starttls(Protocol::Smtp, "starttls"));
+        assert!(Plan::is_starttls(Protocol::Pop3, "STLS"));
+        assert!(!Plan::is_starttls(Protocol::Pop3, "STARTTLS"));
+        assert!(!Plan::is_starttls(Protocol::Imap, "STARTTLS now"));
+    }
+}
