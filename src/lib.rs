@@ -10,6 +10,7 @@
 
 pub mod cert;
 pub mod protocol;
+pub mod server;
+pub mod session;
 pub mod target;
 pub mod tls;
-pub mod session;

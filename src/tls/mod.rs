@@ -2,6 +2,7 @@
 //! the recording verifier, the handshake summary and the client/server
 //! connectors used by `session` and `server`.
 
+pub mod server;
 pub mod summary;
 pub mod verifier;
 
