@@ -110,7 +110,9 @@ impl Target {
             _ => return Err(bad("no host")),
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad("user info is not accepted in the URL (credentials are typed in the session)"));
+            return Err(bad(
+                "user info is not accepted in the URL (credentials are typed in the session)",
+            ));
         }
         if !(url.path().is_empty() || url.path() == "/") || url.query().is_some() {
             return Err(bad("a path or query is not accepted"));
@@ -148,7 +150,10 @@ mod tests {
     fn parses_every_scheme_with_default_port() {
         for &(scheme, protocol, port, tls) in SCHEMES {
             let t = Target::parse(&format!("{scheme}://mail.example.com")).unwrap();
-            assert_eq!((t.protocol, t.port, t.tls, t.host.as_str()), (protocol, port, tls, "mail.example.com"));
+            assert_eq!(
+                (t.protocol, t.port, t.tls, t.host.as_str()),
+                (protocol, port, tls, "mail.example.com")
+            );
         }
     }
 
@@ -169,9 +174,19 @@ mod tests {
 
     #[test]
     fn rejects_bad_urls_naming_accepted_forms() {
-        for bad in ["mail.example.com", "http://x", "imap://", "imap://u:p@host", "pop3://h/INBOX", "smtp://h:99999"] {
+        for bad in [
+            "mail.example.com",
+            "http://x",
+            "imap://",
+            "imap://u:p@host",
+            "pop3://h/INBOX",
+            "smtp://h:99999",
+        ] {
             let err = Target::parse(bad).unwrap_err().to_string();
-            assert!(err.contains("accepted forms: smtp://host[:25]"), "{bad}: {err}");
+            assert!(
+                err.contains("accepted forms: smtp://host[:25]"),
+                "{bad}: {err}"
+            );
             assert!(err.contains(bad), "{bad}: {err}");
         }
     }
