@@ -1012,9 +1012,10 @@ async fn imap_starttls_login_with_literals_select_fetch_logout() {
             c.imap_cmd("i", "FROB").await,
             ["i BAD Error in IMAP command FROB: Unknown command."]
         );
+        // A failed SELECT still closes the previous mailbox (RFC 7162 §3.2.11).
         assert_eq!(
             c.imap_cmd("j", "SELECT Trash").await,
-            ["j NO Mailbox doesn't exist: Trash"]
+            ["* OK [CLOSED] Previous mailbox closed.", "j NO Mailbox doesn't exist: Trash"]
         );
         assert_eq!(c.imap_cmd("k", "FETCH 1 FLAGS").await, ["k BAD No mailbox selected."]);
         assert_eq!(c.imap_cmd("l", "LOGOUT").await, ["* BYE Logging out", "l OK Logout completed."]);
@@ -1113,6 +1114,7 @@ async fn imap_idle_announces_new_mail_and_ends_on_done() {
         assert!(s.smtp().await[0].starts_with("250 2.0.0 Ok: queued as "));
 
         assert_eq!(c.line().await, "* 3 EXISTS");
+        assert_eq!(c.line().await, "* 1 RECENT");
         c.send("DONE\r\n").await;
         assert_eq!(c.imap_until("c").await, ["c OK Idle completed."]);
         let flags = c

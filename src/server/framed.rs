@@ -391,9 +391,10 @@ mod tests {
         assert!(matches!(f.read_line().await, Err(WireError::Shutdown)));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn silence_times_out() {
         let (mut f, _peer, _tx) = framed(100);
+        f.limits.idle = Duration::from_millis(50);
         assert!(matches!(f.read_line().await, Err(WireError::Timeout)));
     }
 }

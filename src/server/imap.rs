@@ -1621,24 +1621,38 @@ impl Session<'_> {
         reported
     }
 
-    /// `* n EXISTS` when mail arrived since the mailbox was selected.
+    /// `* n EXISTS` and `* n RECENT` when mail arrived since the mailbox
+    /// was selected (RFC 3501 §7.3.1, §7.3.2).
     fn new_mail_untagged(&mut self) -> Vec<u8> {
         let mailbox = &self.conn.shared.mailbox;
         let State::Selected(sel) = &mut self.state else {
             return Vec::new();
         };
         let last = sel.uids.last().copied().unwrap_or(0);
-        let fresh: Vec<u32> = mailbox
+        let fresh: Vec<Message> = mailbox
             .snapshot()
             .into_iter()
-            .map(|m| m.uid)
-            .filter(|u| *u > last)
+            .filter(|m| m.uid > last)
             .collect();
         if fresh.is_empty() {
             return Vec::new();
         }
-        sel.uids.extend(fresh);
-        format!("* {} EXISTS\r\n", sel.uids.len()).into_bytes()
+        sel.recent.extend(
+            fresh
+                .iter()
+                .filter(|m| m.flags.contains(Flags::RECENT))
+                .map(|m| m.uid),
+        );
+        if !sel.read_only {
+            mailbox.take_recent();
+        }
+        sel.uids.extend(fresh.iter().map(|m| m.uid));
+        format!(
+            "* {} EXISTS\r\n* {} RECENT\r\n",
+            sel.uids.len(),
+            sel.recent.len()
+        )
+        .into_bytes()
     }
 
     async fn idle(
