@@ -304,6 +304,7 @@ impl Framed<MailStream> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
     use tokio::io::{AsyncWriteExt, DuplexStream, duplex};

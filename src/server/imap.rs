@@ -1698,6 +1698,7 @@ impl Session<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
 

@@ -484,6 +484,7 @@ async fn wait_for_stop_signal() -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
 

@@ -196,6 +196,7 @@ fn san_names(params: &CertificateParams) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
     use x509_parser::prelude::{FromDer, X509Certificate};

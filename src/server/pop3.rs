@@ -466,6 +466,7 @@ fn uidl(m: &Message, uid_validity: u32) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
 

@@ -83,6 +83,7 @@ pub(crate) fn credentials_ok(user: &[u8], password: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
 

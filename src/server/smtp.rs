@@ -619,6 +619,7 @@ async fn read_data(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
     use base64::Engine;

@@ -143,6 +143,7 @@ impl AsyncWrite for ServerTlsStream {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
 mod tests {
     use super::*;
 
