@@ -833,6 +833,51 @@ async fn smtp_bytes_after_starttls_are_discarded_not_executed() {
 }
 
 #[tokio::test]
+async fn smtp_data_ends_only_at_crlf_dot_crlf() {
+    within(async {
+        let server = start().await;
+        let root = server.root_pem().to_string();
+        let mut c = Client::connect(addr(&server, "smtp")).await;
+        c.smtp().await;
+        c.smtp_cmd("EHLO client.example").await;
+        c.smtp_cmd("MAIL FROM:<alice@mailwire.test>").await;
+        c.smtp_cmd("RCPT TO:<demo@localhost>").await;
+        assert_eq!(
+            c.smtp_cmd("DATA").await,
+            ["354 End data with <CR><LF>.<CR><LF>"]
+        );
+        // SMTP smuggling: <LF>.<LF> is not the end of the data, so the
+        // "MAIL FROM" after it is message content, not a second transaction.
+        c.send("Subject: smuggle\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.com>\r\n.\r\n")
+            .await;
+        let replies = c.smtp().await;
+        assert_eq!(replies.len(), 1);
+        assert!(
+            replies[0].starts_with("250 2.0.0 Ok: queued as "),
+            "{replies:?}"
+        );
+        assert_eq!(c.smtp_cmd("NOOP").await, ["250 2.0.0 Ok"]);
+
+        let mut p = Client::connect_tls(addr(&server, "pop3s"), &root, "localhost").await;
+        p.line().await;
+        p.pop3_cmd(&format!("USER {DEMO_USER}")).await;
+        p.pop3_cmd(&format!("PASS {DEMO_PASSWORD}")).await;
+        p.pop3_cmd("RETR 3").await;
+        let lines = p.pop3_multiline().await;
+        assert!(
+            lines.ends_with(&[
+                "first".into(),
+                ".".into(),
+                "MAIL FROM:<evil@example.com>".into()
+            ]),
+            "{lines:?}"
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn smtp_junk_and_over_long_lines_get_errors_and_the_server_survives() {
     within(async {
         let server = start().await;

@@ -181,8 +181,11 @@ impl Service {
 pub struct Listener {
     /// `smtp`, `submission`, `smtps`, `imap`, `imaps`, `pop3` or `pop3s`.
     pub name: &'static str,
+    /// SMTP (RFC 5321), IMAP (RFC 9051) or POP3 (RFC 1939).
     pub protocol: Protocol,
+    /// STARTTLS/STLS (RFC 3207, RFC 2595) or implicit TLS (RFC 8314 §3.3).
     pub tls: TlsMode,
+    /// The bound address (the real port when ports are ephemeral).
     pub addr: SocketAddr,
 }
 

@@ -608,7 +608,12 @@ async fn read_data(
             return Ok((body, too_big));
         }
         prev_crlf = line.crlf;
-        let content = line.bytes.strip_prefix(b".").unwrap_or(&line.bytes);
+        // §4.5.2 removes the leading dot only when other characters follow;
+        // a lone "." that is not a terminator (bare LF) stays as it is.
+        let content = match line.bytes.strip_prefix(b".") {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => &line.bytes[..],
+        };
         if too_big || body.len() + content.len() + 2 > max {
             too_big = true;
             continue;
