@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::protocol::Limits;
+use crate::server::pki::LeafKind;
 use crate::session::{SessionConfig, Timeouts};
 use crate::target::{Target, TargetError};
 use crate::tls::ClientOptions;
@@ -26,6 +27,18 @@ pub struct Cli {
     pub url: Option<String>,
     #[command(flatten)]
     pub conn: ConnectOpts,
+    #[command(flatten)]
+    pub tui: TuiOpts,
+}
+
+/// Options of the interactive session only.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TuiOpts {
+    /// Plan to step through with F8: one command per line, `{ehlo}` is
+    /// replaced by the EHLO name, `STARTTLS`/`STLS` upgrades
+    /// [default: greeting, capabilities, STARTTLS, capabilities, quit].
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 /// Subcommands.
@@ -37,6 +50,8 @@ pub enum Command {
         url: String,
         #[command(flatten)]
         conn: ConnectOpts,
+        #[command(flatten)]
+        tui: TuiOpts,
     },
     /// Non-interactive check: greeting, capabilities, STARTTLS, capabilities, quit.
     Check(CheckArgs),
@@ -129,6 +144,9 @@ pub struct CheckArgs {
     /// Check the built-in server, started in-process (trusting its generated root).
     #[arg(long, value_name = "PROTOCOL", num_args = 0..=1, default_missing_value = "smtp", conflicts_with = "url")]
     pub demo: Option<DemoProtocol>,
+    /// With --demo: the certificate the built-in server presents.
+    #[arg(long, value_enum, default_value_t = LeafKind::Good, requires = "demo")]
+    pub leaf: LeafKind,
     #[command(flatten)]
     pub conn: ConnectOpts,
 }
@@ -151,8 +169,13 @@ pub struct DemoArgs {
     /// Use implicit TLS (smtps, imaps, pop3s) instead of STARTTLS.
     #[arg(long)]
     pub implicit: bool,
+    /// Certificate the built-in server presents, to see a broken chain.
+    #[arg(long, value_enum, default_value_t = LeafKind::Good)]
+    pub leaf: LeafKind,
     #[command(flatten)]
     pub conn: ConnectOpts,
+    #[command(flatten)]
+    pub tui: TuiOpts,
 }
 
 /// `mailwire serve`.
@@ -165,9 +188,12 @@ pub struct ServeArgs {
     /// Address to listen on (loopback only is recommended).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub listen: std::net::IpAddr,
-    /// Write the generated root CA certificate (PEM) here.
+    /// Write the generated root CA certificate (PEM) here [default: a file in the temp directory, printed].
     #[arg(long, value_name = "FILE")]
     pub ca_out: Option<PathBuf>,
+    /// Certificate the server presents.
+    #[arg(long, value_enum, default_value_t = LeafKind::Good)]
+    pub leaf: LeafKind,
 }
 
 /// Parses a URL argument into a target.

@@ -16,6 +16,7 @@ pub mod check;
 pub mod cli;
 pub mod escape;
 pub mod protocol;
+pub mod server;
 pub mod session;
 pub mod target;
 pub mod tls;
