@@ -7,11 +7,14 @@
 //!   handshake summary and x509 chain report.
 //! - [`session`]: the tokio engine that owns the socket and emits events.
 //! - `check`, `server`, `tui`: consumers of those events.
+//! - [`explain`]: the catalogue that says what each line and TLS item means,
+//!   with its RFC or IANA source, for the explain pane and lessons.
 
 pub mod cert;
 pub mod check;
 pub mod cli;
 pub mod escape;
+pub mod explain;
 pub mod protocol;
 pub mod target;
 pub mod tls;
