@@ -7,6 +7,8 @@
 //!   handshake summary and x509 chain report.
 //! - [`session`]: the tokio engine that owns the socket and emits events.
 //! - `check`, `server`, `tui`: consumers of those events.
+//! - [`explain`]: the catalogue that says what each line and TLS item means,
+//!   with its RFC or IANA source, for the explain pane and lessons.
 
 // Network input must never be unwrapped (STYLE.md habit 7); tests may.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -15,6 +17,7 @@ pub mod cert;
 pub mod check;
 pub mod cli;
 pub mod escape;
+pub mod explain;
 pub mod protocol;
 pub mod server;
 pub mod session;

@@ -1,0 +1,1034 @@
+//! The explain catalogue: what a reply code, response code, capability,
+//! command or TLS item means, in plain English, with its RFC or IANA source.
+//!
+//! It sits beside the data flow, not in it: the TUI's explain pane, the
+//! lessons and the check report hand it a transcript line (the raw bytes of
+//! an `Entry`, or the line being typed) or a TLS item and show what comes back.
+//!
+//! The texts are data, one TOML file per protocol under `assets/explain/`
+//! (plus `sasl.toml` for the SASL mechanisms all three share), compiled in
+//! with `include_str!` and parsed once on first use. A unit test loads every
+//! file, so a broken asset fails the tests rather than a session.
+//!
+//! Keys are `FILE.GROUP.NAME`, compared without regard to case:
+//!
+//! ```text
+//! S: 535 5.7.8 Error: authentication failed
+//!    smtp.reply.535          535: Authentication credentials invalid    RFC 4954 §6
+//!    smtp.enhanced.X.7.8     5.7.8: Authentication credentials invalid  IANA ... Enumerated Status Codes
+//! S: * OK [CAPABILITY IMAP4rev1 IDLE] ready
+//!    imap.response.untagged, imap.status.OK, imap.code.CAPABILITY,
+//!    imap.capability.IMAP4rev1, imap.capability.IDLE
+//! C: a3 LOGIN alice secret
+//!    imap.syntax.tag, imap.command.LOGIN   (arguments are never echoed)
+//! TLS: version.TLSv1.3, cipher.TLS13_AES_256_GCM_SHA384, group.X25519, error.expired
+//! ```
+//!
+//! Lines are split here with a small tokenizer of their own instead of the
+//! `protocol` parsers: a malformed or partial line still gets explained, and
+//! nothing here can fail on what a peer sends.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::target::Protocol;
+use crate::tls::{HandshakeSummary, Verdict};
+
+/// The catalogue files as (namespace, TOML text); the namespace is the first
+/// part of every key.
+pub const FILES: &[(&str, &str)] = &[
+    ("smtp", include_str!("../assets/explain/smtp.toml")),
+    ("imap", include_str!("../assets/explain/imap.toml")),
+    ("pop3", include_str!("../assets/explain/pop3.toml")),
+    ("sasl", include_str!("../assets/explain/sasl.toml")),
+    ("tls", include_str!("../assets/explain/tls.toml")),
+];
+
+/// Longest piece of wire text quoted in a title, in characters.
+const MAX_QUOTE: usize = 60;
+
+/// One catalogue entry as written in the TOML files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Short label, e.g. `Authentication credentials invalid`.
+    pub name: String,
+    /// One to three plain sentences: meaning, and for errors cause and fix.
+    pub text: String,
+    /// RFC and section, or IANA registry.
+    pub source: String,
+}
+
+/// How an explanation was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Match {
+    /// The catalogue has an entry for exactly this item (or for the family
+    /// it names, such as IMAP `AUTH=` for `AUTH=PLAIN`).
+    Exact,
+    /// Explained from its parts: SMTP reply code digits (RFC 5321 §4.2.1),
+    /// enhanced status class and subject (RFC 3463 §3), or the parent of a
+    /// hierarchical POP3 code (RFC 2449 §8).
+    Fallback,
+    /// Not in the catalogue; the text says so and where to look.
+    Unknown,
+}
+
+/// What one item on the wire means.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Explanation {
+    /// Catalogue key, e.g. `smtp.reply.535`; for a fallback the entry used first.
+    pub key: String,
+    /// What was seen and its short name, e.g. `535: Authentication credentials invalid`.
+    pub title: String,
+    /// Plain-English meaning.
+    pub text: String,
+    /// RFC and section, or IANA registry.
+    pub source: String,
+    /// Whether the entry matched exactly, by fallback, or not at all.
+    pub matched: Match,
+}
+
+/// A fault in the catalogue assets; caught by the unit tests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    /// A file is not TOML of the expected shape (or has an unknown field).
+    #[error("assets/explain/{file}.toml does not parse: {message}")]
+    Parse { file: String, message: String },
+    /// An entry's name, text or source is blank.
+    #[error("catalogue entry {key} has an empty {field}")]
+    Empty { key: String, field: &'static str },
+    /// Two keys differ only in case.
+    #[error("catalogue key {key} is defined twice (keys are compared without case)")]
+    Duplicate { key: String },
+}
+
+/// All entries of all catalogue files, by key.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// Lower-case key to (key as written, entry).
+    entries: BTreeMap<String, (String, Entry)>,
+}
+
+/// The built-in catalogue, parsed on first use.
+///
+/// # Panics
+/// If an asset under `assets/explain/` is broken; `tests::every_file_loads`
+/// makes sure that never reaches a release.
+pub fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        Catalogue::from_files(FILES).unwrap_or_else(|e| panic!("explain catalogue: {e}"))
+    })
+}
+
+/// Explanations for one server response as received: raw bytes including
+/// CRLF, possibly several lines (a multi-line SMTP reply, a POP3 body).
+pub fn explain_server(protocol: Protocol, raw: &[u8]) -> Vec<Explanation> {
+    catalogue().server(protocol, raw)
+}
+
+/// Explanations for one client line as sent or being typed. Arguments that
+/// may be secrets (LOGIN, PASS, AUTH responses) are never quoted.
+pub fn explain_client(protocol: Protocol, line: &str) -> Vec<Explanation> {
+    catalogue().client(protocol, line)
+}
+
+/// One TLS item by key: `version.TLSv1.3`, `cipher.TLS13_AES_256_GCM_SHA384`,
+/// `kx.ECDHE`, `auth.RSA`, `bulk.AES_256_GCM`, `hash.SHA384`, `group.X25519`,
+/// `feature.sni`, `finding.starttls_injection` or a verdict code such as
+/// `error.missing_intermediate`.
+pub fn explain_tls(key: &str) -> Option<Explanation> {
+    catalogue().tls(key)
+}
+
+/// A cipher suite and each part of its name (key exchange, authentication,
+/// bulk cipher, hash), as rustls names it, e.g. `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
+pub fn explain_cipher_suite(name: &str) -> Vec<Explanation> {
+    catalogue().cipher_suite(name)
+}
+
+/// Everything the TLS pane shows about a handshake: version, cipher suite
+/// and its parts, group, SNI, ALPN, resumption and OCSP stapling.
+pub fn explain_handshake(summary: &HandshakeSummary) -> Vec<Explanation> {
+    catalogue().handshake(summary)
+}
+
+/// The verdict's error code in operator terms with the usual fix; `None`
+/// for a trusted chain.
+pub fn explain_verdict(verdict: &Verdict) -> Option<Explanation> {
+    let code = verdict.error.as_deref()?;
+    let cat = catalogue();
+    Some(
+        cat.tls(&format!("error.{code}"))
+            .unwrap_or_else(|| cat.unknown("tls.unknown.item", code)),
+    )
+}
+
+impl Catalogue {
+    /// Parses catalogue files given as (namespace, TOML text).
+    ///
+    /// # Errors
+    /// A file that is not valid TOML or has unknown fields, an entry with an
+    /// empty field, or a key defined twice.
+    pub fn from_files(files: &[(&str, &str)]) -> Result<Catalogue, CatalogueError> {
+        let mut entries = BTreeMap::new();
+        for (file, text) in files {
+            let groups: BTreeMap<String, BTreeMap<String, Entry>> =
+                toml::from_str(text).map_err(|e| CatalogueError::Parse {
+                    file: file.to_string(),
+                    message: e.to_string(),
+                })?;
+            for (group, names) in groups {
+                for (name, entry) in names {
+                    let key = format!("{file}.{group}.{name}");
+                    for (field, value) in [
+                        ("name", &entry.name),
+                        ("text", &entry.text),
+                        ("source", &entry.source),
+                    ] {
+                        if value.trim().is_empty() {
+                            return Err(CatalogueError::Empty { key, field });
+                        }
+                    }
+                    if entries
+                        .insert(key.to_ascii_lowercase(), (key.clone(), entry))
+                        .is_some()
+                    {
+                        return Err(CatalogueError::Duplicate { key });
+                    }
+                }
+            }
+        }
+        Ok(Catalogue { entries })
+    }
+
+    /// The entry for a full key such as `smtp.reply.250`, without regard to case.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(&key.to_ascii_lowercase()).map(|(_, e)| e)
+    }
+
+    /// Every (key, entry), sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.entries.values().map(|(k, e)| (k.as_str(), e))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// See [`explain_server`].
+    pub fn server(&self, protocol: Protocol, raw: &[u8]) -> Vec<Explanation> {
+        let lines = wire_lines(raw);
+        if lines.is_empty() {
+            return Vec::new();
+        }
+        match protocol {
+            Protocol::Smtp | Protocol::Lmtp => self.smtp_server(&lines),
+            Protocol::Imap => self.imap_server(&lines),
+            Protocol::Pop3 => self.pop3_server(&lines),
+        }
+    }
+
+    /// See [`explain_client`].
+    pub fn client(&self, protocol: Protocol, line: &str) -> Vec<Explanation> {
+        let line = line.trim_end_matches(['\r', '\n']).trim();
+        if line.is_empty() {
+            return Vec::new();
+        }
+        match protocol {
+            Protocol::Smtp | Protocol::Lmtp => self.smtp_client(line),
+            Protocol::Imap => self.imap_client(line),
+            Protocol::Pop3 => self.pop3_client(line),
+        }
+    }
+
+    /// See [`explain_tls`].
+    pub fn tls(&self, key: &str) -> Option<Explanation> {
+        let (group, name) = key.split_once('.')?;
+        let full = format!("tls.{group}.{name}");
+        if let Some(e) = self.exact(&full, name) {
+            return Some(e);
+        }
+        // rustls' Debug names for old versions read `TLSv1_0`.
+        if group.eq_ignore_ascii_case("version") {
+            return self.exact(&format!("tls.version.{}", name.replace('_', ".")), name);
+        }
+        None
+    }
+
+    /// See [`explain_cipher_suite`].
+    pub fn cipher_suite(&self, name: &str) -> Vec<Explanation> {
+        let mut out =
+            vec![self.tls(&format!("cipher.{name}")).unwrap_or_else(|| {
+                self.unknown("tls.unknown.item", &format!("cipher suite {name}"))
+            })];
+        let upper = name.to_ascii_uppercase();
+        let mut parts: Vec<(&str, &str)> = Vec::new();
+        if let Some(rest) = upper.strip_prefix("TLS13_") {
+            // TLS 1.3 names carry only the AEAD and the hash (RFC 8446 §B.4).
+            if let Some((bulk, hash)) = rest.rsplit_once('_') {
+                parts.extend([("bulk", bulk), ("hash", hash)]);
+            }
+        } else if let Some((kx_auth, bulk_hash)) = upper
+            .strip_prefix("TLS_")
+            .and_then(|r| r.split_once("_WITH_"))
+        {
+            // TLS 1.2: TLS_<kx>_<auth>_WITH_<bulk>_<hash>; plain RSA suites name RSA once for both.
+            let (kx, auth) = kx_auth.split_once('_').unwrap_or((kx_auth, kx_auth));
+            parts.extend([("kx", kx), ("auth", auth)]);
+            if let Some((bulk, hash)) = bulk_hash.rsplit_once('_') {
+                parts.extend([("bulk", bulk), ("hash", hash)]);
+            }
+        }
+        for (group, part) in parts {
+            let key = format!("tls.{group}.{part}");
+            out.push(match self.get(&key) {
+                Some(entry) => self.make(&key, "", entry, Match::Exact),
+                None => self.unknown("tls.unknown.item", &format!("{group} {part}")),
+            });
+        }
+        out
+    }
+
+    /// See [`explain_handshake`].
+    pub fn handshake(&self, s: &HandshakeSummary) -> Vec<Explanation> {
+        let mut out = Vec::new();
+        if !s.version.is_empty() {
+            out.push(
+                self.tls(&format!("version.{}", s.version))
+                    .unwrap_or_else(|| self.unknown("tls.unknown.item", &s.version)),
+            );
+        }
+        if !s.cipher_suite.is_empty() {
+            out.extend(self.cipher_suite(&s.cipher_suite));
+        }
+        if let Some(group) = &s.kx_group {
+            out.push(
+                self.tls(&format!("group.{group}"))
+                    .unwrap_or_else(|| self.unknown("tls.unknown.item", &format!("group {group}"))),
+            );
+        }
+        let sni = match &s.sni {
+            Some(name) => format!("SNI {}", quote(name)),
+            None => "SNI not sent".to_string(),
+        };
+        out.extend(self.exact("tls.feature.sni", &sni));
+        if let Some(alpn) = &s.alpn {
+            out.extend(self.exact("tls.feature.alpn", &format!("ALPN {}", quote(alpn))));
+        }
+        if s.resumed {
+            out.extend(self.exact("tls.feature.resumption", "resumed"));
+        }
+        if s.ocsp_stapled {
+            out.extend(self.exact("tls.feature.ocsp_stapling", "OCSP stapled"));
+        }
+        out
+    }
+
+    // --- SMTP ----------------------------------------------------------------
+
+    fn smtp_server(&self, lines: &[String]) -> Vec<Explanation> {
+        let Some((code, text)) = lines.first().and_then(|l| smtp_reply_line(l)) else {
+            return vec![self.unknown("smtp.unknown.reply", "Server line")];
+        };
+        let mut out = vec![self.smtp_reply_code(code)];
+        // RFC 2034 §3: the enhanced code leads the text of every line; the first one is enough.
+        if let Some(status) = enhanced_status(text) {
+            out.push(self.smtp_enhanced(status));
+        }
+        // A multi-line 250 is the EHLO/LHLO reply: greeting name first, then one keyword a line.
+        if code == 250 && lines.len() > 1 {
+            for line in &lines[1..] {
+                if let Some((c, text)) = smtp_reply_line(line)
+                    && c == code
+                {
+                    out.extend(self.ehlo_keyword(text));
+                }
+            }
+        }
+        out
+    }
+
+    fn smtp_reply_code(&self, code: u16) -> Explanation {
+        let wire = code.to_string();
+        if let Some(e) = self.exact(&format!("smtp.reply.{code}"), &wire) {
+            return e;
+        }
+        // RFC 5321 §4.2.1: the first digit tells success or failure, the second the area.
+        let class_key = format!("smtp.reply-class.{}", code / 100);
+        let subject_key = format!("smtp.reply-subject.{}", code / 10 % 10);
+        match (self.get(&class_key), self.get(&subject_key)) {
+            (Some(class), subject) => self.composed(&class_key, &wire, class, subject),
+            (None, _) => self.unknown("smtp.unknown.reply", &wire),
+        }
+    }
+
+    fn smtp_enhanced(&self, (class, subject, detail): (u8, u16, u16)) -> Explanation {
+        let wire = format!("{class}.{subject}.{detail}");
+        // A class-specific entry (5.7.0) wins over the registry's X.7.0.
+        for key in [
+            format!("smtp.enhanced.{wire}"),
+            format!("smtp.enhanced.X.{subject}.{detail}"),
+        ] {
+            if let Some(e) = self.exact(&key, &wire) {
+                return e;
+            }
+        }
+        let class_key = format!("smtp.enhanced-class.{class}");
+        let subject_key = format!("smtp.enhanced-subject.{subject}");
+        match (self.get(&class_key), self.get(&subject_key)) {
+            (Some(c), s) => self.composed(&class_key, &wire, c, s),
+            (None, _) => self.unknown("smtp.unknown.reply", &wire),
+        }
+    }
+
+    fn ehlo_keyword(&self, text: &str) -> Vec<Explanation> {
+        let (word, params) = split_token(text);
+        if word.is_empty()
+            || !word
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'=')
+        {
+            return Vec::new();
+        }
+        let wire = format!("EHLO keyword {}", quote(text));
+        // `AUTH=PLAIN LOGIN` is the pre-standard form some servers still add.
+        let (keyword, legacy_mech) = match word.split_once('=') {
+            Some((k, m)) => (format!("{k}="), Some(m)),
+            None => (word.to_ascii_uppercase(), None),
+        };
+        let mut out = vec![
+            self.exact(&format!("smtp.ehlo.{keyword}"), &wire)
+                .unwrap_or_else(|| self.unknown("smtp.unknown.ehlo", &wire)),
+        ];
+        if keyword.eq_ignore_ascii_case("AUTH") || keyword.eq_ignore_ascii_case("AUTH=") {
+            let mechs = legacy_mech.into_iter().chain(params.split_whitespace());
+            out.extend(mechs.filter(|m| !m.is_empty()).map(|m| self.sasl(m)));
+        }
+        out
+    }
+
+    fn smtp_client(&self, line: &str) -> Vec<Explanation> {
+        let (verb, rest) = split_token(line);
+        let verb = verb.to_ascii_uppercase();
+        let Some(command) = self.exact(&format!("smtp.command.{verb}"), &format!("Command {verb}"))
+        else {
+            // Could be a base64 AUTH response: never quote it.
+            return vec![self.unknown("smtp.unknown.command", "Client line")];
+        };
+        let mut out = vec![command];
+        match verb.as_str() {
+            "MAIL" | "RCPT" => {
+                let (group, label) = if verb == "MAIL" {
+                    ("mail-param", "MAIL FROM parameter")
+                } else {
+                    ("rcpt-param", "RCPT TO parameter")
+                };
+                // Parameters follow the path: MAIL FROM:<a@b> SIZE=100 BODY=8BITMIME.
+                let params = rest.split_once('>').map_or("", |(_, p)| p);
+                for param in params.split_whitespace() {
+                    let name = param
+                        .split_once('=')
+                        .map_or(param, |(n, _)| n)
+                        .to_ascii_uppercase();
+                    let wire = format!("{label} {}", quote(param));
+                    out.push(
+                        self.exact(&format!("smtp.{group}.{name}"), &wire)
+                            .unwrap_or_else(|| self.unknown("smtp.unknown.param", &wire)),
+                    );
+                }
+            }
+            "AUTH" => {
+                let (mech, _initial_response) = split_token(rest);
+                if !mech.is_empty() {
+                    out.push(self.sasl(mech));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    // --- IMAP ----------------------------------------------------------------
+
+    fn imap_server(&self, lines: &[String]) -> Vec<Explanation> {
+        // Only the first line is a response line; the rest is literal data.
+        let line = lines[0].as_str();
+        if line == "+" || line.starts_with("+ ") {
+            return self
+                .exact("imap.response.continuation", "")
+                .into_iter()
+                .collect();
+        }
+        let (tag, rest) = split_token(line);
+        let (word, after) = split_token(rest);
+        let status = word.to_ascii_uppercase();
+        let is_status = matches!(status.as_str(), "OK" | "NO" | "BAD" | "PREAUTH" | "BYE");
+        let mut out = Vec::new();
+        if tag == "*" {
+            out.extend(self.exact("imap.response.untagged", ""));
+        } else if is_status {
+            out.extend(self.exact("imap.response.tagged", &format!("Tag {}", quote(tag))));
+        } else {
+            return vec![self.unknown("imap.unknown.line", "Server line")];
+        }
+        if is_status {
+            out.extend(self.exact(&format!("imap.status.{status}"), &status));
+            if let Some((name, args)) = bracketed(after) {
+                let name = name.to_ascii_uppercase();
+                let wire = if args.is_empty() {
+                    format!("[{name}]")
+                } else {
+                    format!("[{name} {}]", quote(args))
+                };
+                out.push(
+                    self.exact(&format!("imap.code.{name}"), &wire)
+                        .unwrap_or_else(|| self.unknown("imap.unknown.code", &wire)),
+                );
+                if name == "CAPABILITY" {
+                    out.extend(
+                        args.split_whitespace()
+                            .flat_map(|c| self.imap_capability(c)),
+                    );
+                }
+            }
+            return out;
+        }
+        // Untagged data: `* CAPABILITY ...`, `* FLAGS (...)` or `* 23 EXISTS`.
+        let (kind, args) = if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+            split_token(after)
+        } else {
+            (word, after)
+        };
+        let kind = kind.to_ascii_uppercase();
+        let wire = format!("Untagged {kind}");
+        out.push(
+            self.exact(&format!("imap.data.{kind}"), &wire)
+                .unwrap_or_else(|| self.unknown("imap.unknown.data", &wire)),
+        );
+        if kind == "CAPABILITY" || kind == "ENABLED" {
+            out.extend(
+                args.split_whitespace()
+                    .flat_map(|c| self.imap_capability(c)),
+            );
+        }
+        out
+    }
+
+    fn imap_capability(&self, cap: &str) -> Vec<Explanation> {
+        let wire = format!("Capability {}", quote(cap));
+        if let Some(e) = self.exact(&format!("imap.capability.{cap}"), &wire) {
+            return vec![e];
+        }
+        // A family entry such as AUTH= or THREAD= explains every member.
+        if let Some((family, member)) = cap.split_once('=')
+            && let Some(e) = self.exact(&format!("imap.capability.{family}="), &wire)
+        {
+            let mut out = vec![e];
+            if family.eq_ignore_ascii_case("AUTH") {
+                out.push(self.sasl(member));
+            }
+            return out;
+        }
+        vec![self.unknown("imap.unknown.capability", &wire)]
+    }
+
+    fn imap_client(&self, line: &str) -> Vec<Explanation> {
+        if line.eq_ignore_ascii_case("DONE") {
+            // Ends IDLE; the one client line without a tag (RFC 9051 §6.3.13).
+            return self
+                .exact("imap.command.DONE", "Command DONE")
+                .into_iter()
+                .collect();
+        }
+        let (tag, rest) = split_token(line);
+        let (command, args) = split_token(rest);
+        let mut out = Vec::new();
+        out.extend(self.exact("imap.syntax.tag", &format!("Tag {}", quote(tag))));
+        let mut command = command.to_ascii_uppercase();
+        let mut args = args;
+        let Some(first) = self.exact(
+            &format!("imap.command.{command}"),
+            &format!("Command {command}"),
+        ) else {
+            // `LOGIN alice secret` typed without a tag: say so rather than call LOGIN a tag.
+            let untagged = tag.to_ascii_uppercase();
+            if let Some(command) = self.exact(
+                &format!("imap.command.{untagged}"),
+                &format!("Command {untagged}"),
+            ) {
+                return self
+                    .exact("imap.syntax.missing-tag", "")
+                    .into_iter()
+                    .chain([command])
+                    .collect();
+            }
+            // A SASL response or literal data may be secret: never quote it.
+            return vec![self.unknown("imap.unknown.command", "Client line")];
+        };
+        out.push(first);
+        if command == "UID" {
+            let (inner, inner_args) = split_token(args);
+            command = inner.to_ascii_uppercase();
+            args = inner_args;
+            if !command.is_empty() {
+                let wire = format!("Command UID {command}");
+                out.push(
+                    self.exact(&format!("imap.command.{command}"), &wire)
+                        .unwrap_or_else(|| self.unknown("imap.unknown.command", &wire)),
+                );
+            }
+        }
+        match command.as_str() {
+            "AUTHENTICATE" => {
+                let (mech, _initial_response) = split_token(args);
+                if !mech.is_empty() {
+                    out.push(self.sasl(mech));
+                }
+            }
+            "ENABLE" => out.extend(
+                args.split_whitespace()
+                    .flat_map(|c| self.imap_capability(c)),
+            ),
+            "FETCH" => {
+                let (_sequence_set, items) = split_token(args);
+                for item in imap_items(items) {
+                    let name = item
+                        .split(['[', '<'])
+                        .next()
+                        .unwrap_or(item)
+                        .to_ascii_uppercase();
+                    let wire = format!("FETCH item {}", quote(item));
+                    out.push(
+                        self.exact(&format!("imap.fetch-item.{name}"), &wire)
+                            .unwrap_or_else(|| self.unknown("imap.unknown.item", &wire)),
+                    );
+                }
+            }
+            "STATUS" => {
+                // The mailbox name may be quoted and contain spaces; the items are the last (...).
+                let items = args.rsplit_once('(').map_or("", |(_, i)| i);
+                for item in items.trim_end_matches(')').split_whitespace() {
+                    let item = item.to_ascii_uppercase();
+                    let wire = format!("STATUS item {item}");
+                    out.push(
+                        self.exact(&format!("imap.status-item.{item}"), &wire)
+                            .unwrap_or_else(|| self.unknown("imap.unknown.item", &wire)),
+                    );
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    // --- POP3 ----------------------------------------------------------------
+
+    fn pop3_server(&self, lines: &[String]) -> Vec<Explanation> {
+        let first = lines[0].as_str();
+        if first == "+" || first.starts_with("+ ") {
+            return self.exact("pop3.status.+", "+").into_iter().collect();
+        }
+        let (word, rest) = split_token(first);
+        let status = word.to_ascii_uppercase();
+        let Some(status_entry) = (status == "+OK" || status == "-ERR")
+            .then(|| self.exact(&format!("pop3.status.{status}"), &status))
+            .flatten()
+        else {
+            return vec![self.unknown("pop3.unknown.line", "Server line")];
+        };
+        let mut out = vec![status_entry];
+        if let Some((code, _)) = bracketed(rest) {
+            out.push(self.pop3_code(&code.to_ascii_uppercase()));
+        }
+        if status == "+OK" {
+            // A multi-line body ends with a lone dot (RFC 1939 §3).
+            let body: Vec<&str> = lines[1..]
+                .iter()
+                .map(String::as_str)
+                .take_while(|l| *l != ".")
+                .collect();
+            if self.looks_like_capa(&body) {
+                for line in body {
+                    out.extend(self.capa_tag(line));
+                }
+            }
+        }
+        out
+    }
+
+    fn pop3_code(&self, code: &str) -> Explanation {
+        let wire = format!("[{code}]");
+        if let Some(e) = self.exact(&format!("pop3.code.{code}"), &wire) {
+            return e;
+        }
+        // Codes are hierarchical (RFC 2449 §8): SYS/FOO is still a SYS problem.
+        if let Some((parent, _)) = code.split_once('/')
+            && let Some(entry) = self.get(&format!("pop3.code.{parent}"))
+        {
+            return self.make(
+                &format!("pop3.code.{parent}"),
+                &wire,
+                entry,
+                Match::Fallback,
+            );
+        }
+        self.unknown("pop3.unknown.code", &wire)
+    }
+
+    /// A CAPA body is a list of tags, one a line; message bodies (RETR, TOP)
+    /// start with `Name:` headers and LIST/UIDL bodies with numbers.
+    fn looks_like_capa(&self, body: &[&str]) -> bool {
+        let tag_like = |line: &&str| {
+            let (tag, _) = split_token(line);
+            tag.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        !body.is_empty()
+            && body.iter().all(tag_like)
+            && body.iter().any(|l| {
+                self.get(&format!("pop3.capa.{}", split_token(l).0))
+                    .is_some()
+            })
+    }
+
+    fn capa_tag(&self, line: &str) -> Vec<Explanation> {
+        let (tag, args) = split_token(line);
+        let tag = tag.to_ascii_uppercase();
+        let wire = format!("CAPA {}", quote(line));
+        let mut out = vec![
+            self.exact(&format!("pop3.capa.{tag}"), &wire)
+                .unwrap_or_else(|| self.unknown("pop3.unknown.capa", &wire)),
+        ];
+        if tag == "SASL" {
+            out.extend(args.split_whitespace().map(|m| self.sasl(m)));
+        }
+        out
+    }
+
+    fn pop3_client(&self, line: &str) -> Vec<Explanation> {
+        let (verb, rest) = split_token(line);
+        let verb = verb.to_ascii_uppercase();
+        let Some(command) = self.exact(&format!("pop3.command.{verb}"), &format!("Command {verb}"))
+        else {
+            // Could be a base64 SASL response: never quote it.
+            return vec![self.unknown("pop3.unknown.command", "Client line")];
+        };
+        let mut out = vec![command];
+        if verb == "AUTH" {
+            let (mech, _initial_response) = split_token(rest);
+            if !mech.is_empty() {
+                out.push(self.sasl(mech));
+            }
+        }
+        out
+    }
+
+    // --- Shared --------------------------------------------------------------
+
+    fn sasl(&self, mechanism: &str) -> Explanation {
+        let wire = format!("SASL mechanism {}", quote(mechanism));
+        self.exact(&format!("sasl.mechanism.{mechanism}"), &wire)
+            .unwrap_or_else(|| self.unknown("sasl.unknown.mechanism", &wire))
+    }
+
+    fn exact(&self, key: &str, wire: &str) -> Option<Explanation> {
+        let (key, entry) = self.entries.get(&key.to_ascii_lowercase())?;
+        Some(self.make(key, wire, entry, Match::Exact))
+    }
+
+    fn make(&self, key: &str, wire: &str, entry: &Entry, matched: Match) -> Explanation {
+        Explanation {
+            key: self.written_key(key),
+            title: title(wire, &entry.name),
+            text: entry.text.clone(),
+            source: entry.source.clone(),
+            matched,
+        }
+    }
+
+    /// A fallback built from a class entry and, if known, a subject entry.
+    fn composed(
+        &self,
+        key: &str,
+        wire: &str,
+        class: &Entry,
+        subject: Option<&Entry>,
+    ) -> Explanation {
+        let (name, text) = match subject {
+            Some(s) => (
+                format!(
+                    "not in the catalogue; {}, {}",
+                    class.name,
+                    s.name.to_lowercase()
+                ),
+                format!("{} {}", class.text, s.text),
+            ),
+            None => (
+                format!("not in the catalogue; {}", class.name),
+                class.text.clone(),
+            ),
+        };
+        Explanation {
+            key: self.written_key(key),
+            title: format!("{wire}: {name}"),
+            text,
+            source: class.source.clone(),
+            matched: Match::Fallback,
+        }
+    }
+
+    /// The "not in the catalogue" entry `key`, titled with what was seen.
+    fn unknown(&self, key: &str, wire: &str) -> Explanation {
+        match self.get(key) {
+            Some(entry) => self.make(key, wire, entry, Match::Unknown),
+            // Only reachable with a hand-built catalogue lacking its unknown.* entries.
+            None => Explanation {
+                key: key.to_string(),
+                title: format!("{wire}: not in the catalogue"),
+                text: "mailwire has no explanation for this.".to_string(),
+                source: String::new(),
+                matched: Match::Unknown,
+            },
+        }
+    }
+
+    fn written_key(&self, key: &str) -> String {
+        self.entries
+            .get(&key.to_ascii_lowercase())
+            .map_or_else(|| key.to_string(), |(k, _)| k.clone())
+    }
+}
+
+/// `wire: name`, or one phrase when the name starts with the last word of
+/// `wire` (`Command LOGIN` + `LOGIN user password` = `Command LOGIN user password`).
+fn title(wire: &str, name: &str) -> String {
+    if wire.is_empty() {
+        return name.to_string();
+    }
+    let last = wire.rsplit(' ').next().unwrap_or(wire);
+    let first = name.split(' ').next().unwrap_or(name);
+    if last.eq_ignore_ascii_case(first) {
+        format!("{}{name}", &wire[..wire.len() - last.len()])
+    } else {
+        format!("{wire}: {name}")
+    }
+}
+
+/// Lines without their CR LF (or bare LF); invalid UTF-8 is replaced.
+fn wire_lines(raw: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(raw)
+        .split_terminator('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect()
+}
+
+/// First space-separated token and the rest, trimmed.
+fn split_token(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.split_once(' ') {
+        Some((a, b)) => (a, b.trim_start()),
+        None => (s, ""),
+    }
+}
+
+/// An SMTP reply line `ddd[ -]text` as (code, text), RFC 5321 §4.2.
+fn smtp_reply_line(line: &str) -> Option<(u16, &str)> {
+    let digits = line.get(..3)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let code = digits.parse().ok()?;
+    match line.as_bytes().get(3) {
+        None => Some((code, "")),
+        Some(b' ' | b'-') => Some((code, &line[4..])),
+        Some(_) => None,
+    }
+}
+
+/// An enhanced status code `class.subject.detail` at the start of reply
+/// text, RFC 3463 §2: class 2, 4 or 5; subject and detail up to three digits.
+fn enhanced_status(text: &str) -> Option<(u8, u16, u16)> {
+    let (token, _) = split_token(text);
+    let mut parts = token.split('.');
+    let (class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+    let number = |p: &str| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some()
+        || !matches!(class, "2" | "4" | "5")
+        || !number(subject)
+        || !number(detail)
+    {
+        return None;
+    }
+    Some((
+        class.parse().ok()?,
+        subject.parse().ok()?,
+        detail.parse().ok()?,
+    ))
+}
+
+/// A response code in brackets at the start of `text` as (atom, arguments),
+/// RFC 9051 §7.1 and RFC 2449 §8. Nested brackets (an IPv6 URL in REFERRAL)
+/// are kept inside.
+fn bracketed(text: &str) -> Option<(&str, &str)> {
+    let inner = text.strip_prefix('[')?;
+    let mut depth = 1;
+    let end = inner.char_indices().find_map(|(i, c)| {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ => {}
+        }
+        (depth == 0).then_some(i)
+    })?;
+    let inner = &inner[..end];
+    Some(split_token(inner))
+}
+
+/// FETCH items: `(FLAGS BODY.PEEK[HEADER.FIELDS (FROM)] UID)` or one atom,
+/// splitting on spaces and parentheses outside `[...]`.
+fn imap_items(items: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = None;
+    for (i, c) in items.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ' ' | '(' | ')' if depth == 0 => {
+                if let Some(s) = start.take() {
+                    out.push(&items[s..i]);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        start.get_or_insert(i);
+    }
+    if let Some(s) = start {
+        out.push(&items[s..]);
+    }
+    out
+}
+
+/// Wire text for a title, cut to [`MAX_QUOTE`] characters.
+fn quote(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTE) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_loads() {
+        let cat = Catalogue::from_files(FILES).unwrap_or_else(|e| panic!("{e}"));
+        for (file, _) in FILES {
+            assert!(
+                cat.iter().any(|(k, _)| k.starts_with(&format!("{file}."))),
+                "{file} has no entries"
+            );
+        }
+    }
+
+    #[test]
+    fn every_entry_has_name_text_and_source() {
+        for (key, entry) in catalogue().iter() {
+            assert!(!entry.name.trim().is_empty(), "{key}: empty name");
+            assert!(!entry.text.trim().is_empty(), "{key}: empty text");
+            assert!(!entry.source.trim().is_empty(), "{key}: empty source");
+            assert!(
+                entry.text.len() <= 500,
+                "{key}: text longer than a short paragraph"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let dup = "[a.X]\nname = \"n\"\ntext = \"t\"\nsource = \"s\"\n[a.x]\nname = \"n\"\ntext = \"t\"\nsource = \"s\"\n";
+        assert_eq!(
+            Catalogue::from_files(&[("f", dup)]).err(),
+            Some(CatalogueError::Duplicate {
+                key: "f.a.x".into()
+            })
+        );
+    }
+
+    #[test]
+    fn empty_fields_and_unknown_fields_are_refused() {
+        let empty = "[a.b]\nname = \"n\"\ntext = \" \"\nsource = \"s\"\n";
+        assert_eq!(
+            Catalogue::from_files(&[("f", empty)]).err(),
+            Some(CatalogueError::Empty {
+                key: "f.a.b".into(),
+                field: "text"
+            })
+        );
+        let extra = "[a.b]\nname = \"n\"\ntext = \"t\"\nsource = \"s\"\nsee = \"x\"\n";
+        assert!(matches!(
+            Catalogue::from_files(&[("f", extra)]),
+            Err(CatalogueError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn title_merges_repeated_word() {
+        assert_eq!(
+            title("Command LOGIN", "LOGIN user password"),
+            "Command LOGIN user password"
+        );
+        assert_eq!(
+            title("535", "Authentication credentials invalid"),
+            "535: Authentication credentials invalid"
+        );
+        assert_eq!(title("", "Tagged response"), "Tagged response");
+    }
+
+    #[test]
+    fn enhanced_status_needs_a_valid_class() {
+        assert_eq!(enhanced_status("5.7.8 Error"), Some((5, 7, 8)));
+        assert_eq!(enhanced_status("2.1.5"), Some((2, 1, 5)));
+        assert_eq!(enhanced_status("3.0.0 x"), None);
+        assert_eq!(enhanced_status("VXNlcm5hbWU6"), None);
+        assert_eq!(enhanced_status("5.7.1234 x"), None);
+        assert_eq!(enhanced_status("mail.example.com"), None);
+    }
+
+    #[test]
+    fn bracketed_keeps_nested_brackets() {
+        assert_eq!(
+            bracketed("[REFERRAL imap://[::1]/] go"),
+            Some(("REFERRAL", "imap://[::1]/"))
+        );
+        assert_eq!(bracketed("[ALERT] x"), Some(("ALERT", "")));
+        assert_eq!(bracketed("[ALERT x"), None);
+        assert_eq!(bracketed("no code"), None);
+    }
+
+    #[test]
+    fn fetch_items_split_outside_sections() {
+        assert_eq!(
+            imap_items("(FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)] UID)"),
+            ["FLAGS", "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]", "UID"]
+        );
+        assert_eq!(imap_items("ALL"), ["ALL"]);
+    }
+
+    #[test]
+    fn quote_cuts_long_text_on_a_char_boundary() {
+        let long = "é".repeat(100);
+        assert_eq!(quote(&long).chars().count(), MAX_QUOTE + 1);
+    }
+}
