@@ -6,6 +6,8 @@
 //! - [`tls`], [`cert`]: rustls client/server setup, the recording verifier,
 //!   handshake summary and x509 chain report.
 //! - [`session`]: the tokio engine that owns the socket and emits events.
+//! - [`replay`]: recordings of those events (JSON Lines, secrets masked),
+//!   loaded back as the same events.
 //! - `check`, `server`, `tui`: consumers of those events.
 
 pub mod cert;
@@ -13,6 +15,7 @@ pub mod check;
 pub mod cli;
 pub mod escape;
 pub mod protocol;
+pub mod replay;
 pub mod target;
 pub mod tls;
 pub mod session;
