@@ -6,6 +6,8 @@
 //! - [`tls`], [`cert`]: rustls client/server setup, the recording verifier,
 //!   handshake summary and x509 chain report.
 //! - [`session`]: the tokio engine that owns the socket and emits events.
+//! - [`replay`]: recordings of those events (JSON Lines, secrets masked),
+//!   loaded back as the same events.
 //! - `check`, `server`, `tui`: consumers of those events.
 //! - [`explain`]: the catalogue that says what each line and TLS item means,
 //!   with its RFC or IANA source, for the explain pane and lessons.
@@ -19,6 +21,7 @@ pub mod cli;
 pub mod escape;
 pub mod explain;
 pub mod protocol;
+pub mod replay;
 pub mod server;
 pub mod session;
 pub mod target;

@@ -1,0 +1,118 @@
+//! Loading a 1,000,000-event recording (the viewer's worst case): load time
+//! with criterion, peak memory as the growth of `VmHWM` (peak resident set,
+//! /proc/self/status) across one load, and the cost of one step.
+//!
+//! `cargo bench --bench recording`; figures go to BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mailwire::replay::{Header, Recorder, Recording};
+use mailwire::session::{Direction, Entry, Event, SessionConfig};
+use mailwire::target::Target;
+
+const EVENTS: u64 = 1_000_000;
+
+/// An IMAP-like session: commands, one-line replies and longer FETCH
+/// responses, with a warning now and then.
+fn generate(path: &Path) {
+    let target = Target::parse("imap://mail.example.test").expect("target");
+    let header = Header::new(
+        &SessionConfig::new(target),
+        time::OffsetDateTime::UNIX_EPOCH,
+    );
+    let mut recorder = Recorder::create(path, &header).expect("create recording");
+    let body = "Subject: quarterly report\r\nFrom: alice@example.test\r\n\r\nsee attached\r\n";
+    for i in 0..EVENTS {
+        let at = Duration::from_millis(i * 3);
+        let n = i / 3;
+        let event = match i % 3 {
+            0 => Entry {
+                at,
+                direction: Direction::Client,
+                raw: format!("a{n} FETCH {n} (FLAGS BODY[])\r\n").into_bytes(),
+                tls: true,
+            },
+            1 => Entry {
+                at,
+                direction: Direction::Server,
+                raw: format!(
+                    "* {n} FETCH (FLAGS (\\Seen) BODY[] {{{}}}\r\n{body})\r\n",
+                    body.len()
+                )
+                .into_bytes(),
+                tls: true,
+            },
+            _ => Entry {
+                at,
+                direction: Direction::Server,
+                raw: format!("a{n} OK FETCH completed\r\n").into_bytes(),
+                tls: true,
+            },
+        };
+        recorder.record(&Event::Data(event)).expect("record");
+        if i % 100_000 == 99_999 {
+            recorder
+                .record(&Event::Warning {
+                    at,
+                    message: format!("slow reply at event {i}"),
+                })
+                .expect("record");
+        }
+    }
+}
+
+/// Peak resident set size so far, in KiB.
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("million.jsonl");
+    let started = Instant::now();
+    generate(&path);
+    let size = std::fs::metadata(&path).expect("metadata").len();
+    println!(
+        "recording: wrote {EVENTS} events ({:.1} MiB) in {:.2?}",
+        size as f64 / 1048576.0,
+        started.elapsed()
+    );
+
+    let before = vm_hwm_kib();
+    let started = Instant::now();
+    let recording = Recording::load(&path).expect("load");
+    let took = started.elapsed();
+    let after = vm_hwm_kib();
+    println!(
+        "recording: first load of {} events in {took:.2?}; peak RSS {before} KiB before, {after} KiB after: +{:.1} MiB for the load",
+        recording.len(),
+        after.saturating_sub(before) as f64 / 1024.0
+    );
+
+    let mut group = c.benchmark_group("recording");
+    group.sample_size(10);
+    group.bench_function("load 1M events", |b| {
+        b.iter(|| black_box(Recording::load(&path).expect("load")))
+    });
+    let mut i = 0;
+    group.bench_function("step to an event", |b| {
+        b.iter(|| {
+            i = (i + 7919) % recording.len();
+            black_box(recording.event(i))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

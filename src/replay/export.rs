@@ -1,0 +1,206 @@
+//! Exports a recording for a ticket or another tool: a plain transcript
+//! with swaks-style direction markers, one JSON document, or the PEM chain.
+//!
+//! ```text
+//! [   0.041] <- 220 mail.example.com ESMTP
+//! [   0.041] -> STARTTLS
+//! [   0.097] *** TLS 1.3 established, TLS13_AES_256_GCM_SHA384, X25519, trusted
+//! [   0.120] ~> AUTH PLAIN <redacted 20 bytes>
+//! [   0.130] <~ 235 2.7.0 Authentication successful
+//! ```
+
+use std::fmt::Write as _;
+
+use super::format::write_event;
+use super::recording::Recording;
+use super::redact::Redactor;
+use crate::escape::escape_bytes;
+use crate::session::{Direction, Event};
+
+/// What [`export`] produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Plain transcript: time, direction marker, escaped line.
+    Text,
+    /// One JSON document: `{"header": {..}, "events": [..]}`, each event as
+    /// in the recording file.
+    Json,
+    /// The certificate chain of the last TLS handshake, PEM (RFC 7468),
+    /// leaf first; empty when the session never reached TLS.
+    Pem,
+}
+
+/// Renders `recording` as `format`. With `redact`, secrets are masked even
+/// when the file was recorded with `--no-redact`; without it, the file's
+/// bytes are shown as they are (a redacted file stays redacted).
+pub fn export(recording: &Recording, format: Format, redact: bool) -> String {
+    match format {
+        Format::Text => text(recording, redact),
+        Format::Json => json(recording, redact),
+        Format::Pem => recording
+            .last_chain()
+            .map(crate::cert::to_pem)
+            .unwrap_or_default(),
+    }
+}
+
+/// Events in order with the masked bytes (if any) of each.
+fn masked_events(
+    recording: &Recording,
+    redact: bool,
+) -> impl Iterator<Item = (usize, Event, Option<Vec<u8>>)> + '_ {
+    let mut redactor = redact.then(|| Redactor::new(recording.header().target.protocol));
+    (0..recording.len()).filter_map(move |i| {
+        let event = recording.event(i)?;
+        let masked = redactor.as_mut().and_then(|r| r.mask(&event));
+        Some((i, event, masked))
+    })
+}
+
+fn json(recording: &Recording, redact: bool) -> String {
+    let mut header = recording.header().clone();
+    header.redacted |= redact;
+    let mut out = Vec::with_capacity(256 + recording.len() * 96);
+    out.extend_from_slice(b"{\"header\":");
+    // Writing JSON into a Vec<u8> fails only for non-string map keys, which
+    // these types do not have; a failed event is left out rather than
+    // leaving half an object.
+    let _ = header.write_json(&mut out);
+    out.extend_from_slice(b",\n\"events\":[");
+    let mut first = true;
+    for (i, event, masked) in masked_events(recording, redact) {
+        let mark = out.len();
+        out.extend_from_slice(if first { b"\n" } else { b",\n" });
+        let redacted = masked.is_some() || recording.is_redacted(i);
+        if write_event(&mut out, &event, masked.as_deref(), redacted).is_err() {
+            out.truncate(mark);
+            continue;
+        }
+        first = false;
+    }
+    out.extend_from_slice(b"\n]}\n");
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn text(recording: &Recording, redact: bool) -> String {
+    let header = recording.header();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# mailwire recording of {} ({}), started {}, written by mailwire {}",
+        escape_bytes(header.target.to_string().as_bytes()),
+        header.target.protocol,
+        crate::cert::rfc3339(header.started_at.unix_timestamp()),
+        escape_bytes(header.mailwire_version.as_bytes()),
+    );
+    let o = &header.options;
+    let mut options = Vec::new();
+    if let Some(ehlo) = &o.ehlo {
+        options.push(format!("--ehlo {}", escape_bytes(ehlo.as_bytes())));
+    }
+    if let Some(name) = &o.servername {
+        options.push(format!("--servername {}", escape_bytes(name.as_bytes())));
+    }
+    if o.no_sni {
+        options.push("--no-sni".into());
+    }
+    if let Some(v) = &o.tls_version {
+        options.push(format!("--tls-version {}", escape_bytes(v.as_bytes())));
+    }
+    if o.strict {
+        options.push("--strict".into());
+    }
+    if !options.is_empty() {
+        let _ = writeln!(out, "# options: {}", options.join(" "));
+    }
+    let redacted = header.redacted || redact;
+    let _ = writeln!(
+        out,
+        "# credentials: {}",
+        if redacted { "redacted" } else { "NOT redacted" }
+    );
+    for (_, event, masked) in masked_events(recording, redact) {
+        text_event(&mut out, &event, masked.as_deref());
+    }
+    out
+}
+
+fn text_event(out: &mut String, event: &Event, masked: Option<&[u8]>) {
+    let stamp =
+        |at: std::time::Duration| format!("[{:>4}.{:03}]", at.as_secs(), at.subsec_millis());
+    let note = |out: &mut String, at, text: &str| {
+        let _ = writeln!(out, "{} *** {}", stamp(at), escape_bytes(text.as_bytes()));
+    };
+    match event {
+        Event::Connected { at, peer } => note(out, *at, &format!("connected to {peer}")),
+        Event::Data(entry) | Event::Malformed { entry, .. } => {
+            // swaks' markers; a tilde means the bytes travelled inside TLS.
+            let marker = match (entry.direction, entry.tls) {
+                (Direction::Client, false) => "->",
+                (Direction::Server, false) => "<-",
+                (Direction::Client, true) => "~>",
+                (Direction::Server, true) => "<~",
+            };
+            let raw = masked.unwrap_or(&entry.raw);
+            for line in raw.split_inclusive(|&b| b == b'\n') {
+                // CRLF is the norm and goes unsaid; a bare LF shows as \n.
+                let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+                let _ = writeln!(out, "{} {marker} {}", stamp(entry.at), escape_bytes(body));
+            }
+            if let Event::Malformed { reason, .. } = event {
+                note(out, entry.at, &format!("malformed: {reason}"));
+            }
+        }
+        Event::Tls(tls) => {
+            let version = tls
+                .summary
+                .version
+                .strip_prefix("TLSv")
+                .map_or(tls.summary.version.clone(), |v| format!("TLS {v}"));
+            let mut line = format!("{version} established, {}", tls.summary.cipher_suite);
+            if let Some(group) = &tls.summary.kx_group {
+                let _ = write!(line, ", {group}");
+            }
+            let verdict = if tls.verdict.trusted {
+                "trusted".to_string()
+            } else {
+                tls.verdict.headline()
+            };
+            let _ = write!(line, ", {verdict}");
+            note(out, tls.at, &line);
+            for cert in &tls.chain.certs {
+                note(
+                    out,
+                    tls.at,
+                    &format!(
+                        "  certificate {}: {} (issuer {}), not after {}",
+                        cert.depth, cert.subject, cert.issuer, cert.not_after
+                    ),
+                );
+            }
+            for finding in &tls.chain.findings {
+                note(
+                    out,
+                    tls.at,
+                    &format!("  {}: {}", finding.severity, finding.message),
+                );
+            }
+        }
+        Event::Capabilities {
+            at,
+            after_tls,
+            list,
+        } => {
+            let names: Vec<String> = list.iter().map(ToString::to_string).collect();
+            let when = if *after_tls { " after TLS" } else { "" };
+            note(
+                out,
+                *at,
+                &format!("capabilities{when}: {}", names.join(", ")),
+            );
+        }
+        Event::Warning { at, message } => note(out, *at, &format!("warning: {message}")),
+        Event::Error { at, message } => note(out, *at, &format!("error: {message}")),
+        Event::Closed { at, reason } => note(out, *at, &format!("closed: {reason}")),
+    }
+}

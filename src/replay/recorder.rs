@@ -1,0 +1,117 @@
+//! Writes a session to a recording file as it runs: the header at once,
+//! then one line per [`Event`], each written and flushed on its own.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::format::{Header, write_event};
+use super::redact::Redactor;
+use super::{ReplayError, Result};
+use crate::session::Event;
+
+/// An open recording. Secrets are masked when the header says `redacted`.
+#[derive(Debug)]
+pub struct Recorder {
+    file: File,
+    path: PathBuf,
+    redactor: Option<Redactor>,
+    /// Reused for every line, so recording does not allocate per event.
+    line: Vec<u8>,
+    recorded: usize,
+}
+
+impl Recorder {
+    /// Creates (or truncates) `path` with mode 0600 and writes the header.
+    /// `header.redacted` decides whether secrets are masked, so the file
+    /// never claims a redaction that did not happen.
+    ///
+    /// # Errors
+    /// [`ReplayError::Open`] or [`ReplayError::Write`] naming the path.
+    pub fn create(path: impl AsRef<Path>, header: &Header) -> Result<Recorder> {
+        let path = path.as_ref().to_path_buf();
+        let open_error = |source| ReplayError::Open {
+            path: path.clone(),
+            source,
+        };
+        // A recording holds the whole conversation (and, with --no-redact,
+        // passwords): only the owner may read it. `mode` applies to a new
+        // file; an existing one is narrowed before anything is written.
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(open_error)?;
+        file.set_permissions(Permissions::from_mode(0o600))
+            .map_err(open_error)?;
+        let mut recorder = Recorder {
+            file,
+            path,
+            redactor: header
+                .redacted
+                .then(|| Redactor::new(header.target.protocol)),
+            line: Vec::with_capacity(512),
+            recorded: 0,
+        };
+        header
+            .write_json(&mut recorder.line)
+            .map_err(|e| recorder.write_error(e.into()))?;
+        recorder.flush_line()?;
+        Ok(recorder)
+    }
+
+    /// Appends `event` as one line, masked if it holds a secret, and hands it
+    /// to the OS before returning: a crash after this loses nothing of it.
+    ///
+    /// # Errors
+    /// [`ReplayError::Write`] when the line cannot be written.
+    pub fn record(&mut self, event: &Event) -> Result<()> {
+        let masked = self.redactor.as_mut().and_then(|r| r.mask(event));
+        if let Err(e) = write_event(&mut self.line, event, masked.as_deref(), masked.is_some()) {
+            self.line.clear();
+            return Err(self.write_error(e.into()));
+        }
+        self.flush_line()?;
+        self.recorded += 1;
+        Ok(())
+    }
+
+    /// Feeds `event` to the redactor without writing it, for events the
+    /// operator chose not to record (recording paused): a secret answering a
+    /// challenge seen while paused is still masked once recording resumes.
+    pub fn skip(&mut self, event: &Event) {
+        if let Some(r) = self.redactor.as_mut() {
+            r.mask(event);
+        }
+    }
+
+    /// Events written so far (the header not counted).
+    pub fn recorded(&self) -> usize {
+        self.recorded
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the buffered line and its newline with one `write_all` on the
+    /// unbuffered file, so the line reaches the OS whole or (killed mid-way)
+    /// as a cut-off last line, which the loader accepts with a warning.
+    fn flush_line(&mut self) -> Result<()> {
+        self.line.push(b'\n');
+        let written = self.file.write_all(&self.line);
+        self.line.clear();
+        written.map_err(|e| self.write_error(e))
+    }
+
+    fn write_error(&self, source: std::io::Error) -> ReplayError {
+        ReplayError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! A recording loaded into memory, compactly: every event is a 24-byte
+//! slot, and the bytes of all events sit back to back in one arena. There is
+//! no allocation per event, and stepping through them copies one event at a
+//! time. Memory is the events' bytes plus 24 bytes each.
+//! [`Recording::event`] turns a slot back into the engine's [`Event`].
+//!
+//! ```text
+//! file.jsonl --read_until--> LineIn --push--> slots[i] + arena[end(i-1)..end(i)]
+//!                                              |
+//! Recording::event(i) <------------------------+  (ChainReport rebuilt, cached)
+//! ```
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::format::{Header, HeaderError, Kind, LineIn, json_reason, pem_to_der};
+use super::{ReplayError, Result};
+use crate::cert::ChainReport;
+use crate::protocol::Capability;
+use crate::session::{Direction, Entry, Event, TlsEstablished};
+use crate::tls::{HandshakeSummary, Verdict};
+
+/// Longest line accepted when loading, in bytes (256 MiB): a whole IMAP
+/// literal at the engine's 64 MiB limit fits even as base64 or escaped JSON.
+pub const MAX_LINE: usize = 256 * 1024 * 1024;
+
+/// Warnings kept word for word; beyond this they are counted.
+const MAX_WARNINGS: usize = 20;
+
+/// A recording in memory: header, events and load warnings.
+pub struct Recording {
+    header: Header,
+    slots: Vec<Slot>,
+    /// Bytes of every event back to back: entry bytes, then for `malformed`
+    /// its reason; the text of connected/warning/error/closed.
+    arena: Vec<u8>,
+    tls: Vec<TlsRecord>,
+    capabilities: Vec<Vec<Capability>>,
+    warnings: Vec<String>,
+}
+
+/// One event: its bytes are `arena[previous slot's end..end]`.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    t_ms: u64,
+    end: usize,
+    /// Malformed: length of the entry bytes (the reason follows).
+    /// TLS: index into `tls`. Capabilities: index into `capabilities`.
+    aux: u32,
+    kind: Kind,
+    flags: u8,
+}
+
+const FLAG_TLS: u8 = 1;
+const FLAG_REDACTED: u8 = 1 << 1;
+const FLAG_CLIENT: u8 = 1 << 2;
+const FLAG_AFTER_TLS: u8 = 1 << 3;
+
+struct TlsRecord {
+    /// Index of the event, for finding the handshake in force at a step.
+    event: usize,
+    summary: HandshakeSummary,
+    verdict: Verdict,
+    chain_der: Vec<Vec<u8>>,
+    /// Built from `chain_der` on first use, at the time of the handshake.
+    report: OnceLock<ChainReport>,
+}
+
+impl Recording {
+    /// Reads the recording at `path`.
+    ///
+    /// # Errors
+    /// [`ReplayError::Open`] or [`ReplayError::Read`] for I/O,
+    /// [`ReplayError::Version`] for a newer format, and
+    /// [`ReplayError::Corrupt`] naming the first bad line. A cut-off last
+    /// line is not an error: it is dropped with a warning.
+    pub fn load(path: impl AsRef<Path>) -> Result<Recording> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| ReplayError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Recording::read(
+            BufReader::with_capacity(1 << 16, file),
+            &path.display().to_string(),
+        )
+    }
+
+    /// Reads a recording from `input`; `name` (a path, `-`) appears in errors.
+    ///
+    /// # Errors
+    /// As [`Recording::load`].
+    pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording> {
+        let corrupt = |line: usize, reason: String| ReplayError::Corrupt {
+            name: name.to_string(),
+            line,
+            reason,
+        };
+        let mut header = None;
+        let mut events = Loader::default();
+        let mut buf = Vec::new();
+        let mut line_no = 0;
+        loop {
+            buf.clear();
+            let read = (&mut input)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| ReplayError::Read {
+                    name: name.to_string(),
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            let complete = buf.last() == Some(&b'\n');
+            if !complete && buf.len() > MAX_LINE {
+                return Err(corrupt(
+                    line_no,
+                    format!("line is longer than {MAX_LINE} bytes"),
+                ));
+            }
+            let line = trim_line_end(&buf);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if header.is_none() {
+                header = Some(Header::parse(line).map_err(|e| match e {
+                    HeaderError::Version(found) => ReplayError::Version {
+                        name: name.to_string(),
+                        found,
+                    },
+                    HeaderError::Invalid(_) if !complete => {
+                        corrupt(line_no, "the header is cut off".into())
+                    }
+                    HeaderError::Invalid(reason) => corrupt(line_no, reason),
+                })?);
+                continue;
+            }
+            match serde_json::from_slice::<LineIn<'_>>(line) {
+                Ok(event) => events
+                    .push(event, line_no)
+                    .map_err(|reason| corrupt(line_no, reason))?,
+                // No newline and no valid JSON: the writer was stopped
+                // mid-line (crash, SIGKILL, full disk). Everything before
+                // it is whole, so load that.
+                Err(_) if !complete => {
+                    events.warn(format!(
+                        "line {line_no} is cut off ({} bytes, no line ending): the recording was interrupted while writing its last event, which is dropped",
+                        buf.len()
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    return Err(corrupt(
+                        line_no,
+                        format!("not a valid event: {}", json_reason(&e)),
+                    ));
+                }
+            }
+        }
+        let header = header
+            .ok_or_else(|| corrupt(1, "the file is empty, not a mailwire recording".into()))?;
+        Ok(events.finish(header))
+    }
+
+    /// Line 1: target, start time, options, redaction.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when the recording holds no event (only a header).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// What loading noticed without failing: a cut-off last line, skipped
+    /// events of unknown kinds.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Event `i` exactly as the engine emitted it, bytes copied for this one
+    /// event only; for TLS the chain report is rebuilt (once) from the DER at
+    /// the handshake's time. `None` past the end.
+    pub fn event(&self, i: usize) -> Option<Event> {
+        let slot = *self.slots.get(i)?;
+        let bytes = self.bytes(i)?;
+        let at = Duration::from_millis(slot.t_ms);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let entry = |raw: &[u8], direction| Entry {
+            at,
+            direction,
+            raw: raw.to_vec(),
+            tls: slot.flags & FLAG_TLS != 0,
+        };
+        Some(match slot.kind {
+            Kind::Connected => Event::Connected {
+                at,
+                peer: text(bytes),
+            },
+            Kind::Sent => Event::Data(entry(bytes, Direction::Client)),
+            Kind::Received => Event::Data(entry(bytes, Direction::Server)),
+            Kind::Malformed => {
+                let (raw, reason) = bytes.split_at_checked(slot.aux as usize)?;
+                let direction = if slot.flags & FLAG_CLIENT != 0 {
+                    Direction::Client
+                } else {
+                    Direction::Server
+                };
+                Event::Malformed {
+                    entry: entry(raw, direction),
+                    reason: text(reason),
+                }
+            }
+            Kind::Tls => {
+                let tls = self.tls.get(slot.aux as usize)?;
+                let chain = tls
+                    .report
+                    .get_or_init(|| {
+                        ChainReport::from_der(
+                            &tls.chain_der,
+                            self.header.unix_at(slot.t_ms),
+                            &tls.verdict.name_checked,
+                        )
+                    })
+                    .clone();
+                Event::Tls(Box::new(TlsEstablished {
+                    at,
+                    summary: tls.summary.clone(),
+                    verdict: tls.verdict.clone(),
+                    chain_der: tls.chain_der.clone(),
+                    chain,
+                }))
+            }
+            Kind::Capabilities => Event::Capabilities {
+                at,
+                after_tls: slot.flags & FLAG_AFTER_TLS != 0,
+                list: self.capabilities.get(slot.aux as usize)?.clone(),
+            },
+            Kind::Warning => Event::Warning {
+                at,
+                message: text(bytes),
+            },
+            Kind::Error => Event::Error {
+                at,
+                message: text(bytes),
+            },
+            Kind::Closed => Event::Closed {
+                at,
+                reason: text(bytes),
+            },
+            Kind::Unknown => return None,
+        })
+    }
+
+    /// All events in order, each built on demand.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        (0..self.len()).filter_map(|i| self.event(i))
+    }
+
+    /// Offset of event `i` from the session start, without building it (for
+    /// pacing playback).
+    pub fn at(&self, i: usize) -> Option<Duration> {
+        self.slots.get(i).map(|s| Duration::from_millis(s.t_ms))
+    }
+
+    /// True when event `i` holds a secret that was masked in the file.
+    pub fn is_redacted(&self, i: usize) -> bool {
+        self.slots
+            .get(i)
+            .is_some_and(|s| s.flags & FLAG_REDACTED != 0)
+    }
+
+    /// Index of the last TLS event at or before event `i`: the handshake
+    /// whose parameters and chain were in force at that step.
+    pub fn tls_in_force(&self, i: usize) -> Option<usize> {
+        let after = self.tls.partition_point(|t| t.event <= i);
+        after.checked_sub(1).map(|k| self.tls[k].event)
+    }
+
+    /// The chain of the last handshake, DER, leaf first.
+    pub(crate) fn last_chain(&self) -> Option<&[Vec<u8>]> {
+        self.tls.last().map(|t| t.chain_der.as_slice())
+    }
+
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| self.slots.get(p))
+            .map_or(0, |s| s.end);
+        self.arena.get(start..self.slots.get(i)?.end)
+    }
+}
+
+impl fmt::Debug for Recording {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recording")
+            .field("header", &self.header)
+            .field("events", &self.slots.len())
+            .field("bytes", &self.arena.len())
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
+/// Events being collected, before the header is attached.
+#[derive(Default)]
+struct Loader {
+    slots: Vec<Slot>,
+    arena: Vec<u8>,
+    tls: Vec<TlsRecord>,
+    capabilities: Vec<Vec<Capability>>,
+    warnings: Vec<String>,
+    warnings_dropped: usize,
+}
+
+impl Loader {
+    fn push(&mut self, line: LineIn<'_>, line_no: usize) -> std::result::Result<(), String> {
+        let start = self.arena.len();
+        let mut flags = 0;
+        if line.tls {
+            flags |= FLAG_TLS;
+        }
+        if line.redacted {
+            flags |= FLAG_REDACTED;
+        }
+        let aux = match line.kind {
+            Kind::Sent | Kind::Received => {
+                line.bytes_into(&mut self.arena)?;
+                0
+            }
+            Kind::Malformed => {
+                let reason = line.field(&line.reason, "reason")?;
+                line.bytes_into(&mut self.arena)?;
+                let raw_len = self.arena.len() - start;
+                self.arena.extend_from_slice(reason.as_bytes());
+                if line.direction == Some(Direction::Client) {
+                    flags |= FLAG_CLIENT;
+                }
+                u32::try_from(raw_len)
+                    .map_err(|_| format!("malformed entry of {raw_len} bytes is too large"))?
+            }
+            Kind::Connected => {
+                self.arena
+                    .extend_from_slice(line.field(&line.peer, "peer")?.as_bytes());
+                0
+            }
+            Kind::Warning | Kind::Error | Kind::Closed => {
+                self.arena
+                    .extend_from_slice(line.field(&line.message, "message")?.as_bytes());
+                0
+            }
+            Kind::Capabilities => {
+                if line.after_tls {
+                    flags |= FLAG_AFTER_TLS;
+                }
+                let list = line.list.ok_or("a \"capabilities\" event needs \"list\"")?;
+                self.capabilities
+                    .push(list.into_iter().map(Capability::from).collect());
+                index(self.capabilities.len() - 1)?
+            }
+            Kind::Tls => {
+                let (Some(summary), Some(verdict), Some(chain_pem)) =
+                    (line.summary, line.verdict, line.chain_pem)
+                else {
+                    return Err(
+                        "a \"tls\" event needs \"summary\", \"verdict\" and \"chain_pem\"".into(),
+                    );
+                };
+                let chain_der = chain_pem
+                    .iter()
+                    .map(|pem| pem_to_der(pem))
+                    .collect::<std::result::Result<_, _>>()?;
+                self.tls.push(TlsRecord {
+                    event: self.slots.len(),
+                    summary,
+                    verdict,
+                    chain_der,
+                    report: OnceLock::new(),
+                });
+                index(self.tls.len() - 1)?
+            }
+            Kind::Unknown => {
+                self.warn(format!("line {line_no}: event of an unknown kind skipped (written by a newer mailwire?)"));
+                return Ok(());
+            }
+        };
+        self.slots.push(Slot {
+            t_ms: line.t_ms,
+            end: self.arena.len(),
+            aux,
+            kind: line.kind,
+            flags,
+        });
+        Ok(())
+    }
+
+    fn warn(&mut self, message: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(message);
+        } else {
+            self.warnings_dropped += 1;
+        }
+    }
+
+    fn finish(mut self, header: Header) -> Recording {
+        if self.warnings_dropped > 0 {
+            self.warnings
+                .push(format!("... and {} more warnings", self.warnings_dropped));
+        }
+        self.slots.shrink_to_fit();
+        self.arena.shrink_to_fit();
+        Recording {
+            header,
+            slots: self.slots,
+            arena: self.arena,
+            tls: self.tls,
+            capabilities: self.capabilities,
+            warnings: self.warnings,
+        }
+    }
+}
+
+fn index(i: usize) -> std::result::Result<u32, String> {
+    u32::try_from(i).map_err(|_| format!("more than {} events of one kind", u32::MAX))
+}
+
+/// The line without its `\n` or `\r\n`.
+fn trim_line_end(buf: &[u8]) -> &[u8] {
+    let line = buf.strip_suffix(b"\n").unwrap_or(buf);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = r#"{"mailwire_recording":1,"mailwire_version":"0.1.0","protocol":"pop3","target":{"scheme":"pop3","host":"h","port":110},"started_at":"2026-01-01T00:00:00Z","options":{},"redacted":true}"#;
+
+    fn read(text: &str) -> Result<Recording> {
+        Recording::read(text.as_bytes(), "mem")
+    }
+
+    #[test]
+    fn slot_stays_small() {
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
+    }
+
+    #[test]
+    fn blank_lines_and_crlf_line_ends_are_accepted() {
+        let text = format!(
+            "{HEADER}\r\n\n{{\"t_ms\":1,\"kind\":\"received\",\"text\":\"+OK\\r\\n\"}}\r\n\n"
+        );
+        let rec = read(&text).unwrap();
+        assert_eq!(rec.len(), 1);
+        assert!(rec.warnings().is_empty());
+    }
+
+    #[test]
+    fn missing_fields_name_the_line_and_field() {
+        let text = format!("{HEADER}\n{{\"t_ms\":1,\"kind\":\"warning\"}}\n");
+        let err = read(&text).unwrap_err().to_string();
+        assert_eq!(err, "mem: line 2: a \"warning\" event needs \"message\"");
+        let text =
+            format!("{HEADER}\n{{\"t_ms\":1,\"kind\":\"sent\",\"text\":\"a\",\"b64\":\"YQ==\"}}\n");
+        assert!(
+            read(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2: both")
+        );
+        let text = format!("{HEADER}\n{{\"t_ms\":-1,\"kind\":\"sent\",\"text\":\"a\"}}\n");
+        let err = read(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("mem: line 2: not a valid event: invalid value"),
+            "{err}"
+        );
+        assert!(err.ends_with("(column 10)"), "{err}");
+    }
+
+    #[test]
+    fn unknown_kinds_are_skipped_with_a_warning() {
+        let text = format!(
+            "{HEADER}\n{{\"t_ms\":1,\"kind\":\"hologram\"}}\n{{\"t_ms\":2,\"kind\":\"closed\",\"message\":\"bye\"}}\n"
+        );
+        let rec = read(&text).unwrap();
+        assert_eq!(rec.len(), 1);
+        assert!(rec.warnings()[0].contains("line 2: event of an unknown kind"));
+    }
+
+    #[test]
+    fn empty_input_and_cut_header_are_errors() {
+        assert_eq!(
+            read("").unwrap_err().to_string(),
+            "mem: line 1: the file is empty, not a mailwire recording"
+        );
+        assert_eq!(
+            read(&HEADER[..40]).unwrap_err().to_string(),
+            "mem: line 1: the header is cut off"
+        );
+        assert!(matches!(
+            read(r#"{"mailwire_recording":7}"#),
+            Err(ReplayError::Version { found: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn tls_in_force_finds_the_last_handshake() {
+        let rec = Recording {
+            header: read(HEADER).unwrap().header,
+            slots: Vec::new(),
+            arena: Vec::new(),
+            tls: [3, 7]
+                .into_iter()
+                .map(|event| TlsRecord {
+                    event,
+                    summary: HandshakeSummary {
+                        version: String::new(),
+                        cipher_suite: String::new(),
+                        kx_group: None,
+                        alpn: None,
+                        sni: None,
+                        resumed: false,
+                        ocsp_stapled: false,
+                    },
+                    verdict: Verdict {
+                        trusted: false,
+                        hostname_match: false,
+                        name_checked: String::new(),
+                        error: None,
+                        detail: None,
+                    },
+                    chain_der: Vec::new(),
+                    report: OnceLock::new(),
+                })
+                .collect(),
+            capabilities: Vec::new(),
+            warnings: Vec::new(),
+        };
+        assert_eq!(
+            [0, 3, 5, 7, 9].map(|i| rec.tls_in_force(i)),
+            [None, Some(3), Some(3), Some(7), Some(7)]
+        );
+    }
+}
