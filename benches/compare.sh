@@ -14,6 +14,6 @@ cargo build --release --quiet
 MW=target/release/mailwire
 hyperfine --warmup 3 --runs "$RUNS" -N --export-markdown /tmp/mailwire-compare.md \
   -n "mailwire check" "$MW check smtp://127.0.0.1:10025 --ca-file $CA --ehlo bench.test" \
-  -n "openssl s_client" "bash -c 'printf \"EHLO bench.test\\nQUIT\\n\" | openssl s_client -starttls smtp -connect 127.0.0.1:10025 -CAfile $CA -verify_hostname 127.0.0.1 -verify_return_error -crlf -quiet -name bench.test >/dev/null 2>&1'" \
+  -n "openssl s_client" "bash -c 'printf \"EHLO bench.test\\nQUIT\\n\" | openssl s_client -starttls smtp -connect 127.0.0.1:10025 -CAfile $CA -verify_ip 127.0.0.1 -verify_return_error -crlf -quiet -name bench.test >/dev/null 2>&1'" \
   -n "swaks --tls" "swaks --server 127.0.0.1 --port 10025 --tls --tls-verify --tls-ca-path $CA --ehlo bench.test --quit-after HELO"
 cat /tmp/mailwire-compare.md
