@@ -24,6 +24,7 @@ use base64::Engine as _;
 use super::input::InputLine;
 use super::keymap::{Action, Scope};
 use super::plan::{Plan, quit_verb, starttls_verb};
+use super::teach::Teach;
 use super::theme::Theme;
 use super::wire;
 use crate::protocol::Capability;
@@ -58,15 +59,18 @@ pub enum PaneId {
     Tls,
     Chain,
     Capabilities,
+    /// What the selected line means (or its raw bytes).
+    Explain,
 }
 
 impl PaneId {
     /// All panes in Tab order.
-    pub const ALL: [PaneId; 4] = [
+    pub const ALL: [PaneId; 5] = [
         PaneId::Transcript,
         PaneId::Tls,
         PaneId::Chain,
         PaneId::Capabilities,
+        PaneId::Explain,
     ];
 
     /// Title on the border and the tab.
@@ -76,6 +80,7 @@ impl PaneId {
             PaneId::Tls => "TLS",
             PaneId::Chain => "Chain",
             PaneId::Capabilities => "Capabilities",
+            PaneId::Explain => "Explain",
         }
     }
 
@@ -252,6 +257,8 @@ pub struct App {
     /// Tab completion result, shown instead of the hint until the next edit.
     pub completion_hint: Option<String>,
     pub quit: QuitState,
+    /// Explain cursor, raw toggle and lesson.
+    pub teach: Teach,
     pending: VecDeque<Pending>,
     outgoing: VecDeque<Outgoing>,
     gave_up: bool,
@@ -296,6 +303,7 @@ impl App {
             plan,
             completion_hint: None,
             quit: QuitState::Running,
+            teach: Teach::default(),
             pending: VecDeque::new(),
             outgoing: VecDeque::new(),
             gave_up: false,
@@ -305,6 +313,13 @@ impl App {
             sasl: false,
             progress: Progress::default(),
         }
+    }
+
+    /// Runs `lesson`: its steps become the plan, its narration shows in the lesson pane.
+    pub fn with_lesson(mut self, lesson: crate::lessons::Lesson) -> Self {
+        self.plan = Plan::new(lesson.plan_steps(&self.ehlo));
+        self.teach.lesson = Some(lesson);
+        self
     }
 
     /// The protocol spoken.
@@ -531,6 +546,23 @@ impl App {
         self.scroll_back = self.scroll_back.saturating_sub(rows);
     }
 
+    /// Moves the explain cursor and scrolls so the selected row stays visible.
+    fn move_cursor(&mut self, up: bool) {
+        let rows = self.transcript.len_rows();
+        self.teach.move_cursor(rows, up);
+        match self.teach.cursor {
+            None => self.scroll_back = 0,
+            Some(c) => {
+                let visible = self.visible_rows(self.viewport_rows.max(1));
+                if c < visible.start {
+                    self.scroll_up(visible.start - c);
+                } else if c >= visible.end {
+                    self.scroll_down(c + 1 - visible.end);
+                }
+            }
+        }
+    }
+
     /// The rows to show in a pane of `height` rows.
     pub fn visible_rows(&self, height: usize) -> std::ops::Range<usize> {
         let len = self.transcript.len_rows();
@@ -646,6 +678,17 @@ impl App {
             Action::Down if self.pane == PaneId::Chain => {
                 let n = self.tls.as_ref().map_or(0, |t| t.chain.certs.len());
                 self.chain_selected = (self.chain_selected + 1).min(n.saturating_sub(1));
+            }
+            Action::ToggleRaw => self.teach.raw = !self.teach.raw,
+            Action::Up | Action::Down if self.pane == PaneId::Transcript => {
+                self.move_cursor(action == Action::Up)
+            }
+            Action::Up if self.pane == PaneId::Tls => {
+                self.teach.tls_item = self.teach.tls_item.saturating_sub(1)
+            }
+            Action::Down if self.pane == PaneId::Tls => {
+                let n = self.tls.as_ref().map_or(0, |t| super::teach::tls_items(t).len());
+                self.teach.tls_item = (self.teach.tls_item + 1).min(n.saturating_sub(1));
             }
             Action::Up if self.pane == PaneId::Capabilities => {
                 self.caps_scroll = self.caps_scroll.saturating_sub(1)

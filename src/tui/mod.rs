@@ -21,6 +21,7 @@ pub mod input;
 pub mod keymap;
 pub mod panes;
 pub mod plan;
+pub mod teach;
 pub mod theme;
 pub mod wire;
 
