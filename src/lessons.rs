@@ -155,8 +155,7 @@ impl Lesson {
             "pop3" => Protocol::Pop3,
             other => return Err(unknown("protocol", other)),
         };
-        let leaf =
-            LeafKind::from_str(&spec.leaf, true).map_err(|_| unknown("leaf", &spec.leaf))?;
+        let leaf = LeafKind::from_str(&spec.leaf, true).map_err(|_| unknown("leaf", &spec.leaf))?;
         for (i, step) in spec.steps.iter().enumerate() {
             let kinds = [&step.send, &step.key, &step.auth]
                 .iter()
@@ -299,7 +298,10 @@ mod tests {
 
     #[test]
     fn auth_steps_build_plain_and_quoted_forms() {
-        assert_eq!(sasl_plain("demo", "demo-password"), "AGRlbW8AZGVtby1wYXNzd29yZA==");
+        assert_eq!(
+            sasl_plain("demo", "demo-password"),
+            "AGRlbW8AZGVtby1wYXNzd29yZA=="
+        );
         assert_eq!(
             auth_line(Protocol::Imap, "LOGIN", "a\"b", "p\\w"),
             "LOGIN \"a\\\"b\" \"p\\\\w\""

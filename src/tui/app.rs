@@ -687,7 +687,10 @@ impl App {
                 self.teach.tls_item = self.teach.tls_item.saturating_sub(1)
             }
             Action::Down if self.pane == PaneId::Tls => {
-                let n = self.tls.as_ref().map_or(0, |t| super::teach::tls_items(t).len());
+                let n = self
+                    .tls
+                    .as_ref()
+                    .map_or(0, |t| super::teach::tls_items(t).len());
                 self.teach.tls_item = (self.teach.tls_item + 1).min(n.saturating_sub(1));
             }
             Action::Up if self.pane == PaneId::Capabilities => {

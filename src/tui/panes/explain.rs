@@ -73,7 +73,10 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
             text.to_string()
         };
         let shown = app.input_display();
-        return (Subject::Typed { shown }, explain::explain_client(protocol, &line));
+        return (
+            Subject::Typed { shown },
+            explain::explain_client(protocol, &line),
+        );
     }
     if app.focus == Focus::Panes && app.pane == PaneId::Tls {
         if let Some(tls) = &app.tls {
@@ -132,12 +135,16 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
 fn title(subject: &Subject, raw: bool, width: usize) -> String {
     let what = if raw { "Raw" } else { "Explain" };
     match subject {
-        Subject::Typed { shown } => format!("{what} · typing: {}", wire::escape(shown.as_bytes(), width)),
+        Subject::Typed { shown } => {
+            format!("{what} · typing: {}", wire::escape(shown.as_bytes(), width))
+        }
         Subject::Row { mark, bytes, .. } => {
             let first = wire::first_line(bytes);
             format!("{what} · {mark} {}", wire::escape(first.as_bytes(), width))
         }
-        Subject::Tls { index, count } => format!("{what} · TLS item {}/{count} (Up/Down)", index + 1),
+        Subject::Tls { index, count } => {
+            format!("{what} · TLS item {}/{count} (Up/Down)", index + 1)
+        }
         Subject::Nothing => what.to_string(),
     }
 }

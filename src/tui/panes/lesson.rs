@@ -40,7 +40,10 @@ pub fn content(app: &App) -> Option<(String, Vec<Line<'static>>)> {
             // An auth step's line holds the demo password: masked like the transcript.
             let shown = wire::mask_command(app.protocol(), command)
                 .or_else(|| wire::mask_command(app.protocol(), &format!("a1 {command}")))
-                .map_or_else(|| command.to_string(), |m| m.trim_start_matches("a1 ").to_string());
+                .map_or_else(
+                    || command.to_string(),
+                    |m| m.trim_start_matches("a1 ").to_string(),
+                );
             lines.push(Line::from(vec![
                 Span::styled("next (F8): ", theme.label),
                 Span::styled(shown, theme.client),
