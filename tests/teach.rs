@@ -304,3 +304,106 @@ fn smtp_starttls_lesson_runs_to_its_end_in_tmux() {
     );
     assert!(screen.contains("TLS"), "{screen}");
 }
+
+#[test]
+fn auth_prompt_masks_the_password_on_screen_and_in_recordings() {
+    use mailwire::session::engine::Command;
+    let mut app = new_app("smtp://mx.example.com:587");
+    app.update(Msg::Session(Event::Connected {
+        at: Duration::ZERO,
+        peer: "192.0.2.25:587".into(),
+    }));
+    wire(
+        &mut app,
+        40,
+        Direction::Server,
+        b"220 mx.example.com ESMTP\r\n",
+    );
+    type_text(&mut app, "AUTH PLAIN");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "demo");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "hunter2-secret");
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    mailwire::tui::draw(&mut terminal, &mut app).unwrap();
+    let screen = text_of(&terminal);
+    assert!(screen.contains("password, masked"), "{screen}");
+    assert!(!screen.contains("hunter2"), "{screen}");
+    insta::assert_snapshot!("auth_prompt", terminal.backend());
+
+    // Enter: plaintext, so the app asks first and says why.
+    let key = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let action = keymap::lookup(app.scope(), key).unwrap();
+    assert!(app.update(Msg::Action(action)).is_empty());
+    mailwire::tui::draw(&mut terminal, &mut app).unwrap();
+    let screen = text_of(&terminal);
+    assert!(screen.contains("NOT encrypted"), "{screen}");
+    assert!(!screen.contains("hunter2"), "{screen}");
+
+    // y: sent as AUTH PLAIN base64(\0demo\0hunter2-secret).
+    let action = keymap::lookup(
+        app.scope(),
+        KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE),
+    )
+    .unwrap();
+    let effects = app.update(Msg::Action(action));
+    let sent: Vec<Vec<u8>> = effects
+        .into_iter()
+        .filter_map(|e| match e {
+            mailwire::tui::Effect::Command(Command::Send { bytes, .. }) => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [b"AUTH PLAIN AGRlbW8AaHVudGVyMi1zZWNyZXQ=\r\n".to_vec()]
+    );
+    wire(&mut app, 60, Direction::Client, &sent[0]);
+    mailwire::tui::draw(&mut terminal, &mut app).unwrap();
+    let screen = text_of(&terminal);
+    assert!(
+        !screen.contains("hunter2") && !screen.contains("AGRlbW8AaHVudGVyMi1zZWNyZXQ"),
+        "{screen}"
+    );
+
+    // The same bytes through the recorder: the recording keeps no secret.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.jsonl");
+    record_client_line(&path, &sent[0]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("AGRlbW8AaHVudGVyMi1zZWNyZXQ"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn challenges_are_decoded_in_the_explain_pane() {
+    let mut app = smtp_auth_failed();
+    wire(&mut app, 120, Direction::Server, b"334 VXNlcm5hbWU6\r\n");
+    let (_, found) = explain::content(&app);
+    assert!(found[0].title.contains("\"Username:\""), "{found:?}");
+}
+
+/// Records one client line as the engine reports it, redaction on (the default).
+fn record_client_line(path: &std::path::Path, bytes: &[u8]) {
+    use mailwire::replay::{Header, Recorder};
+    use mailwire::session::SessionConfig;
+    let config = SessionConfig::new(Target::parse("smtp://mx.example.com:587").unwrap());
+    let header = Header::new(&config, time::OffsetDateTime::UNIX_EPOCH);
+    let mut recorder = Recorder::create(path, &header).unwrap();
+    for event in [
+        Event::Data(Entry {
+            at: Duration::from_millis(40),
+            direction: Direction::Server,
+            raw: b"220 mx.example.com ESMTP\r\n".to_vec(),
+            tls: false,
+        }),
+        Event::Data(Entry {
+            at: Duration::from_millis(60),
+            direction: Direction::Client,
+            raw: bytes.to_vec(),
+            tls: false,
+        }),
+    ] {
+        recorder.record(&event).unwrap();
+    }
+}

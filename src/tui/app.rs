@@ -100,6 +100,8 @@ impl PaneId {
 pub enum Confirm {
     /// Ctrl-T while the capabilities do not include STARTTLS/STLS.
     StartTlsNotAdvertised { reason: String },
+    /// Credentials from the auth helper would go over plaintext or untrusted TLS.
+    InsecureCredentials { reason: String },
 }
 
 /// The SMTP message editor opened by a `354` reply to DATA (RFC 5321 §4.1.1.4).
@@ -398,6 +400,9 @@ impl App {
 
     /// The suggested next step for the hint line.
     pub fn suggestion(&self) -> Option<String> {
+        if let Some(prompt) = &self.teach.auth {
+            return Some(prompt.label().to_string());
+        }
         let p = &self.progress;
         match self.conn {
             ConnState::Connecting => return Some("connecting…".into()),
@@ -619,6 +624,18 @@ impl App {
                 self.mode = Mode::Normal;
                 return self.send_starttls();
             }
+            (Mode::Confirm(Confirm::InsecureCredentials { .. }), Action::Confirm) => {
+                self.mode = Mode::Normal;
+                return self.send_credentials();
+            }
+            (
+                Mode::Confirm(Confirm::InsecureCredentials { .. }),
+                Action::Cancel | Action::Close,
+            ) => {
+                self.mode = Mode::Normal;
+                self.teach.auth = None;
+                self.note(NoteKind::Info, "credentials not sent");
+            }
             (Mode::Confirm(_), Action::Cancel | Action::Close) => {
                 self.mode = Mode::Normal;
                 self.note(NoteKind::Info, "STARTTLS not sent");
@@ -717,6 +734,11 @@ impl App {
     }
 
     fn escape(&mut self) {
+        if self.teach.auth.take().is_some() {
+            self.input.take(false);
+            self.note(NoteKind::Info, "credentials prompt cancelled");
+            return;
+        }
         if let Some((_, what)) = self.waiting() {
             self.gave_up = true;
             self.note(
@@ -779,7 +801,26 @@ impl App {
             editor.lines.push(line);
             return Vec::new();
         }
+        if let Some(prompt) = &mut self.teach.auth {
+            // The typed field never enters the history (it may be the password).
+            let value = self.input.take(true);
+            if prompt.enter(value) {
+                return match super::auth::insecure_reason(self.tls.as_deref()) {
+                    Some(reason) => {
+                        self.mode = Mode::Confirm(Confirm::InsecureCredentials { reason });
+                        Vec::new()
+                    }
+                    None => self.send_credentials(),
+                };
+            }
+            return Vec::new();
+        }
         let text = self.input.text().to_string();
+        if let Some(kind) = super::auth::detect(self.protocol(), &text) {
+            self.input.take(false);
+            self.teach.auth = Some(super::auth::AuthPrompt::new(kind));
+            return Vec::new();
+        }
         let continuation =
             self.protocol() == Protocol::Imap && (self.continuation_open || self.idling);
         let secret = self.holds_secret(&text, !continuation) || self.secret_response(continuation);
@@ -796,6 +837,18 @@ impl App {
             self.plan.advance();
         }
         self.send_typed(line)
+    }
+
+    /// Sends what the auth helper built, then forgets it.
+    fn send_credentials(&mut self) -> Vec<Effect> {
+        let Some(prompt) = self.teach.auth.take() else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        for line in prompt.lines() {
+            effects.extend(self.send_typed(line));
+        }
+        effects
     }
 
     /// Sends a line typed or stepped by the operator.
@@ -821,6 +874,12 @@ impl App {
     pub fn input_display(&self) -> String {
         let text = self.input.text();
         if self.in_editor() {
+            return text.to_string();
+        }
+        if let Some(prompt) = &self.teach.auth {
+            if prompt.field == super::auth::Field::Password {
+                return "*".repeat(text.chars().count());
+            }
             return text.to_string();
         }
         let continuation =

@@ -16,6 +16,7 @@
 //! commands wait in a local outbox until the bounded channel has room.
 
 pub mod app;
+pub mod auth;
 pub mod event;
 pub mod input;
 pub mod keymap;

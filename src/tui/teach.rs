@@ -8,6 +8,7 @@
 //! x / F6 ---------------------> raw -----> panes::raw (hex + escaped bytes)
 //! ```
 
+use super::auth::AuthPrompt;
 use crate::explain::{self, Explanation};
 use crate::lessons::Lesson;
 use crate::session::TlsEstablished;
@@ -23,6 +24,8 @@ pub struct Teach {
     pub tls_item: usize,
     /// The lesson being run, if `--lesson` was given.
     pub lesson: Option<Lesson>,
+    /// The credential prompt (AUTH PLAIN, LOGIN, USER typed bare), if running.
+    pub auth: Option<AuthPrompt>,
 }
 
 impl Teach {

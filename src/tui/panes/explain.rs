@@ -58,7 +58,11 @@ pub enum Subject {
 }
 
 fn typing(app: &App) -> bool {
-    app.focus == Focus::Input && app.mode == Mode::Normal && !app.input.text().trim().is_empty()
+    // Never the auth prompt: its field may be the password.
+    app.focus == Focus::Input
+        && app.mode == Mode::Normal
+        && app.teach.auth.is_none()
+        && !app.input.text().trim().is_empty()
 }
 
 /// The subject and its explanations, as the pane shows them.
@@ -111,7 +115,23 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
                     Protocol::Smtp | Protocol::Lmtp => bytes.as_slice(),
                     _ => entry.raw.as_slice(),
                 };
-                ("S <-", explain::explain_server(protocol, raw))
+                let mut found = explain::explain_server(protocol, raw);
+                if let Some(text) = crate::tui::auth::decode_challenge(protocol, &bytes) {
+                    found.insert(
+                        0,
+                        Explanation {
+                            key: "sasl.challenge".into(),
+                            title: format!("SASL challenge decodes to \"{text}\""),
+                            text: "The server asks for the next piece of the exchange; \
+                                   answer with its base64 on one line (* cancels)."
+                                .into(),
+                            source: "RFC 4954 §4 (SMTP), RFC 9051 §7.5 (IMAP), RFC 5034 §4 (POP3)"
+                                .into(),
+                            matched: explain::Match::Exact,
+                        },
+                    );
+                }
+                ("S <-", found)
             }
             Direction::Client => (
                 "C ->",
