@@ -407,3 +407,56 @@ fn record_client_line(path: &std::path::Path, bytes: &[u8]) {
         recorder.record(&event).unwrap();
     }
 }
+
+#[test]
+fn tls_items_are_explained_with_up_down_in_the_tls_pane() {
+    use mailwire::cert::ChainReport;
+    use mailwire::session::TlsEstablished;
+    use mailwire::tls::{HandshakeSummary, Verdict};
+    let mut app = smtp_auth_failed();
+    app.update(Msg::Session(Event::Tls(Box::new(TlsEstablished {
+        at: Duration::from_millis(140),
+        summary: HandshakeSummary {
+            version: "TLSv1.3".into(),
+            cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+            kx_group: Some("X25519".into()),
+            alpn: None,
+            sni: Some("mx.example.com".into()),
+            resumed: false,
+            ocsp_stapled: false,
+        },
+        verdict: Verdict {
+            trusted: false,
+            hostname_match: true,
+            name_checked: "mx.example.com".into(),
+            error: Some("expired".into()),
+            detail: Some("a certificate in the chain has expired".into()),
+        },
+        chain_der: Vec::new(),
+        chain: ChainReport {
+            certs: Vec::new(),
+            findings: Vec::new(),
+        },
+    }))));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Tab); // Transcript -> TLS
+    let mut keys = Vec::new();
+    let count = match explain::content(&app).0 {
+        explain::Subject::Tls { count, .. } => count,
+        other => panic!("{other:?}"),
+    };
+    for _ in 0..count {
+        let (_, found) = explain::content(&app);
+        assert_eq!(found.len(), 1);
+        keys.push(found[0].key.to_ascii_lowercase());
+        press(&mut app, KeyCode::Down);
+    }
+    let has = |part: &str| keys.iter().any(|k| k.contains(part));
+    assert!(has("version.tlsv1.3"), "{keys:?}");
+    assert!(has("x25519"), "{keys:?}");
+    assert!(has("aes_256_gcm") || has("aes-256-gcm"), "{keys:?}");
+    assert!(has("error.expired"), "{keys:?}");
+    // Up goes back.
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.teach.tls_item, count - 2);
+}
