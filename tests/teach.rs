@@ -460,3 +460,60 @@ fn tls_items_are_explained_with_up_down_in_the_tls_pane() {
     press(&mut app, KeyCode::Up);
     assert_eq!(app.teach.tls_item, count - 2);
 }
+
+#[test]
+fn auth_login_answers_each_challenge_and_masks_the_answers() {
+    use mailwire::session::engine::Command;
+    let mut app = new_app("smtps://mx.example.com:465");
+    app.update(Msg::Session(Event::Connected {
+        at: Duration::ZERO,
+        peer: "192.0.2.25:465".into(),
+    }));
+    wire(
+        &mut app,
+        40,
+        Direction::Server,
+        b"220 mx.example.com ESMTP\r\n",
+    );
+    type_text(&mut app, "AUTH LOGIN");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "demo");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "hunter2-secret");
+    press(&mut app, KeyCode::Enter);
+    // Plaintext here (no TLS event): confirm.
+    press(&mut app, KeyCode::Char('y'));
+    wire(&mut app, 50, Direction::Client, b"AUTH LOGIN\r\n");
+    let mut sent = Vec::new();
+    for (at, challenge) in [
+        (60, &b"334 VXNlcm5hbWU6\r\n"[..]),
+        (80, b"334 UGFzc3dvcmQ6\r\n"),
+    ] {
+        let effects = app.update(Msg::Session(Event::Data(Entry {
+            at: Duration::from_millis(at),
+            direction: Direction::Server,
+            raw: challenge.to_vec(),
+            tls: false,
+        })));
+        for e in effects {
+            if let mailwire::tui::Effect::Command(Command::Send { bytes, .. }) = e {
+                wire(&mut app, at + 5, Direction::Client, &bytes);
+                sent.push(bytes);
+            }
+        }
+    }
+    assert_eq!(
+        sent,
+        [
+            b"ZGVtbw==\r\n".to_vec(),
+            b"aHVudGVyMi1zZWNyZXQ=\r\n".to_vec()
+        ]
+    );
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    mailwire::tui::draw(&mut terminal, &mut app).unwrap();
+    let screen = text_of(&terminal);
+    assert!(
+        !screen.contains("aHVudGVyMi1zZWNyZXQ") && !screen.contains("hunter2"),
+        "{screen}"
+    );
+}

@@ -493,8 +493,14 @@ impl App {
         match msg {
             Msg::Action(action) => self.on_action(action),
             Msg::Session(event) => {
+                let challenge = match &event {
+                    Event::Data(e) if e.direction == Direction::Server => {
+                        Some(super::auth::is_challenge(self.protocol(), &e.raw))
+                    }
+                    _ => None,
+                };
                 self.on_event(event);
-                Vec::new()
+                self.sasl_followup(challenge)
             }
             Msg::Tick(now) => {
                 self.now = self.now.max(now);
@@ -839,12 +845,29 @@ impl App {
         self.send_typed(line)
     }
 
+    /// AUTH LOGIN from the helper: each challenge gets the next queued
+    /// response (masked like any SASL response); any other reply ends it.
+    fn sasl_followup(&mut self, challenge: Option<bool>) -> Vec<Effect> {
+        match challenge {
+            Some(true) => match self.teach.sasl_queue.0.pop_front() {
+                Some(response) => self.send_line(response, Sent::Command),
+                None => Vec::new(),
+            },
+            Some(false) => {
+                self.teach.sasl_queue.0.clear();
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// Sends what the auth helper built, then forgets it.
     fn send_credentials(&mut self) -> Vec<Effect> {
         let Some(prompt) = self.teach.auth.take() else {
             return Vec::new();
         };
         let mut effects = Vec::new();
+        self.teach.sasl_queue = prompt.responses();
         for line in prompt.lines() {
             effects.extend(self.send_typed(line));
         }

@@ -31,6 +31,27 @@ pub enum AuthKind {
     ImapLogin,
     /// POP3 `USER` then `PASS` (RFC 1939 §7).
     Pop3UserPass,
+    /// `AUTH LOGIN`: user and password each answer a 334 / `+` challenge
+    /// in base64 (draft-murchison-sasl-login).
+    SaslLogin,
+}
+
+/// SASL responses waiting for their challenge; Debug never shows them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SaslQueue(pub std::collections::VecDeque<String>);
+
+impl std::fmt::Debug for SaslQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SaslQueue({} pending)", self.0.len())
+    }
+}
+
+/// True for a challenge line: SMTP `334 ...`, POP3/IMAP `+ ...` (or a bare `+`).
+pub fn is_challenge(protocol: Protocol, raw: &[u8]) -> bool {
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => raw.starts_with(b"334"),
+        Protocol::Imap | Protocol::Pop3 => raw.starts_with(b"+ ") || raw.starts_with(b"+\r"),
+    }
 }
 
 /// Which field the prompt asks for.
@@ -104,6 +125,16 @@ impl AuthPrompt {
             }
             AuthKind::ImapLogin => vec![format!("LOGIN {} {}", imap_quoted(u), imap_quoted(p))],
             AuthKind::Pop3UserPass => vec![format!("USER {u}"), format!("PASS {p}")],
+            AuthKind::SaslLogin => vec!["AUTH LOGIN".into()],
+        }
+    }
+
+    /// Responses to send, one per challenge, after [`AuthPrompt::lines`].
+    pub fn responses(&self) -> SaslQueue {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        match self.kind {
+            AuthKind::SaslLogin => SaslQueue([b64(&self.user), b64(&self.password)].into()),
+            _ => SaslQueue::default(),
         }
     }
 }
@@ -118,6 +149,9 @@ pub fn detect(protocol: Protocol, line: &str) -> Option<AuthKind> {
     match (protocol, words.as_slice()) {
         (Protocol::Smtp | Protocol::Lmtp | Protocol::Pop3, ["AUTH", "PLAIN"]) => {
             Some(AuthKind::SaslPlain)
+        }
+        (Protocol::Smtp | Protocol::Lmtp | Protocol::Pop3, ["AUTH", "LOGIN"]) => {
+            Some(AuthKind::SaslLogin)
         }
         (Protocol::Imap, ["AUTHENTICATE", "PLAIN"]) => Some(AuthKind::ImapAuthenticatePlain),
         (Protocol::Imap, ["LOGIN"]) => Some(AuthKind::ImapLogin),
@@ -183,6 +217,19 @@ mod tests {
         );
         assert_eq!(detect(Protocol::Pop3, "USER"), Some(AuthKind::Pop3UserPass));
         assert_eq!(detect(Protocol::Pop3, "USER demo"), None);
+        assert_eq!(
+            detect(Protocol::Smtp, "AUTH LOGIN"),
+            Some(AuthKind::SaslLogin)
+        );
+        let mut p = AuthPrompt::new(AuthKind::SaslLogin);
+        p.enter("demo".into());
+        p.enter("demo-password".into());
+        assert_eq!(p.lines(), ["AUTH LOGIN"]);
+        assert_eq!(
+            Vec::from(p.responses().0),
+            ["ZGVtbw==", "ZGVtby1wYXNzd29yZA=="]
+        );
+        assert_eq!(format!("{:?}", p.responses()), "SaslQueue(2 pending)");
     }
 
     #[test]

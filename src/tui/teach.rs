@@ -8,7 +8,7 @@
 //! x / F6 ---------------------> raw -----> panes::raw (hex + escaped bytes)
 //! ```
 
-use super::auth::AuthPrompt;
+use super::auth::{AuthPrompt, SaslQueue};
 use crate::explain::{self, Explanation};
 use crate::lessons::Lesson;
 use crate::session::TlsEstablished;
@@ -26,6 +26,8 @@ pub struct Teach {
     pub lesson: Option<Lesson>,
     /// The credential prompt (AUTH PLAIN, LOGIN, USER typed bare), if running.
     pub auth: Option<AuthPrompt>,
+    /// AUTH LOGIN responses, each sent when its challenge arrives.
+    pub sasl_queue: SaslQueue,
 }
 
 impl Teach {
