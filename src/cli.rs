@@ -172,6 +172,12 @@ pub struct DemoArgs {
     /// Certificate the built-in server presents, to see a broken chain.
     #[arg(long, value_enum, default_value_t = LeafKind::Good)]
     pub leaf: LeafKind,
+    /// Run a guided lesson (its protocol and certificate override the others); F8 steps.
+    #[arg(long, value_name = "NAME")]
+    pub lesson: Option<String>,
+    /// List the lessons and exit.
+    #[arg(long)]
+    pub list_lessons: bool,
     #[command(flatten)]
     pub conn: ConnectOpts,
     #[command(flatten)]

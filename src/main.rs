@@ -144,14 +144,44 @@ async fn run_tui(url: &str, conn: ConnectOpts, tui_opts: TuiOpts) -> anyhow::Res
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
-    let demo = Demo::start(args.leaf).await?;
-    let config = demo.config(args.protocol, args.implicit, &args.conn)?;
-    let code = open_tui(config, &args.tui).await;
+    if args.list_lessons {
+        for lesson in mailwire::lessons::all()? {
+            println!("{:<28} {}", lesson.name, lesson.title);
+        }
+        return Ok(0);
+    }
+    let lesson = args
+        .lesson
+        .as_deref()
+        .map(mailwire::lessons::find)
+        .transpose()?;
+    let (protocol, leaf) = match &lesson {
+        Some(l) => (
+            match l.protocol {
+                mailwire::target::Protocol::Imap => DemoProtocol::Imap,
+                mailwire::target::Protocol::Pop3 => DemoProtocol::Pop3,
+                _ => DemoProtocol::Smtp,
+            },
+            l.leaf,
+        ),
+        None => (args.protocol, args.leaf),
+    };
+    let demo = Demo::start(leaf).await?;
+    let config = demo.config(protocol, args.implicit && lesson.is_none(), &args.conn)?;
+    let code = open_tui_with(config, &args.tui, lesson).await;
     demo.server.shutdown().await;
     code
 }
 
-async fn open_tui(mut config: SessionConfig, opts: &TuiOpts) -> anyhow::Result<i32> {
+async fn open_tui(config: SessionConfig, opts: &TuiOpts) -> anyhow::Result<i32> {
+    open_tui_with(config, opts, None).await
+}
+
+async fn open_tui_with(
+    mut config: SessionConfig,
+    opts: &TuiOpts,
+    lesson: Option<mailwire::lessons::Lesson>,
+) -> anyhow::Result<i32> {
     let ehlo = match &config.ehlo {
         Some(e) => e.clone(),
         None => session::engine::default_ehlo(local_addr_towards(&config.target).await),
@@ -166,6 +196,10 @@ async fn open_tui(mut config: SessionConfig, opts: &TuiOpts) -> anyhow::Result<i
         ehlo,
         plan,
     });
+    let app = match lesson {
+        Some(lesson) => app.with_lesson(lesson),
+        None => app,
+    };
     let handle = session::spawn(config);
     tui::run_terminal(app, handle).await.context("terminal")?;
     Ok(0)

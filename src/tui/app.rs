@@ -24,6 +24,7 @@ use base64::Engine as _;
 use super::input::InputLine;
 use super::keymap::{Action, Scope};
 use super::plan::{Plan, quit_verb, starttls_verb};
+use super::teach::Teach;
 use super::theme::Theme;
 use super::wire;
 use crate::protocol::Capability;
@@ -58,15 +59,18 @@ pub enum PaneId {
     Tls,
     Chain,
     Capabilities,
+    /// What the selected line means (or its raw bytes).
+    Explain,
 }
 
 impl PaneId {
     /// All panes in Tab order.
-    pub const ALL: [PaneId; 4] = [
+    pub const ALL: [PaneId; 5] = [
         PaneId::Transcript,
         PaneId::Tls,
         PaneId::Chain,
         PaneId::Capabilities,
+        PaneId::Explain,
     ];
 
     /// Title on the border and the tab.
@@ -76,6 +80,7 @@ impl PaneId {
             PaneId::Tls => "TLS",
             PaneId::Chain => "Chain",
             PaneId::Capabilities => "Capabilities",
+            PaneId::Explain => "Explain",
         }
     }
 
@@ -95,6 +100,8 @@ impl PaneId {
 pub enum Confirm {
     /// Ctrl-T while the capabilities do not include STARTTLS/STLS.
     StartTlsNotAdvertised { reason: String },
+    /// Credentials from the auth helper would go over plaintext or untrusted TLS.
+    InsecureCredentials { reason: String },
 }
 
 /// The SMTP message editor opened by a `354` reply to DATA (RFC 5321 §4.1.1.4).
@@ -252,6 +259,8 @@ pub struct App {
     /// Tab completion result, shown instead of the hint until the next edit.
     pub completion_hint: Option<String>,
     pub quit: QuitState,
+    /// Explain cursor, raw toggle and lesson.
+    pub teach: Teach,
     pending: VecDeque<Pending>,
     outgoing: VecDeque<Outgoing>,
     gave_up: bool,
@@ -296,6 +305,7 @@ impl App {
             plan,
             completion_hint: None,
             quit: QuitState::Running,
+            teach: Teach::default(),
             pending: VecDeque::new(),
             outgoing: VecDeque::new(),
             gave_up: false,
@@ -305,6 +315,13 @@ impl App {
             sasl: false,
             progress: Progress::default(),
         }
+    }
+
+    /// Runs `lesson`: its steps become the plan, its narration shows in the lesson pane.
+    pub fn with_lesson(mut self, lesson: crate::lessons::Lesson) -> Self {
+        self.plan = Plan::new(lesson.plan_steps(&self.ehlo));
+        self.teach.lesson = Some(lesson);
+        self
     }
 
     /// The protocol spoken.
@@ -383,6 +400,9 @@ impl App {
 
     /// The suggested next step for the hint line.
     pub fn suggestion(&self) -> Option<String> {
+        if let Some(prompt) = &self.teach.auth {
+            return Some(prompt.label().to_string());
+        }
         let p = &self.progress;
         match self.conn {
             ConnState::Connecting => return Some("connecting…".into()),
@@ -473,8 +493,14 @@ impl App {
         match msg {
             Msg::Action(action) => self.on_action(action),
             Msg::Session(event) => {
+                let challenge = match &event {
+                    Event::Data(e) if e.direction == Direction::Server => {
+                        Some(super::auth::is_challenge(self.protocol(), &e.raw))
+                    }
+                    _ => None,
+                };
                 self.on_event(event);
-                Vec::new()
+                self.sasl_followup(challenge)
             }
             Msg::Tick(now) => {
                 self.now = self.now.max(now);
@@ -529,6 +555,23 @@ impl App {
 
     fn scroll_down(&mut self, rows: usize) {
         self.scroll_back = self.scroll_back.saturating_sub(rows);
+    }
+
+    /// Moves the explain cursor and scrolls so the selected row stays visible.
+    fn move_cursor(&mut self, up: bool) {
+        let rows = self.transcript.len_rows();
+        self.teach.move_cursor(rows, up);
+        match self.teach.cursor {
+            None => self.scroll_back = 0,
+            Some(c) => {
+                let visible = self.visible_rows(self.viewport_rows.max(1));
+                if c < visible.start {
+                    self.scroll_up(visible.start - c);
+                } else if c >= visible.end {
+                    self.scroll_down(c + 1 - visible.end);
+                }
+            }
+        }
     }
 
     /// The rows to show in a pane of `height` rows.
@@ -586,6 +629,18 @@ impl App {
             (Mode::Confirm(Confirm::StartTlsNotAdvertised { .. }), Action::Confirm) => {
                 self.mode = Mode::Normal;
                 return self.send_starttls();
+            }
+            (Mode::Confirm(Confirm::InsecureCredentials { .. }), Action::Confirm) => {
+                self.mode = Mode::Normal;
+                return self.send_credentials();
+            }
+            (
+                Mode::Confirm(Confirm::InsecureCredentials { .. }),
+                Action::Cancel | Action::Close,
+            ) => {
+                self.mode = Mode::Normal;
+                self.teach.auth = None;
+                self.note(NoteKind::Info, "credentials not sent");
             }
             (Mode::Confirm(_), Action::Cancel | Action::Close) => {
                 self.mode = Mode::Normal;
@@ -647,6 +702,20 @@ impl App {
                 let n = self.tls.as_ref().map_or(0, |t| t.chain.certs.len());
                 self.chain_selected = (self.chain_selected + 1).min(n.saturating_sub(1));
             }
+            Action::ToggleRaw => self.teach.raw = !self.teach.raw,
+            Action::Up | Action::Down if self.pane == PaneId::Transcript => {
+                self.move_cursor(action == Action::Up)
+            }
+            Action::Up if self.pane == PaneId::Tls => {
+                self.teach.tls_item = self.teach.tls_item.saturating_sub(1)
+            }
+            Action::Down if self.pane == PaneId::Tls => {
+                let n = self
+                    .tls
+                    .as_ref()
+                    .map_or(0, |t| super::teach::tls_items(t).len());
+                self.teach.tls_item = (self.teach.tls_item + 1).min(n.saturating_sub(1));
+            }
             Action::Up if self.pane == PaneId::Capabilities => {
                 self.caps_scroll = self.caps_scroll.saturating_sub(1)
             }
@@ -671,6 +740,11 @@ impl App {
     }
 
     fn escape(&mut self) {
+        if self.teach.auth.take().is_some() {
+            self.input.take(false);
+            self.note(NoteKind::Info, "credentials prompt cancelled");
+            return;
+        }
         if let Some((_, what)) = self.waiting() {
             self.gave_up = true;
             self.note(
@@ -733,7 +807,26 @@ impl App {
             editor.lines.push(line);
             return Vec::new();
         }
+        if let Some(prompt) = &mut self.teach.auth {
+            // The typed field never enters the history (it may be the password).
+            let value = self.input.take(true);
+            if prompt.enter(value) {
+                return match super::auth::insecure_reason(self.tls.as_deref()) {
+                    Some(reason) => {
+                        self.mode = Mode::Confirm(Confirm::InsecureCredentials { reason });
+                        Vec::new()
+                    }
+                    None => self.send_credentials(),
+                };
+            }
+            return Vec::new();
+        }
         let text = self.input.text().to_string();
+        if let Some(kind) = super::auth::detect(self.protocol(), &text) {
+            self.input.take(false);
+            self.teach.auth = Some(super::auth::AuthPrompt::new(kind));
+            return Vec::new();
+        }
         let continuation =
             self.protocol() == Protocol::Imap && (self.continuation_open || self.idling);
         let secret = self.holds_secret(&text, !continuation) || self.secret_response(continuation);
@@ -750,6 +843,35 @@ impl App {
             self.plan.advance();
         }
         self.send_typed(line)
+    }
+
+    /// AUTH LOGIN from the helper: each challenge gets the next queued
+    /// response (masked like any SASL response); any other reply ends it.
+    fn sasl_followup(&mut self, challenge: Option<bool>) -> Vec<Effect> {
+        match challenge {
+            Some(true) => match self.teach.sasl_queue.0.pop_front() {
+                Some(response) => self.send_line(response, Sent::Command),
+                None => Vec::new(),
+            },
+            Some(false) => {
+                self.teach.sasl_queue.0.clear();
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Sends what the auth helper built, then forgets it.
+    fn send_credentials(&mut self) -> Vec<Effect> {
+        let Some(prompt) = self.teach.auth.take() else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        self.teach.sasl_queue = prompt.responses();
+        for line in prompt.lines() {
+            effects.extend(self.send_typed(line));
+        }
+        effects
     }
 
     /// Sends a line typed or stepped by the operator.
@@ -775,6 +897,12 @@ impl App {
     pub fn input_display(&self) -> String {
         let text = self.input.text();
         if self.in_editor() {
+            return text.to_string();
+        }
+        if let Some(prompt) = &self.teach.auth {
+            if prompt.field == super::auth::Field::Password {
+                return "*".repeat(text.chars().count());
+            }
             return text.to_string();
         }
         let continuation =

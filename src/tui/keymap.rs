@@ -61,6 +61,8 @@ pub enum Action {
     Bottom,
     NextPane,
     PrevPane,
+    /// Show the selected line as raw bytes (hex and escaped text), or back to explanations.
+    ToggleRaw,
 }
 
 /// Where a binding applies.
@@ -184,6 +186,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Global, Key::plain(K::F(7)), A::EditStep, "edit the next planned command"),
     bind(S::Global, Key::ctrl('t'), A::StartTls, "STARTTLS/STLS (asks if not advertised)"),
     bind(S::Global, Key::ctrl('d'), A::Done, "IDLE: send DONE; DATA: end the message"),
+    bind(S::Global, Key::plain(K::F(6)), A::ToggleRaw, "raw wire view of the selected line on/off"),
     bind(S::Global, Key::plain(K::F(2)), A::NextPane, "next pane (next tab when narrow)"),
     bind(S::Global, Key::ctrl('q'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
     bind(S::Global, Key::ctrl('c'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
@@ -215,8 +218,9 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Panes, Key::plain(K::Right), A::NextPane, "next pane"),
     bind(S::Panes, Key::plain(K::BackTab), A::PrevPane, "previous pane"),
     bind(S::Panes, Key::plain(K::Left), A::PrevPane, "previous pane"),
-    bind(S::Panes, Key::plain(K::Up), A::Up, "scroll; chain: select certificate"),
-    bind(S::Panes, Key::plain(K::Down), A::Down, "scroll; chain: select certificate"),
+    bind(S::Panes, Key::ch('x'), A::ToggleRaw, "raw wire view of the selected line on/off"),
+    bind(S::Panes, Key::plain(K::Up), A::Up, "transcript/TLS: select a line to explain; chain: certificate"),
+    bind(S::Panes, Key::plain(K::Down), A::Down, "transcript/TLS: select a line to explain; chain: certificate"),
     bind(S::Help, Key::plain(K::Esc), A::Close, "close"),
     bind(S::Help, Key::ch('q'), A::Close, "close"),
     bind(S::Help, Key::ch('?'), A::Close, "close"),
@@ -332,7 +336,7 @@ mod tests {
                 Some(Action::FocusInput),
             ]
         );
-        assert_eq!(typed(Scope::Panes, "xq"), [None, None]);
+        assert_eq!(typed(Scope::Panes, "xq"), [Some(Action::ToggleRaw), None]);
     }
 
     #[test]

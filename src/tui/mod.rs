@@ -16,11 +16,13 @@
 //! commands wait in a local outbox until the bounded channel has room.
 
 pub mod app;
+pub mod auth;
 pub mod event;
 pub mod input;
 pub mod keymap;
 pub mod panes;
 pub mod plan;
+pub mod teach;
 pub mod theme;
 pub mod wire;
 

@@ -35,8 +35,18 @@ pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
                     .right_aligned(),
             ],
         ),
+        Confirm::InsecureCredentials { reason } => (
+            "Send credentials?".to_string(),
+            vec![
+                Line::from(Span::styled(reason.clone(), theme.warning)),
+                Line::from("Send them anyway?"),
+                Line::default(),
+                Line::from(Span::styled("y / Enter: yes    n / Esc: no", theme.label))
+                    .right_aligned(),
+            ],
+        ),
     };
-    let popup = centered(area, 64, 8);
+    let popup = centered(area, 64, 9);
     Clear.render(popup, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })

@@ -20,7 +20,10 @@
 //!  Enter send  F8 step  F7 edit  ^T STARTTLS  Tab complete  Esc panes  F1 help
 //! ```
 //!
-//! Narrow or short (80×24): the four panes become tabs above one pane;
+//! The explain pane (and, during a lesson, the lesson pane) sits below the
+//! transcript in the wide layout.
+//!
+//! Narrow or short (80×24): the five panes become tabs above one pane;
 //! F2 (anywhere) or Tab (pane focus) switches. Overlays (help, certificate
 //! detail, confirmation) are drawn last, over everything.
 
@@ -28,8 +31,11 @@ pub mod capabilities;
 pub mod chain;
 pub mod confirm;
 pub mod detail;
+pub mod explain;
 pub mod help;
 pub mod input;
+pub mod lesson;
+pub mod raw;
 pub mod status;
 pub mod tls;
 pub mod transcript;
@@ -103,7 +109,21 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
         let side_width = (area.width * 2 / 5).clamp(40, 64);
         let [left, right] =
             Layout::horizontal([Constraint::Min(40), Constraint::Length(side_width)]).areas(main);
+        // Transcript above; the lesson narration and the explain pane below it.
+        let lesson_rows = if app.teach.lesson.is_some() {
+            lesson::HEIGHT
+        } else {
+            0
+        };
+        let [left, lesson_area, explain_area] = Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(lesson_rows),
+            Constraint::Length(explain::HEIGHT),
+        ])
+        .areas(left);
         transcript_rows = transcript::render(app, left, buf, focused(PaneId::Transcript));
+        lesson::render(app, lesson_area, buf);
+        explain::render(app, explain_area, buf, focused(PaneId::Explain));
         let chain_rows = app
             .tls
             .as_ref()
@@ -134,6 +154,18 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
             PaneId::Tls => tls::render(app, pane_area, buf, f),
             PaneId::Chain => chain::render(app, pane_area, buf, f),
             PaneId::Capabilities => capabilities::render(app, pane_area, buf, f),
+            PaneId::Explain => {
+                let lesson_rows = if app.teach.lesson.is_some() {
+                    lesson::HEIGHT
+                } else {
+                    0
+                };
+                let [lesson_area, explain_area] =
+                    Layout::vertical([Constraint::Length(lesson_rows), Constraint::Min(3)])
+                        .areas(pane_area);
+                lesson::render(app, lesson_area, buf);
+                explain::render(app, explain_area, buf, f);
+            }
         }
     }
     let cursor = input::render(app, input_area, buf);

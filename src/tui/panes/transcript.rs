@@ -28,7 +28,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::pane_block;
 use crate::session::Direction;
 use crate::session::transcript::{Item, LineEnding, NoteKind, RowView};
-use crate::tui::app::App;
+use crate::tui::app::{App, Focus};
 use crate::tui::theme::Theme;
 use crate::tui::wire;
 
@@ -50,10 +50,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) -> usize {
     block.render(area, buf);
     let height = usize::from(inner.height);
     let width = usize::from(inner.width);
+    let range = app.visible_rows(height);
+    // The explain cursor: shown once moved, or while the panes have focus.
+    let cursor = if app.teach.cursor.is_some() || app.focus == Focus::Panes {
+        app.teach.selected_row(total)
+    } else {
+        None
+    };
     let lines: Vec<Line> = app
         .transcript
-        .rows(app.visible_rows(height))
-        .map(|row| row_line(&row, theme, width))
+        .rows(range.clone())
+        .zip(range)
+        .map(|(row, i)| {
+            let line = row_line(&row, theme, width);
+            if cursor == Some(i) {
+                line.patch_style(theme.selected)
+            } else {
+                line
+            }
+        })
         .collect();
     Paragraph::new(lines).render(inner, buf);
     height
@@ -91,7 +106,10 @@ pub fn row_line<'a>(row: &RowView<'_>, theme: &Theme, width: usize) -> Line<'a> 
             spans.push(Span::raw(" "));
             push_escaped(&mut spans, row.text, style, theme, width);
             if row.ending == LineEnding::BareLf {
-                spans.push(Span::styled("\\n (bare LF)", theme.warning));
+                // Not CRLF: visible here, bytes in the raw view (x, F6).
+                spans.push(Span::styled(" ¶LF", theme.warning));
+            } else if row.ending == LineEnding::None {
+                spans.push(Span::styled(" ¶none", theme.warning));
             }
         }
         Item::Note { kind, .. } => {

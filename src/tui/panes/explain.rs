@@ -1,0 +1,224 @@
+//! The explain pane: what the selected transcript line, the line being
+//! typed, or the selected TLS item means, with its RFC or IANA source, from
+//! the catalogue in [`crate::explain`]. With the raw toggle (`x`, F6) it
+//! shows the selected line's bytes instead ([`super::raw`]).
+//!
+//! ```text
+//! ┌ Explain · S <- 535 5.7.8 Error: authentication failed ────────────────┐
+//! │ 535: Authentication credentials invalid                               │
+//! │   The user name or password (or token) was wrong. ...                 │
+//! │   RFC 4954 §6                                                         │
+//! │ 5.7.8: Authentication credentials invalid                             │
+//! │   ...                                                                 │
+//! └───────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Which line: while typing in the input line, the typed line (shown
+//! masked, and `explain_client` never quotes secrets); with the TLS pane
+//! selected in pane focus, the TLS item under its cursor; otherwise the
+//! transcript row under the cursor (Up/Down in the transcript pane), or the
+//! last row when the cursor follows.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::{pane_block, raw};
+use crate::explain::{self, Explanation};
+use crate::session::Direction;
+use crate::session::transcript::{Item, LineEnding};
+use crate::target::Protocol;
+use crate::tui::app::{App, Focus, Mode, PaneId};
+use crate::tui::teach::tls_items;
+use crate::tui::theme::Theme;
+use crate::tui::wire;
+
+/// Rows the pane takes in the wide layout (border included).
+pub const HEIGHT: u16 = 12;
+
+/// What the pane explains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The input line, as displayed (secrets masked).
+    Typed { shown: String },
+    /// A transcript row: its index, bytes with line ending, and how it ended.
+    Row {
+        index: usize,
+        /// `C ->`, `S <-`, `*`.
+        mark: &'static str,
+        bytes: Vec<u8>,
+        ending: LineEnding,
+    },
+    /// Item `index` of `count` of the TLS pane.
+    Tls { index: usize, count: usize },
+    /// Nothing to explain yet.
+    Nothing,
+}
+
+fn typing(app: &App) -> bool {
+    // Never the auth prompt: its field may be the password.
+    app.focus == Focus::Input
+        && app.mode == Mode::Normal
+        && app.teach.auth.is_none()
+        && !app.input.text().trim().is_empty()
+}
+
+/// The subject and its explanations, as the pane shows them.
+pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
+    let protocol = app.protocol();
+    if typing(app) {
+        let text = app.input.text();
+        // The engine adds the IMAP tag at send time; explain the line as it will go out.
+        let line = if protocol == Protocol::Imap && !text.trim().eq_ignore_ascii_case("DONE") {
+            format!("a1 {text}")
+        } else {
+            text.to_string()
+        };
+        let shown = app.input_display();
+        return (
+            Subject::Typed { shown },
+            explain::explain_client(protocol, &line),
+        );
+    }
+    if app.focus == Focus::Panes && app.pane == PaneId::Tls {
+        if let Some(tls) = &app.tls {
+            let items = tls_items(tls);
+            if !items.is_empty() {
+                let index = app.teach.tls_item.min(items.len() - 1);
+                let count = items.len();
+                let picked = items.into_iter().nth(index).into_iter().collect();
+                return (Subject::Tls { index, count }, picked);
+            }
+        }
+    }
+    let Some(index) = app.teach.selected_row(app.transcript.len_rows()) else {
+        return (Subject::Nothing, Vec::new());
+    };
+    let Some(row) = app.transcript.rows(index..index + 1).next() else {
+        return (Subject::Nothing, Vec::new());
+    };
+    let mut bytes = row.text.to_vec();
+    bytes.extend_from_slice(match row.ending {
+        LineEnding::Crlf => b"\r\n",
+        LineEnding::BareLf => b"\n",
+        LineEnding::None => b"",
+    });
+    let (mark, explanations) = match row.item {
+        Item::Entry(entry) => match entry.direction {
+            Direction::Server => {
+                // SMTP: each line of a multi-line reply (an EHLO keyword) on its own;
+                // IMAP and POP3: the whole response, so a literal or a body line
+                // is read in the context of the response it belongs to.
+                let raw = match protocol {
+                    Protocol::Smtp | Protocol::Lmtp => bytes.as_slice(),
+                    _ => entry.raw.as_slice(),
+                };
+                let mut found = explain::explain_server(protocol, raw);
+                if let Some(text) = crate::tui::auth::decode_challenge(protocol, &bytes) {
+                    found.insert(
+                        0,
+                        Explanation {
+                            key: "sasl.challenge".into(),
+                            title: format!("SASL challenge decodes to \"{text}\""),
+                            text: "The server asks for the next piece of the exchange; \
+                                   answer with its base64 on one line (* cancels)."
+                                .into(),
+                            source: "RFC 4954 §4 (SMTP), RFC 9051 §7.5 (IMAP), RFC 5034 §4 (POP3)"
+                                .into(),
+                            matched: explain::Match::Exact,
+                        },
+                    );
+                }
+                ("S <-", found)
+            }
+            Direction::Client => (
+                "C ->",
+                explain::explain_client(protocol, &String::from_utf8_lossy(&bytes)),
+            ),
+        },
+        Item::Note { .. } => ("*", Vec::new()),
+    };
+    (
+        Subject::Row {
+            index,
+            mark,
+            bytes,
+            ending: row.ending,
+        },
+        explanations,
+    )
+}
+
+/// The pane's title for a subject.
+fn title(subject: &Subject, raw: bool, width: usize) -> String {
+    let what = if raw { "Raw" } else { "Explain" };
+    match subject {
+        Subject::Typed { shown } => {
+            format!("{what} · typing: {}", wire::escape(shown.as_bytes(), width))
+        }
+        Subject::Row { mark, bytes, .. } => {
+            let first = wire::first_line(bytes);
+            format!("{what} · {mark} {}", wire::escape(first.as_bytes(), width))
+        }
+        Subject::Tls { index, count } => {
+            format!("{what} · TLS item {}/{count} (Up/Down)", index + 1)
+        }
+        Subject::Nothing => what.to_string(),
+    }
+}
+
+/// The explanations as lines: title, text, source.
+pub fn explanation_lines(explanations: &[Explanation], theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for e in explanations {
+        out.push(Line::from(Span::styled(
+            e.title.clone(),
+            theme.label.add_modifier(Modifier::BOLD),
+        )));
+        out.push(Line::from(vec![Span::raw("  "), Span::raw(e.text.clone())]));
+        out.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(format!("source: {}", e.source), theme.dim),
+        ]));
+    }
+    out
+}
+
+/// The pane's lines for the current state.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let (subject, explanations) = content(app);
+    if app.teach.raw {
+        return match &subject {
+            Subject::Row { bytes, ending, .. } => raw::lines(bytes, *ending, theme),
+            Subject::Typed { .. } => vec![Line::from(Span::styled(
+                "the raw view shows transcript lines: Esc, then Up/Down to pick one",
+                theme.dim,
+            ))],
+            _ => vec![Line::from(Span::styled("no line selected", theme.dim))],
+        };
+    }
+    if explanations.is_empty() {
+        let hint = match subject {
+            Subject::Row { mark: "*", .. } => "a note from mailwire itself: it was not on the wire",
+            Subject::Nothing => "nothing yet: the explanations of each line appear here",
+            _ => "no explanation for this line",
+        };
+        return vec![Line::from(Span::styled(hint, theme.dim))];
+    }
+    explanation_lines(&explanations, theme)
+}
+
+/// Draws the pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
+    let (subject, _) = content(app);
+    let width = usize::from(area.width.saturating_sub(20));
+    let title = title(&subject, app.teach.raw, width);
+    let block = pane_block(&title, focused, &app.theme);
+    Paragraph::new(lines(app))
+        .wrap(Wrap { trim: false })
+        .block(block)
+        .render(area, buf);
+}
