@@ -75,10 +75,16 @@ fn control_bytes_from_the_server_are_shown_escaped() {
         // Not cleared: the whole frame is still drawn, the connect note
         // above the greeting included.
         assert!(s.contains("connected to 127.0.0.1"), "{s}");
-        assert!(s.contains("┌ Transcript") || s.contains("┏ Transcript"), "{s}");
+        assert!(
+            s.contains("┌ Transcript") || s.contains("┏ Transcript"),
+            "{s}"
+        );
         let rows: Vec<&str> = s.lines().collect();
         assert_eq!(rows.len(), 40, "{s}");
-        assert!(rows.iter().all(|r| !r.trim().is_empty()), "blank rows:\n{s}");
+        assert!(
+            rows.iter().all(|r| !r.trim().is_empty()),
+            "blank rows:\n{s}"
+        );
     }
     assert!(screen2.contains(r"250-x\x1b]0;pwned\x07"), "{screen2}");
     assert!(screen2.contains(r"250-\x1b[31mred\x1b[0m\x08"), "{screen2}");
@@ -86,7 +92,11 @@ fn control_bytes_from_the_server_are_shown_escaped() {
     // The OSC title sequence never reached the terminal.
     assert!(!t.format("#{pane_title}").contains("pwned"));
     assert!(!title.contains("pwned"));
-    assert_eq!(t.format("#{alternate_on}"), "1", "the TUI's screen is intact");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "1",
+        "the TUI's screen is intact"
+    );
 
     t.quit_and_check_restored();
 }

@@ -31,9 +31,7 @@ pub fn available(what: &str) -> bool {
         if std::env::var("MAILWIRE_REQUIRE_REALSERVERS").is_ok_and(|v| v == "1") {
             panic!("{what}: tmux is required (MAILWIRE_REQUIRE_REALSERVERS=1) but not installed");
         }
-        eprintln!(
-            "\n*** SKIPPED: {what}: tmux is not installed (apt-get install tmux) ***\n"
-        );
+        eprintln!("\n*** SKIPPED: {what}: tmux is not installed (apt-get install tmux) ***\n");
     }
     ok
 }
@@ -63,7 +61,16 @@ impl Tmux {
         // One tmux invocation, so remain-on-exit is set before the command
         // can possibly finish.
         let out = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &tmux.name, "-x", "120", "-y", "40"])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &tmux.name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+            ])
             .args(["-e", "NO_COLOR=1", "-e", "TERM=xterm-256color"])
             .args(["sh", "-c", &script])
             .args([";", "set-option", "-t", &tmux.name, "remain-on-exit", "on"])
@@ -147,9 +154,17 @@ impl Tmux {
             .output();
         let screen = self.wait_text("EXITED:");
         assert!(screen.contains("EXITED:0"), "exit status not 0:\n{screen}");
-        assert_eq!(self.format("#{alternate_on}"), "0", "still on the alternate screen");
+        assert_eq!(
+            self.format("#{alternate_on}"),
+            "0",
+            "still on the alternate screen"
+        );
         assert_eq!(self.format("#{cursor_flag}"), "1", "cursor left hidden");
-        assert_eq!(self.format("#{mouse_any_flag}"), "0", "mouse capture left on");
+        assert_eq!(
+            self.format("#{mouse_any_flag}"),
+            "0",
+            "mouse capture left on"
+        );
         assert!(
             !screen.contains("Transcript"),
             "TUI still drawn after exit:\n{screen}"

@@ -141,9 +141,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         }
     });
     Table::new(rows, widths)
-    .header(Row::new(vec!["#", "subject CN", "issuer CN", " days", "key"]).style(theme.label))
-    .column_spacing(1)
-    .render(table_area, buf);
+        .header(Row::new(vec!["#", "subject CN", "issuer CN", " days", "key"]).style(theme.label))
+        .column_spacing(1)
+        .render(table_area, buf);
     Paragraph::new(findings)
         .wrap(ratatui::widgets::Wrap { trim: true })
         .render(findings_area, buf);
