@@ -66,11 +66,24 @@ fn control_bytes_from_the_server_are_shown_escaped() {
     let url = format!("smtp://127.0.0.1:{port}");
     let t = Tmux::mailwire("escapes", &[url.as_str()]);
 
-    let screen = t.wait_text(r"220 hi \x1b[2J\x07 there");
+    // A whole frame, every row drawn: had `ESC[2J` reached the terminal,
+    // the cleared rows would stay blank (ratatui redraws only what changed)
+    // and this would time out.
+    let whole = |s: &str, text: &str| {
+        s.contains(text)
+            && s.contains("connected to 127.0.0.1")
+            && s.lines().count() == 40
+            && s.lines().all(|r| !r.trim().is_empty())
+    };
+    let screen = t.wait_for("the escaped greeting in a whole frame", |s| {
+        whole(s, r"220 hi \x1b[2J\x07 there")
+    });
     let title = t.format("#{pane_title}");
 
     t.keys(&["F8"]);
-    let screen2 = t.wait_text(r"250 ok\x1bc");
+    let screen2 = t.wait_for("the escaped EHLO reply in a whole frame", |s| {
+        whole(s, r"250 ok\x1bc")
+    });
     for s in [&screen, &screen2] {
         // Not cleared: the whole frame is still drawn, the connect note
         // above the greeting included.

@@ -59,30 +59,37 @@ impl Tmux {
         let script = format!("{cmd}; echo EXITED:$?; exec sleep 600");
         let tmux = Tmux { name };
         // One tmux invocation, so remain-on-exit is set before the command
-        // can possibly finish.
-        let out = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &tmux.name,
-                "-x",
-                "120",
-                "-y",
-                "40",
-            ])
-            .args(["-e", "NO_COLOR=1", "-e", "TERM=xterm-256color"])
-            .args(["sh", "-c", &script])
-            .args([";", "set-option", "-t", &tmux.name, "remain-on-exit", "on"])
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux new-session failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux
+        // can possibly finish. Retried: tests start in parallel, and several
+        // clients racing to start the tmux server can fail.
+        let mut err = String::new();
+        for _ in 0..5 {
+            let out = Command::new("tmux")
+                .args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    &tmux.name,
+                    "-x",
+                    "120",
+                    "-y",
+                    "40",
+                ])
+                .args(["-e", "NO_COLOR=1", "-e", "TERM=xterm-256color"])
+                .args(["sh", "-c", &script])
+                .args([";", "set-option", "-t", &tmux.name, "remain-on-exit", "on"])
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("run tmux");
+            if out.status.success() {
+                return tmux;
+            }
+            err = String::from_utf8_lossy(&out.stderr).into_owned();
+            let _ = Command::new("tmux")
+                .args(["kill-session", "-t", &tmux.name])
+                .output();
+            thread::sleep(Duration::from_millis(200));
+        }
+        panic!("tmux new-session failed: {err}");
     }
 
     /// Sends tmux key names (`F8`, `C-t`, `Enter`) or literal words.
@@ -231,12 +238,16 @@ pub fn starttls_flow(t: &Tmux, plan: &Plan, leaf_cn: &str) {
     t.wait_text("plan 2/4");
 
     t.keys(&["C-t"]);
-    let screen = t.wait_text("TLS 1.3 established");
-    let screen = if screen.contains("plan 3/4") {
-        screen
-    } else {
-        t.wait_text("plan 3/4")
-    };
+    // The chain pane may cut a long CN (with …); the detail shows it whole.
+    let leaf_row = format!(">0 {}", &leaf_cn[..leaf_cn.len().min(13)]);
+    // Wait for the whole frame: tmux may be caught between two writes of one.
+    let screen = t.wait_for("TLS, chain and status filled", |s| {
+        s.contains("TLS 1.3 established")
+            && s.contains("plan 3/4")
+            && s.contains("│ TLS 1.3 │")
+            && s.contains(&leaf_row)
+            && s.contains("cipher  ")
+    });
     let pane = |label: &str| {
         screen
             .lines()
@@ -248,10 +259,6 @@ pub fn starttls_flow(t: &Tmux, plan: &Plan, leaf_cn: &str) {
     assert!(pane("verdict  ").contains("trusted"), "{screen}");
     assert!(!pane("verdict  ").contains("untrusted"), "{screen}");
     assert!(pane("cipher  ").contains("TLS13_"), "{screen}");
-    assert!(screen.contains("│ TLS 1.3 │"), "status bar: {screen}");
-    // The chain pane may cut a long CN (with …); the detail shows it whole.
-    let leaf_row = format!(">0 {}", &leaf_cn[..leaf_cn.len().min(13)]);
-    assert!(screen.contains(&leaf_row), "chain pane: {screen}");
 
     t.keys(&["F8"]);
     t.wait_count(plan.caps_after.0, plan.caps_after.1);
@@ -265,13 +272,16 @@ pub fn starttls_flow(t: &Tmux, plan: &Plan, leaf_cn: &str) {
     t.keys(&["Tab"]);
     t.wait_for("chain pane focused", |s| s.contains("┏ Chain"));
     t.keys(&["Enter"]);
-    let detail = t.wait_text("Certificate 1 of 2 · leaf");
+    let subject_cn = format!("CN={leaf_cn}");
+    let detail = t.wait_for("the leaf's detail", |s| {
+        s.contains("Certificate 1 of 2 · leaf") && s.contains(&subject_cn)
+    });
     let subject = detail
         .lines()
         .find(|l| l.contains("subject  "))
         .unwrap_or_else(|| panic!("no subject row:\n{detail}"));
     assert!(
-        subject.contains(&format!("CN={leaf_cn}")),
+        subject.contains(&subject_cn),
         "leaf subject: {subject}\n{detail}"
     );
     t.keys(&["Escape"]);
