@@ -1,10 +1,12 @@
 //! `mailwire check` against real Dovecot and Postfix: the good chain on
-//! every protocol and port, then each broken leaf. One test function so the
-//! servers are started once and stopped at the end.
+//! every protocol and port, then each broken leaf; then the TUI end to end
+//! (tmux) against real Postfix SMTP and Dovecot IMAP. One test function so
+//! the servers are started once and stopped at the end.
 
 mod common;
 
 use common::realservers::{self as rs, RealServers};
+use common::tmux::{self, Tmux};
 use common::{json, mailwire};
 
 fn check(url: &str, ca: &str) -> (i32, serde_json::Value) {
@@ -114,4 +116,28 @@ fn check_against_real_dovecot_and_postfix() {
             );
         }
     }
+
+    tui_starttls_against_real_postfix(ca);
+    tui_starttls_against_real_dovecot(ca);
+}
+
+/// The TUI on real Postfix: EHLO, Ctrl-T, EHLO, QUIT; TLS 1.3 and the leaf
+/// `CN=mail.test.example` on screen; the terminal restored after Ctrl-Q.
+fn tui_starttls_against_real_postfix(ca: &str) {
+    if !tmux::available("TUI against real Postfix") {
+        return;
+    }
+    let url = format!("smtp://127.0.0.1:{}", rs::SMTP);
+    let t = Tmux::mailwire("postfix", &[url.as_str(), "--ca-file", ca]);
+    tmux::starttls_flow(&t, &tmux::SMTP, "mail.test.example");
+}
+
+/// The TUI on real Dovecot: CAPABILITY, Ctrl-T, CAPABILITY, LOGOUT.
+fn tui_starttls_against_real_dovecot(ca: &str) {
+    if !tmux::available("TUI against real Dovecot") {
+        return;
+    }
+    let url = format!("imap://127.0.0.1:{}", rs::IMAP);
+    let t = Tmux::mailwire("dovecot", &[url.as_str(), "--ca-file", ca]);
+    tmux::starttls_flow(&t, &tmux::IMAP, "mail.test.example");
 }

@@ -59,6 +59,20 @@ fn or_dash(s: &Option<String>) -> String {
     s.clone().unwrap_or_else(|| "-".into())
 }
 
+/// Cuts `s` to `width` columns, ending in `…` when cut: a CN clipped
+/// silently (`mail.test.exam`) reads like a different, wrong name.
+fn fit(s: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let theme = &app.theme;
@@ -98,12 +112,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     } else {
         Style::new()
     };
+    let widths = [
+        Constraint::Length(2),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+        Constraint::Length(5),
+        Constraint::Length(8),
+    ];
+    // The same split the table makes, to know where the names get cut.
+    let columns = Layout::horizontal(widths).spacing(1).split(table_area);
+    let (subject_width, issuer_width) = (columns[1].width, columns[2].width);
     let rows = chain.certs.iter().enumerate().map(|(i, c)| {
         let marker = if i == app.chain_selected { ">" } else { " " };
         let row = Row::new(vec![
             Cell::from(format!("{marker}{}", c.depth)),
-            Cell::from(or_dash(&c.subject_cn)),
-            Cell::from(or_dash(&c.issuer_cn)),
+            Cell::from(fit(&or_dash(&c.subject_cn), subject_width)),
+            Cell::from(fit(&or_dash(&c.issuer_cn), issuer_width)),
             Cell::from(Span::styled(
                 format!("{:>5}", c.days_left),
                 days_style(c.days_left, theme),
@@ -116,20 +140,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
             row
         }
     });
-    Table::new(
-        rows,
-        [
-            Constraint::Length(2),
-            Constraint::Fill(3),
-            Constraint::Fill(3),
-            Constraint::Length(5),
-            Constraint::Length(8),
-        ],
-    )
-    .header(Row::new(vec!["#", "subject CN", "issuer CN", " days", "key"]).style(theme.label))
-    .column_spacing(1)
-    .render(table_area, buf);
+    Table::new(rows, widths)
+        .header(Row::new(vec!["#", "subject CN", "issuer CN", " days", "key"]).style(theme.label))
+        .column_spacing(1)
+        .render(table_area, buf);
     Paragraph::new(findings)
         .wrap(ratatui::widgets::Wrap { trim: true })
         .render(findings_area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_marks_a_cut_name() {
+        assert_eq!(fit("localhost", 14), "localhost");
+        assert_eq!(fit("mail.test.exam", 14), "mail.test.exam");
+        assert_eq!(fit("mail.test.example", 14), "mail.test.exa…");
+        assert_eq!(fit("abc", 1), "…");
+        assert_eq!(fit("abc", 0), "");
+    }
 }
