@@ -29,6 +29,19 @@ pub struct Cli {
     pub conn: ConnectOpts,
     #[command(flatten)]
     pub tui: TuiOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
+}
+
+/// Recording a session (`docs/recording-format.md`).
+#[derive(Debug, Clone, Args, Default)]
+pub struct RecordOpts {
+    /// Write every event of the session to FILE (JSON Lines, mode 0600) as it happens.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep passwords and SASL payloads in the recording (masked by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// Options of the interactive session only.
@@ -52,6 +65,8 @@ pub enum Command {
         conn: ConnectOpts,
         #[command(flatten)]
         tui: TuiOpts,
+        #[command(flatten)]
+        record: RecordOpts,
     },
     /// Non-interactive check: greeting, capabilities, STARTTLS, capabilities, quit.
     Check(CheckArgs),
@@ -59,6 +74,22 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the built-in SMTP/IMAP/POP3 server on loopback.
     Serve(ServeArgs),
+    /// Write a recording as a plain transcript, JSON or the PEM chain.
+    Export(ExportArgs),
+}
+
+/// `mailwire export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Recording to export (written with --record).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// text: transcript for a ticket; json: one document; pem: the chain.
+    #[arg(long, value_enum, default_value_t = crate::replay::Format::Text)]
+    pub format: crate::replay::Format,
+    /// Show secrets a --no-redact recording holds (masked by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// Connection and TLS options shared by the TUI and `check`.
@@ -149,6 +180,8 @@ pub struct CheckArgs {
     pub leaf: LeafKind,
     #[command(flatten)]
     pub conn: ConnectOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
 }
 
 /// Protocols of the built-in server.
@@ -176,6 +209,8 @@ pub struct DemoArgs {
     pub conn: ConnectOpts,
     #[command(flatten)]
     pub tui: TuiOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
 }
 
 /// `mailwire serve`.

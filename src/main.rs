@@ -9,8 +9,10 @@ use clap::Parser;
 
 use mailwire::check::{self, EXIT_USAGE};
 use mailwire::cli::{
-    CheckArgs, Cli, Command, ConnectOpts, DemoArgs, DemoProtocol, ServeArgs, TuiOpts, parse_target,
+    CheckArgs, Cli, Command, ConnectOpts, DemoArgs, DemoProtocol, ExportArgs, RecordOpts,
+    ServeArgs, TuiOpts, parse_target,
 };
+use mailwire::replay::{self, RecordSwitch};
 use mailwire::server::pki::LeafKind;
 use mailwire::server::{self, ServeOptions, Server};
 use mailwire::session::{self, SessionConfig};
@@ -33,11 +35,17 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> i32 {
     let result = match cli.command {
         Some(Command::Check(args)) => run_check(args).await,
-        Some(Command::Connect { url, conn, tui }) => run_tui(&url, conn, tui).await,
+        Some(Command::Connect {
+            url,
+            conn,
+            tui,
+            record,
+        }) => run_tui(&url, conn, tui, &record).await,
         Some(Command::Demo(args)) => run_demo(args).await,
         Some(Command::Serve(args)) => run_serve(args).await,
+        Some(Command::Export(args)) => run_export(args),
         None => match cli.url {
-            Some(url) => run_tui(&url, cli.conn, cli.tui).await,
+            Some(url) => run_tui(&url, cli.conn, cli.tui, &cli.record).await,
             None => {
                 eprintln!(
                     "mailwire: give a URL (e.g. mailwire smtp://mail.example.com) or a command; try `mailwire demo` or --help"
@@ -118,7 +126,11 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     };
     // Bad trust options are usage errors, found before connecting.
     mailwire::tls::client::root_store(&config.tls)?;
-    let report = check::run(config, args.starttls).await;
+    let switch = record_switch(&config, &args.record)?;
+    let report = check::run_recorded(config, args.starttls, switch.clone()).await;
+    if let Some(failure) = switch.as_ref().and_then(RecordSwitch::failure) {
+        eprintln!("mailwire: recording stopped: {failure}");
+    }
     if let Some(d) = demo {
         d.server.shutdown().await;
     }
@@ -137,21 +149,65 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     Ok(report.exit_code)
 }
 
-async fn run_tui(url: &str, conn: ConnectOpts, tui_opts: TuiOpts) -> anyhow::Result<i32> {
+async fn run_tui(
+    url: &str,
+    conn: ConnectOpts,
+    tui_opts: TuiOpts,
+    record: &RecordOpts,
+) -> anyhow::Result<i32> {
     let config = conn.session_config(parse_target(url)?);
     mailwire::tls::client::root_store(&config.tls)?;
-    open_tui(config, &tui_opts).await
+    open_tui(config, &tui_opts, record).await
+}
+
+/// The recording switch for `--record FILE`: writing from the first event,
+/// or (without the flag) off until Ctrl-R.
+fn record_switch(
+    config: &SessionConfig,
+    opts: &RecordOpts,
+) -> anyhow::Result<Option<RecordSwitch>> {
+    match &opts.record {
+        Some(path) => Ok(Some(RecordSwitch::recording_to(
+            config,
+            !opts.no_redact,
+            path,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<i32> {
+    let recording = replay::Recording::load(&args.file)?;
+    for warning in recording.warnings() {
+        eprintln!("mailwire: {warning}");
+    }
+    if args.format == replay::Format::Pem && recording.last_chain().is_none() {
+        eprintln!(
+            "mailwire: {} has no TLS handshake, so there is no certificate chain to export",
+            args.file.display()
+        );
+        return Ok(EXIT_USAGE);
+    }
+    print!(
+        "{}",
+        replay::export(&recording, args.format, !args.no_redact)
+    );
+    Ok(0)
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
     let demo = Demo::start(args.leaf).await?;
     let config = demo.config(args.protocol, args.implicit, &args.conn)?;
-    let code = open_tui(config, &args.tui).await;
+    let code = open_tui(config, &args.tui, &args.record).await;
     demo.server.shutdown().await;
     code
 }
 
-async fn open_tui(mut config: SessionConfig, opts: &TuiOpts) -> anyhow::Result<i32> {
+async fn open_tui(
+    mut config: SessionConfig,
+    opts: &TuiOpts,
+    record: &RecordOpts,
+) -> anyhow::Result<i32> {
     let ehlo = match &config.ehlo {
         Some(e) => e.clone(),
         None => session::engine::default_ehlo(local_addr_towards(&config.target).await),
@@ -166,8 +222,15 @@ async fn open_tui(mut config: SessionConfig, opts: &TuiOpts) -> anyhow::Result<i
         ehlo,
         plan,
     });
-    let handle = session::spawn(config);
-    tui::run_terminal(app, handle).await.context("terminal")?;
+    // Without --record, Ctrl-R can still start a recording (to a default name).
+    let switch = match record_switch(&config, record)? {
+        Some(s) => s,
+        None => RecordSwitch::new(&config, !record.no_redact),
+    };
+    let handle = replay::tap(session::spawn(config), switch.clone());
+    tui::run_terminal_recording(app, handle, Some(switch))
+        .await
+        .context("terminal")?;
     Ok(0)
 }
 

@@ -60,6 +60,7 @@ mod format;
 mod recorder;
 mod recording;
 mod redact;
+mod tap;
 
 use std::path::PathBuf;
 
@@ -68,6 +69,7 @@ pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
 pub use recording::{MAX_LINE, Recording};
 pub use redact::Redactor;
+pub use tap::{RecordStatus, RecordSwitch, default_file_name, tap};
 
 #[cfg(doc)]
 use crate::session::Event;

@@ -49,6 +49,8 @@ pub enum Action {
     Close,
     /// Save the chain as PEM.
     SaveChain,
+    /// Start or pause recording the session.
+    ToggleRecording,
     Confirm,
     Cancel,
     Up,
@@ -185,6 +187,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Global, Key::ctrl('t'), A::StartTls, "STARTTLS/STLS (asks if not advertised)"),
     bind(S::Global, Key::ctrl('d'), A::Done, "IDLE: send DONE; DATA: end the message"),
     bind(S::Global, Key::plain(K::F(2)), A::NextPane, "next pane (next tab when narrow)"),
+    bind(S::Global, Key::ctrl('r'), A::ToggleRecording, "record the session / pause recording"),
     bind(S::Global, Key::ctrl('q'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
     bind(S::Global, Key::ctrl('c'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
     bind(S::Global, Key::plain(K::PageUp), A::PageUp, "transcript: page up"),
