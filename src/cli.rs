@@ -76,6 +76,19 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write a recording as a plain transcript, JSON or the PEM chain.
     Export(ExportArgs),
+    /// Step through a recording in the TUI, read-only.
+    Replay(ReplayArgs),
+}
+
+/// `mailwire replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Recording to show (written with --record).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Play N times faster than recorded (Space plays and pauses).
+    #[arg(long, value_name = "N", default_value_t = 1.0)]
+    pub speed: f64,
 }
 
 /// `mailwire export`.

@@ -10,7 +10,7 @@ use clap::Parser;
 use mailwire::check::{self, EXIT_USAGE};
 use mailwire::cli::{
     CheckArgs, Cli, Command, ConnectOpts, DemoArgs, DemoProtocol, ExportArgs, RecordOpts,
-    ServeArgs, TuiOpts, parse_target,
+    ReplayArgs, ServeArgs, TuiOpts, parse_target,
 };
 use mailwire::replay::{self, RecordSwitch};
 use mailwire::server::pki::LeafKind;
@@ -44,6 +44,7 @@ async fn dispatch(cli: Cli) -> i32 {
         Some(Command::Demo(args)) => run_demo(args).await,
         Some(Command::Serve(args)) => run_serve(args).await,
         Some(Command::Export(args)) => run_export(args),
+        Some(Command::Replay(args)) => run_replay(args).await,
         None => match cli.url {
             Some(url) => run_tui(&url, cli.conn, cli.tui, &cli.record).await,
             None => {
@@ -174,6 +175,18 @@ fn record_switch(
         )?)),
         None => Ok(None),
     }
+}
+
+async fn run_replay(args: ReplayArgs) -> anyhow::Result<i32> {
+    let recording = replay::Recording::load(&args.file)?;
+    for warning in recording.warnings() {
+        eprintln!("mailwire: {warning}");
+    }
+    let viewer = tui::viewer::Viewer::new(recording, args.speed);
+    tui::viewer::run_terminal(viewer)
+        .await
+        .context("terminal")?;
+    Ok(0)
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<i32> {

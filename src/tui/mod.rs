@@ -22,6 +22,7 @@ pub mod keymap;
 pub mod panes;
 pub mod plan;
 pub mod theme;
+pub mod viewer;
 pub mod wire;
 
 use std::collections::VecDeque;
@@ -248,10 +249,10 @@ pub fn restore_terminal() {
 }
 
 /// Restores the terminal when dropped: on normal exit, on `?` and while unwinding.
-struct TerminalGuard;
+pub(crate) struct TerminalGuard;
 
 impl TerminalGuard {
-    fn enter() -> Result<Self> {
+    pub(crate) fn enter() -> Result<Self> {
         enable_raw_mode()?;
         let guard = TerminalGuard;
         execute!(
@@ -272,7 +273,7 @@ impl Drop for TerminalGuard {
 
 /// A panic prints its message on the main screen in cooked mode, not into
 /// the alternate screen where it would vanish.
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
