@@ -89,6 +89,21 @@ pub struct ReplayArgs {
     /// Play N times faster than recorded (Space plays and pauses).
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub speed: f64,
+    /// Client replay: send the recorded commands to this server and compare replies.
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
+    /// Client replay without stopping between commands (currently the only mode).
+    #[arg(long, requires = "against")]
+    pub auto: bool,
+    /// Value of a secret the recording masks, in order REDACTED1, REDACTED2, ..
+    /// [env: MAILWIRE_SECRET_<NAME>].
+    #[arg(long, value_name = "NAME=VALUE", requires = "against")]
+    pub secret: Vec<String>,
+    /// Compare replies exactly (no masking of times, ids and the banner host).
+    #[arg(long, requires = "against")]
+    pub no_normalize: bool,
+    #[command(flatten)]
+    pub conn: ConnectOpts,
 }
 
 /// `mailwire export`.

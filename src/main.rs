@@ -182,11 +182,73 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<i32> {
     for warning in recording.warnings() {
         eprintln!("mailwire: {warning}");
     }
+    if let Some(url) = &args.against {
+        return client_replay(&recording, url, &args).await;
+    }
     let viewer = tui::viewer::Viewer::new(recording, args.speed);
     tui::viewer::run_terminal(viewer)
         .await
         .context("terminal")?;
     Ok(0)
+}
+
+/// `replay FILE --against URL`: prints each step and a summary; exit 1 when
+/// a reply code or status differs.
+async fn client_replay(
+    recording: &replay::Recording,
+    url: &str,
+    args: &ReplayArgs,
+) -> anyhow::Result<i32> {
+    let config = args.conn.session_config(parse_target(url)?);
+    mailwire::tls::client::root_store(&config.tls)?;
+    let mut secrets = std::collections::HashMap::new();
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix("MAILWIRE_SECRET_") {
+            secrets.insert(name.to_string(), value);
+        }
+    }
+    for s in &args.secret {
+        let (name, value) = s
+            .split_once('=')
+            .with_context(|| format!("--secret {s:?}: expected NAME=VALUE"))?;
+        secrets.insert(name.to_string(), value.to_string());
+    }
+    let steps = match replay::replay_against(recording, config, &secrets, !args.no_normalize).await
+    {
+        Ok(steps) => steps,
+        Err(e) => {
+            eprintln!("mailwire: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let mut failed = 0;
+    let mut changed = 0;
+    for step in &steps {
+        let mark = if step.status_differs {
+            failed += 1;
+            "DIFF"
+        } else if step.text_differs {
+            changed += 1;
+            "text"
+        } else {
+            "same"
+        };
+        println!("[{mark}] {}", step.label);
+        if step.status_differs || step.text_differs {
+            for line in step.recorded.lines() {
+                println!("    recorded: {line}");
+            }
+            for line in step.live.lines() {
+                println!("    live:     {line}");
+            }
+        }
+    }
+    println!(
+        "{} steps: {} same, {changed} with other text, {failed} with a different code or status",
+        steps.len(),
+        steps.len() - changed - failed
+    );
+    Ok(i32::from(failed > 0))
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<i32> {

@@ -55,6 +55,7 @@
 //! line. The file is created with mode 0600. The full description, for users,
 //! is in `docs/recording-format.md`.
 
+pub mod client;
 mod export;
 mod format;
 mod recorder;
@@ -64,6 +65,7 @@ mod tap;
 
 use std::path::PathBuf;
 
+pub use client::{StepReport, run as replay_against};
 pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
