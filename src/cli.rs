@@ -257,6 +257,10 @@ pub struct ServeArgs {
     /// Certificate the server presents.
     #[arg(long, value_enum, default_value_t = LeafKind::Good)]
     pub leaf: LeafKind,
+    /// Act as the server of this recording on one ephemeral port of --listen
+    /// (STARTTLS with a fresh certificate: the recorded key is not known).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
 }
 
 /// Parses a URL argument into a target.

@@ -331,6 +331,24 @@ async fn local_addr_towards(target: &Target) -> Option<SocketAddr> {
 }
 
 async fn run_serve(args: ServeArgs) -> anyhow::Result<i32> {
+    if let Some(file) = &args.replay {
+        let recording = replay::Recording::load(file)?;
+        let ca_out = match &args.ca_out {
+            Some(p) => p.clone(),
+            None => tempfile::Builder::new()
+                .prefix("mailwire-replay-root-")
+                .suffix(".pem")
+                .tempfile()
+                .context("cannot create a file for the root")?
+                .into_temp_path()
+                .keep()
+                .context("cannot keep the root file")?,
+        };
+        server::replay::serve(&recording, SocketAddr::new(args.listen, 0), &ca_out)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        return Ok(0);
+    }
     let opts = ServeOptions {
         bind: args.listen,
         port_base: args.port_base,
