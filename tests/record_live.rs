@@ -155,3 +155,47 @@ fn export_pem_without_tls_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no TLS handshake"), "{err}");
 }
+
+/// Ctrl-R's switch: events while paused are not written (but still seen by
+/// the redactor), resuming appends to the same file.
+#[test]
+fn record_switch_pauses_and_resumes_into_the_same_file() {
+    use mailwire::replay::{RecordStatus, RecordSwitch};
+    use mailwire::session::{Direction, Entry, Event};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("toggle.jsonl");
+    let config = SessionConfig::new(Target::parse("smtp://mail.example.test").unwrap());
+    let line = |t: u64, dir, raw: &str| {
+        Event::Data(Entry {
+            at: Duration::from_millis(t),
+            direction: dir,
+            raw: raw.as_bytes().to_vec(),
+            tls: false,
+        })
+    };
+    let switch = RecordSwitch::recording_to(&config, true, &path).unwrap();
+    assert_eq!(switch.status(), RecordStatus::On(path.clone()));
+    switch.observe(&line(1, Direction::Server, "220 hi\r\n"));
+    assert_eq!(switch.toggle().unwrap(), RecordStatus::Off);
+    switch.observe(&line(2, Direction::Client, "AUTH LOGIN\r\n"));
+    switch.observe(&line(3, Direction::Server, "334 VXNlcm5hbWU6\r\n"));
+    assert_eq!(switch.toggle().unwrap(), RecordStatus::On(path.clone()));
+    // The answer to the 334 seen while paused is still masked.
+    switch.observe(&line(4, Direction::Client, "ZGVtbw==\r\n"));
+    let rec = mailwire::replay::Recording::load(&path).unwrap();
+    assert_eq!(rec.len(), 2);
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(!file.contains("ZGVtbw=="), "{file}");
+    assert!(!file.contains("AUTH LOGIN"), "{file}");
+}
+
+/// Without --record, the first Ctrl-R names the file after protocol, host and time.
+#[test]
+fn default_recording_name() {
+    let config = SessionConfig::new(Target::parse("imap://[::1]:10143").unwrap());
+    let header = mailwire::replay::Header::new(&config, time::OffsetDateTime::now_utc());
+    let name = mailwire::replay::default_file_name(&header);
+    assert!(name.starts_with("mailwire-imap-"), "{name}");
+    assert!(name.ends_with("Z.jsonl") && !name.contains(':'), "{name}");
+}
