@@ -96,11 +96,24 @@ pub struct CheckReport {
 /// Runs the check. `force_starttls` sends STARTTLS even when not advertised.
 /// Never fails: every problem ends up in the report and its exit code.
 pub async fn run(config: SessionConfig, force_starttls: bool) -> CheckReport {
+    run_recorded(config, force_starttls, None).await
+}
+
+/// [`run`], writing every engine event through `record` as it arrives
+/// (`--record FILE`).
+pub async fn run_recorded(
+    config: SessionConfig,
+    force_starttls: bool,
+    record: Option<crate::replay::RecordSwitch>,
+) -> CheckReport {
     let target = config.target.clone();
     let (tx, mut rx) = mpsc::channel(1024);
     let collector = tokio::spawn(async move {
         let mut events = Vec::new();
         while let Some(e) = rx.recv().await {
+            if let Some(switch) = &record {
+                switch.observe(&e);
+            }
             events.push(e);
         }
         events

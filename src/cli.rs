@@ -29,6 +29,19 @@ pub struct Cli {
     pub conn: ConnectOpts,
     #[command(flatten)]
     pub tui: TuiOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
+}
+
+/// Recording a session (`docs/recording-format.md`).
+#[derive(Debug, Clone, Args, Default)]
+pub struct RecordOpts {
+    /// Write every event of the session to FILE (JSON Lines, mode 0600) as it happens.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep passwords and SASL payloads in the recording (masked by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// Options of the interactive session only.
@@ -52,6 +65,8 @@ pub enum Command {
         conn: ConnectOpts,
         #[command(flatten)]
         tui: TuiOpts,
+        #[command(flatten)]
+        record: RecordOpts,
     },
     /// Non-interactive check: greeting, capabilities, STARTTLS, capabilities, quit.
     Check(CheckArgs),
@@ -59,6 +74,50 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the built-in SMTP/IMAP/POP3 server on loopback.
     Serve(ServeArgs),
+    /// Write a recording as a plain transcript, JSON or the PEM chain.
+    Export(ExportArgs),
+    /// Step through a recording in the TUI, read-only.
+    Replay(ReplayArgs),
+}
+
+/// `mailwire replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Recording to show (written with --record).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Play N times faster than recorded (Space plays and pauses).
+    #[arg(long, value_name = "N", default_value_t = 1.0)]
+    pub speed: f64,
+    /// Client replay: send the recorded commands to this server and compare replies.
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
+    /// Client replay without stopping between commands (currently the only mode).
+    #[arg(long, requires = "against")]
+    pub auto: bool,
+    /// Value of a secret the recording masks, in order REDACTED1, REDACTED2, ..
+    /// [env: MAILWIRE_SECRET_<NAME>].
+    #[arg(long, value_name = "NAME=VALUE", requires = "against")]
+    pub secret: Vec<String>,
+    /// Compare replies exactly (no masking of times, ids and the banner host).
+    #[arg(long, requires = "against")]
+    pub no_normalize: bool,
+    #[command(flatten)]
+    pub conn: ConnectOpts,
+}
+
+/// `mailwire export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Recording to export (written with --record).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// text: transcript for a ticket; json: one document; pem: the chain.
+    #[arg(long, value_enum, default_value_t = crate::replay::Format::Text)]
+    pub format: crate::replay::Format,
+    /// Show secrets a --no-redact recording holds (masked by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// Connection and TLS options shared by the TUI and `check`.
@@ -149,6 +208,8 @@ pub struct CheckArgs {
     pub leaf: LeafKind,
     #[command(flatten)]
     pub conn: ConnectOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
 }
 
 /// Protocols of the built-in server.
@@ -182,6 +243,8 @@ pub struct DemoArgs {
     pub conn: ConnectOpts,
     #[command(flatten)]
     pub tui: TuiOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
 }
 
 /// `mailwire serve`.
@@ -200,6 +263,10 @@ pub struct ServeArgs {
     /// Certificate the server presents.
     #[arg(long, value_enum, default_value_t = LeafKind::Good)]
     pub leaf: LeafKind,
+    /// Act as the server of this recording on one ephemeral port of --listen
+    /// (STARTTLS with a fresh certificate: the recorded key is not known).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
 }
 
 /// Parses a URL argument into a target.

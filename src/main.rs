@@ -9,8 +9,10 @@ use clap::Parser;
 
 use mailwire::check::{self, EXIT_USAGE};
 use mailwire::cli::{
-    CheckArgs, Cli, Command, ConnectOpts, DemoArgs, DemoProtocol, ServeArgs, TuiOpts, parse_target,
+    CheckArgs, Cli, Command, ConnectOpts, DemoArgs, DemoProtocol, ExportArgs, RecordOpts,
+    ReplayArgs, ServeArgs, TuiOpts, parse_target,
 };
+use mailwire::replay::{self, RecordSwitch};
 use mailwire::server::pki::LeafKind;
 use mailwire::server::{self, ServeOptions, Server};
 use mailwire::session::{self, SessionConfig};
@@ -33,11 +35,18 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> i32 {
     let result = match cli.command {
         Some(Command::Check(args)) => run_check(args).await,
-        Some(Command::Connect { url, conn, tui }) => run_tui(&url, conn, tui).await,
+        Some(Command::Connect {
+            url,
+            conn,
+            tui,
+            record,
+        }) => run_tui(&url, conn, tui, &record).await,
         Some(Command::Demo(args)) => run_demo(args).await,
         Some(Command::Serve(args)) => run_serve(args).await,
+        Some(Command::Export(args)) => run_export(args),
+        Some(Command::Replay(args)) => run_replay(args).await,
         None => match cli.url {
-            Some(url) => run_tui(&url, cli.conn, cli.tui).await,
+            Some(url) => run_tui(&url, cli.conn, cli.tui, &cli.record).await,
             None => {
                 eprintln!(
                     "mailwire: give a URL (e.g. mailwire smtp://mail.example.com) or a command; try `mailwire demo` or --help"
@@ -118,7 +127,11 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     };
     // Bad trust options are usage errors, found before connecting.
     mailwire::tls::client::root_store(&config.tls)?;
-    let report = check::run(config, args.starttls).await;
+    let switch = record_switch(&config, &args.record)?;
+    let report = check::run_recorded(config, args.starttls, switch.clone()).await;
+    if let Some(failure) = switch.as_ref().and_then(RecordSwitch::failure) {
+        eprintln!("mailwire: recording stopped: {failure}");
+    }
     if let Some(d) = demo {
         d.server.shutdown().await;
     }
@@ -137,10 +150,124 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     Ok(report.exit_code)
 }
 
-async fn run_tui(url: &str, conn: ConnectOpts, tui_opts: TuiOpts) -> anyhow::Result<i32> {
+async fn run_tui(
+    url: &str,
+    conn: ConnectOpts,
+    tui_opts: TuiOpts,
+    record: &RecordOpts,
+) -> anyhow::Result<i32> {
     let config = conn.session_config(parse_target(url)?);
     mailwire::tls::client::root_store(&config.tls)?;
-    open_tui(config, &tui_opts).await
+    open_tui(config, &tui_opts, record).await
+}
+
+/// The recording switch for `--record FILE`: writing from the first event,
+/// or (without the flag) off until Ctrl-R.
+fn record_switch(
+    config: &SessionConfig,
+    opts: &RecordOpts,
+) -> anyhow::Result<Option<RecordSwitch>> {
+    match &opts.record {
+        Some(path) => Ok(Some(RecordSwitch::recording_to(
+            config,
+            !opts.no_redact,
+            path,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+async fn run_replay(args: ReplayArgs) -> anyhow::Result<i32> {
+    let recording = replay::Recording::load(&args.file)?;
+    for warning in recording.warnings() {
+        eprintln!("mailwire: {warning}");
+    }
+    if let Some(url) = &args.against {
+        return client_replay(&recording, url, &args).await;
+    }
+    let viewer = tui::viewer::Viewer::new(recording, args.speed);
+    tui::viewer::run_terminal(viewer)
+        .await
+        .context("terminal")?;
+    Ok(0)
+}
+
+/// `replay FILE --against URL`: prints each step and a summary; exit 1 when
+/// a reply code or status differs.
+async fn client_replay(
+    recording: &replay::Recording,
+    url: &str,
+    args: &ReplayArgs,
+) -> anyhow::Result<i32> {
+    let config = args.conn.session_config(parse_target(url)?);
+    mailwire::tls::client::root_store(&config.tls)?;
+    let mut secrets = std::collections::HashMap::new();
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix("MAILWIRE_SECRET_") {
+            secrets.insert(name.to_string(), value);
+        }
+    }
+    for s in &args.secret {
+        let (name, value) = s
+            .split_once('=')
+            .with_context(|| format!("--secret {s:?}: expected NAME=VALUE"))?;
+        secrets.insert(name.to_string(), value.to_string());
+    }
+    let steps = match replay::replay_against(recording, config, &secrets, !args.no_normalize).await
+    {
+        Ok(steps) => steps,
+        Err(e) => {
+            eprintln!("mailwire: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let mut failed = 0;
+    let mut changed = 0;
+    for step in &steps {
+        let mark = if step.status_differs {
+            failed += 1;
+            "DIFF"
+        } else if step.text_differs {
+            changed += 1;
+            "text"
+        } else {
+            "same"
+        };
+        println!("[{mark}] {}", step.label);
+        if step.status_differs || step.text_differs {
+            for line in step.recorded.lines() {
+                println!("    recorded: {line}");
+            }
+            for line in step.live.lines() {
+                println!("    live:     {line}");
+            }
+        }
+    }
+    println!(
+        "{} steps: {} same, {changed} with other text, {failed} with a different code or status",
+        steps.len(),
+        steps.len() - changed - failed
+    );
+    Ok(i32::from(failed > 0))
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<i32> {
+    let recording = replay::Recording::load(&args.file)?;
+    for warning in recording.warnings() {
+        eprintln!("mailwire: {warning}");
+    }
+    if args.format == replay::Format::Pem && recording.last_chain().is_none() {
+        eprintln!(
+            "mailwire: {} has no TLS handshake, so there is no certificate chain to export",
+            args.file.display()
+        );
+        return Ok(EXIT_USAGE);
+    }
+    print!(
+        "{}",
+        replay::export(&recording, args.format, !args.no_redact)
+    );
+    Ok(0)
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
@@ -168,18 +295,23 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
     };
     let demo = Demo::start(leaf).await?;
     let config = demo.config(protocol, args.implicit && lesson.is_none(), &args.conn)?;
-    let code = open_tui_with(config, &args.tui, lesson).await;
+    let code = open_tui_with(config, &args.tui, &args.record, lesson).await;
     demo.server.shutdown().await;
     code
 }
 
-async fn open_tui(config: SessionConfig, opts: &TuiOpts) -> anyhow::Result<i32> {
-    open_tui_with(config, opts, None).await
+async fn open_tui(
+    config: SessionConfig,
+    opts: &TuiOpts,
+    record: &RecordOpts,
+) -> anyhow::Result<i32> {
+    open_tui_with(config, opts, record, None).await
 }
 
 async fn open_tui_with(
     mut config: SessionConfig,
     opts: &TuiOpts,
+    record: &RecordOpts,
     lesson: Option<mailwire::lessons::Lesson>,
 ) -> anyhow::Result<i32> {
     let ehlo = match &config.ehlo {
@@ -200,8 +332,15 @@ async fn open_tui_with(
         Some(lesson) => app.with_lesson(lesson),
         None => app,
     };
-    let handle = session::spawn(config);
-    tui::run_terminal(app, handle).await.context("terminal")?;
+    // Without --record, Ctrl-R can still start a recording (to a default name).
+    let switch = match record_switch(&config, record)? {
+        Some(s) => s,
+        None => RecordSwitch::new(&config, !record.no_redact),
+    };
+    let handle = replay::tap(session::spawn(config), switch.clone());
+    tui::run_terminal_recording(app, handle, Some(switch))
+        .await
+        .context("terminal")?;
     Ok(0)
 }
 
@@ -227,6 +366,24 @@ async fn local_addr_towards(target: &Target) -> Option<SocketAddr> {
 }
 
 async fn run_serve(args: ServeArgs) -> anyhow::Result<i32> {
+    if let Some(file) = &args.replay {
+        let recording = replay::Recording::load(file)?;
+        let ca_out = match &args.ca_out {
+            Some(p) => p.clone(),
+            None => tempfile::Builder::new()
+                .prefix("mailwire-replay-root-")
+                .suffix(".pem")
+                .tempfile()
+                .context("cannot create a file for the root")?
+                .into_temp_path()
+                .keep()
+                .context("cannot keep the root file")?,
+        };
+        server::replay::serve(&recording, SocketAddr::new(args.listen, 0), &ca_out)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        return Ok(0);
+    }
     let opts = ServeOptions {
         bind: args.listen,
         port_base: args.port_base,

@@ -6,8 +6,11 @@
 mod common;
 
 use common::realservers::{self as rs, RealServers};
+use common::record::{assert_round_trip, record_session};
 use common::tmux::{self, Tmux};
 use common::{json, mailwire};
+use mailwire::session::SessionConfig;
+use mailwire::target::Target;
 
 fn check(url: &str, ca: &str) -> (i32, serde_json::Value) {
     let out = mailwire(&[
@@ -22,12 +25,30 @@ fn check(url: &str, ca: &str) -> (i32, serde_json::Value) {
     (out.status.code().unwrap_or(-1), json(&out))
 }
 
+/// Records a STARTTLS session against real Dovecot (IMAP and POP3) and
+/// loads it back: the same events as the engine emitted, byte for byte.
+fn record_round_trip_against_dovecot(ca: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (scheme, port) in [("imap", rs::IMAP), ("pop3", rs::POP3)] {
+        let url = format!("{scheme}://127.0.0.1:{port}");
+        let mut config = SessionConfig::new(Target::parse(&url).unwrap());
+        config.tls.ca_files.push(ca.into());
+        let path = dir.path().join(format!("{scheme}.jsonl"));
+        let events = runtime.block_on(record_session(config, &[], &path, false));
+        assert!(events.len() > 5, "{url}: {events:?}");
+        let rec = assert_round_trip(&path, &events);
+        assert!(rec.last_chain().is_some(), "{url}: STARTTLS recorded");
+    }
+}
+
 #[test]
 fn check_against_real_dovecot_and_postfix() {
     let Some(servers) = RealServers::start() else {
         return;
     };
     let ca = servers.ca();
+    record_round_trip_against_dovecot(ca);
 
     // Good chain: leaf + intermediate, trusted with the test root, TLS 1.3.
     let good = [

@@ -629,3 +629,17 @@ async fn waiting_timer_runs_live_and_esc_gives_up() {
         "Esc while waiting must not move the focus"
     );
 }
+
+#[test]
+fn ctrl_r_asks_to_record_and_the_status_bar_shows_the_file() {
+    let mut app = new_app("smtp://mx.example.com");
+    let effects = app.update(Msg::Action(mailwire::tui::keymap::Action::ToggleRecording));
+    assert!(matches!(effects.as_slice(), [tui::Effect::ToggleRecording]));
+    assert!(screen_text(&render(&mut app, 160, 40)).contains("rec off"));
+    app.update(Msg::Recording(Ok(Some("s.jsonl".into()))));
+    let screen = screen_text(&render(&mut app, 160, 40));
+    assert!(screen.contains("rec s.jsonl"), "{screen}");
+    assert!(screen.contains("recording to s.jsonl"), "{screen}");
+    app.update(Msg::Recording(Ok(None)));
+    assert!(screen_text(&render(&mut app, 160, 40)).contains("rec off"));
+}

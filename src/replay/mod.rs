@@ -55,19 +55,23 @@
 //! line. The file is created with mode 0600. The full description, for users,
 //! is in `docs/recording-format.md`.
 
+pub mod client;
 mod export;
 mod format;
 mod recorder;
 mod recording;
 mod redact;
+mod tap;
 
 use std::path::PathBuf;
 
+pub use client::{StepReport, run as replay_against};
 pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
 pub use recording::{MAX_LINE, Recording};
 pub use redact::Redactor;
+pub use tap::{RecordStatus, RecordSwitch, default_file_name, tap};
 
 #[cfg(doc)]
 use crate::session::Event;

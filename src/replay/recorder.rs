@@ -30,6 +30,23 @@ impl Recorder {
     /// # Errors
     /// [`ReplayError::Open`] or [`ReplayError::Write`] naming the path.
     pub fn create(path: impl AsRef<Path>, header: &Header) -> Result<Recorder> {
+        let redactor = header
+            .redacted
+            .then(|| Redactor::new(header.target.protocol));
+        Recorder::create_with(path, header, redactor)
+    }
+
+    /// Like [`Recorder::create`], continuing with `redactor`, which has seen
+    /// the session so far: recording started mid-session (Ctrl-R) still
+    /// masks the answer to a challenge sent before it started.
+    ///
+    /// # Errors
+    /// As [`Recorder::create`].
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        header: &Header,
+        redactor: Option<Redactor>,
+    ) -> Result<Recorder> {
         let path = path.as_ref().to_path_buf();
         let open_error = |source| ReplayError::Open {
             path: path.clone(),
@@ -52,7 +69,7 @@ impl Recorder {
             path,
             redactor: header
                 .redacted
-                .then(|| Redactor::new(header.target.protocol)),
+                .then(|| redactor.unwrap_or_else(|| Redactor::new(header.target.protocol))),
             line: Vec::with_capacity(512),
             recorded: 0,
         };

@@ -289,7 +289,7 @@ impl Recording {
     }
 
     /// The chain of the last handshake, DER, leaf first.
-    pub(crate) fn last_chain(&self) -> Option<&[Vec<u8>]> {
+    pub fn last_chain(&self) -> Option<&[Vec<u8>]> {
         self.tls.last().map(|t| t.chain_der.as_slice())
     }
 

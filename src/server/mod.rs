@@ -21,6 +21,7 @@ mod imap;
 mod mailbox;
 pub mod pki;
 mod pop3;
+pub mod replay;
 mod sasl;
 mod smtp;
 

@@ -154,6 +154,8 @@ pub enum Effect {
     /// Write `pem` to `file_name` in the current directory, then report back
     /// with [`Msg::ChainSaved`].
     SaveChain { file_name: String, pem: String },
+    /// Start or stop recording (Ctrl-R), then report with [`Msg::Recording`].
+    ToggleRecording,
 }
 
 /// Everything that changes the app.
@@ -167,6 +169,8 @@ pub enum Msg {
     Paste(String),
     /// Outcome of [`Effect::SaveChain`]: the path written, or the error.
     ChainSaved(Result<PathBuf, String>),
+    /// Recording is now on (to this file) or off, or could not start.
+    Recording(Result<Option<PathBuf>, String>),
 }
 
 /// Capabilities as advertised before and after the upgrade.
@@ -261,6 +265,8 @@ pub struct App {
     pub quit: QuitState,
     /// Explain cursor, raw toggle and lesson.
     pub teach: Teach,
+    /// The file being recorded to (`rec <file>` in the status bar); `None`: off.
+    pub recording: Option<PathBuf>,
     pending: VecDeque<Pending>,
     outgoing: VecDeque<Outgoing>,
     gave_up: bool,
@@ -314,6 +320,7 @@ impl App {
             idling: false,
             sasl: false,
             progress: Progress::default(),
+            recording: None,
         }
     }
 
@@ -522,6 +529,20 @@ impl App {
                 self.note(NoteKind::Error, format!("could not save the chain: {e}"));
                 Vec::new()
             }
+            Msg::Recording(Ok(path)) => {
+                let text = match &path {
+                    Some(p) => format!("recording to {} (Ctrl-R pauses)", p.display()),
+                    None => "recording paused (Ctrl-R resumes)".to_string(),
+                };
+                self.note(NoteKind::Info, text);
+                self.recording = path;
+                Vec::new()
+            }
+            Msg::Recording(Err(e)) => {
+                self.note(NoteKind::Error, format!("cannot record: {e}"));
+                self.recording = None;
+                Vec::new()
+            }
         }
     }
 
@@ -695,6 +716,7 @@ impl App {
             Action::Done => return self.done(),
             Action::Help => self.mode = Mode::Help { scroll: 0 },
             Action::SaveChain => return self.save_chain(),
+            Action::ToggleRecording => return vec![Effect::ToggleRecording],
             Action::Up if self.pane == PaneId::Chain => {
                 self.chain_selected = self.chain_selected.saturating_sub(1)
             }

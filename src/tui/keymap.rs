@@ -49,6 +49,8 @@ pub enum Action {
     Close,
     /// Save the chain as PEM.
     SaveChain,
+    /// Start or pause recording the session.
+    ToggleRecording,
     Confirm,
     Cancel,
     Up,
@@ -188,6 +190,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Global, Key::ctrl('d'), A::Done, "IDLE: send DONE; DATA: end the message"),
     bind(S::Global, Key::plain(K::F(6)), A::ToggleRaw, "raw wire view of the selected line on/off"),
     bind(S::Global, Key::plain(K::F(2)), A::NextPane, "next pane (next tab when narrow)"),
+    bind(S::Global, Key::ctrl('r'), A::ToggleRecording, "record the session / pause recording"),
     bind(S::Global, Key::ctrl('q'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
     bind(S::Global, Key::ctrl('c'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
     bind(S::Global, Key::plain(K::PageUp), A::PageUp, "transcript: page up"),

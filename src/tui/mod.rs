@@ -24,6 +24,7 @@ pub mod panes;
 pub mod plan;
 pub mod teach;
 pub mod theme;
+pub mod viewer;
 pub mod wire;
 
 use std::collections::VecDeque;
@@ -50,6 +51,7 @@ pub use app::{App, AppConfig, Effect, Msg};
 pub use plan::Plan;
 pub use theme::Theme;
 
+use crate::replay::{RecordStatus, RecordSwitch};
 use crate::session::Event;
 use crate::session::engine::{Command, SessionHandle};
 
@@ -90,12 +92,31 @@ pub async fn run_with<B, S>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     handle: SessionHandle,
-    mut input: S,
+    input: S,
 ) -> Result<()>
 where
     B: Backend,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
+    run_recording(terminal, app, handle, input, None).await
+}
+
+/// [`run_with`] where Ctrl-R flips `switch`, which the caller put between
+/// the engine and `handle` with [`crate::replay::tap`].
+pub async fn run_recording<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    handle: SessionHandle,
+    mut input: S,
+    switch: Option<RecordSwitch>,
+) -> Result<()>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    if let Some(RecordStatus::On(path)) = switch.as_ref().map(RecordSwitch::status) {
+        app.recording = Some(path);
+    }
     let SessionHandle {
         commands,
         mut events,
@@ -161,6 +182,16 @@ where
                     let saved = save_chain(&file_name, &pem);
                     app.update(Msg::ChainSaved(saved));
                 }
+                Effect::ToggleRecording => {
+                    let status = match &switch {
+                        Some(s) => s.toggle().map_err(|e| e.to_string()),
+                        None => Err("this session cannot be recorded".to_string()),
+                    };
+                    app.update(Msg::Recording(status.map(|s| match s {
+                        RecordStatus::On(path) => Some(path),
+                        RecordStatus::Off => None,
+                    })));
+                }
             }
         }
         if app.should_quit() {
@@ -220,10 +251,10 @@ pub fn restore_terminal() {
 }
 
 /// Restores the terminal when dropped: on normal exit, on `?` and while unwinding.
-struct TerminalGuard;
+pub(crate) struct TerminalGuard;
 
 impl TerminalGuard {
-    fn enter() -> Result<Self> {
+    pub(crate) fn enter() -> Result<Self> {
         enable_raw_mode()?;
         let guard = TerminalGuard;
         execute!(
@@ -244,7 +275,7 @@ impl Drop for TerminalGuard {
 
 /// A panic prints its message on the main screen in cooked mode, not into
 /// the alternate screen where it would vanish.
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
@@ -259,7 +290,16 @@ fn install_panic_hook() {
 /// capture and bracketed paste, restored on exit, error, panic, Ctrl-C and
 /// SIGTERM. `NO_COLOR` switches to the monochrome theme. Returns the app
 /// (e.g. for a transcript export after the session).
-pub async fn run_terminal(mut app: App, handle: SessionHandle) -> Result<App> {
+pub async fn run_terminal(app: App, handle: SessionHandle) -> Result<App> {
+    run_terminal_recording(app, handle, None).await
+}
+
+/// [`run_terminal`] with Ctrl-R flipping `switch` (see [`run_recording`]).
+pub async fn run_terminal_recording(
+    mut app: App,
+    handle: SessionHandle,
+    switch: Option<RecordSwitch>,
+) -> Result<App> {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         app.theme = Theme::monochrome();
     }
@@ -268,7 +308,7 @@ pub async fn run_terminal(mut app: App, handle: SessionHandle) -> Result<App> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
     let result = tokio::select! {
-        r = run(&mut terminal, &mut app, handle) => r,
+        r = run_recording(&mut terminal, &mut app, handle, EventStream::new(), switch) => r,
         // In raw mode Ctrl-C is a key (handled as quit); these are signals
         // sent from outside, e.g. `kill` or a closing terminal emulator.
         _ = tokio::signal::ctrl_c() => Ok(()),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod realservers;
+pub mod record;
 pub mod tmux;
 
 use std::process::{Command, Output};

@@ -77,8 +77,11 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             app.last_rtt.map_or_else(|| "-".to_string(), duration_label)
         )),
         sep(),
-        Span::styled("rec off", theme.dim),
     ]);
+    spans.push(match &app.recording {
+        Some(path) => Span::styled(format!("rec {}", path.display()), theme.warning),
+        None => Span::styled("rec off", theme.dim),
+    });
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 

@@ -1,0 +1,197 @@
+//! Server replay: `mailwire serve --replay FILE` acts as the recorded server
+//! on loopback. It sends the recorded greeting, then for each client line
+//! the recorded reply, in order. A line that does not match the recording
+//! gets a protocol error reply and a note on stderr. STARTTLS/STLS upgrades
+//! with a freshly generated certificate: the recorded server's private key
+//! is not in the recording.
+//!
+//! ```text
+//! client --line--> matches exchange k? --yes--> recorded replies of k (IMAP tag swapped)
+//!                                     --no---> 500 / BAD / -ERR + note on stderr
+//! ```
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use super::pki::{DemoPki, LeafKind};
+use crate::replay::Recording;
+use crate::replay::client::{Exchange, exchanges, status};
+use crate::target::{Protocol, TlsMode};
+use crate::tls::server::ServerTls;
+
+/// The recorded conversation a replay server follows.
+struct Script {
+    protocol: Protocol,
+    exchanges: Vec<Exchange>,
+    tls: ServerTls,
+}
+
+enum Next {
+    Upgrade,
+    Done,
+}
+
+/// Binds `listen`, prints the URL and the new root's path, and serves
+/// connections from `recording` until killed.
+///
+/// # Errors
+/// The certificate cannot be generated or the address bound.
+pub async fn serve(
+    recording: &Recording,
+    listen: std::net::SocketAddr,
+    ca_out: &std::path::Path,
+) -> Result<(), String> {
+    let pki = DemoPki::generate(LeafKind::Good).map_err(|e| e.to_string())?;
+    let tls = ServerTls::new(&pki.chain_der(), pki.leaf_key_der()).map_err(|e| e.to_string())?;
+    std::fs::write(ca_out, pki.root_pem())
+        .map_err(|e| format!("cannot write {}: {e}", ca_out.display()))?;
+    let target = &recording.header().target;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // A reader that closed our stdout after the URL must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{}://{addr}", target.scheme);
+    let _ = writeln!(
+        out,
+        "root CA: {} (a fresh certificate for localhost: the recorded server's key is not known)",
+        ca_out.display()
+    );
+    let _ = out.flush();
+    let script = Arc::new(Script {
+        protocol: target.protocol,
+        exchanges: exchanges((0..recording.len()).filter_map(|i| recording.event(i))),
+        tls,
+    });
+    let implicit = target.tls == TlsMode::Implicit;
+    loop {
+        let Ok((tcp, peer)) = listener.accept().await else {
+            continue;
+        };
+        let script = Arc::clone(&script);
+        tokio::spawn(async move {
+            let mut k = 0;
+            if implicit {
+                if let Ok(tls) = script.tls.accept(tcp).await {
+                    let _ = converse(&script, &mut BufReader::new(tls), &mut k, true).await;
+                }
+                return;
+            }
+            let mut plain = BufReader::new(tcp);
+            if let Ok(Next::Upgrade) = converse(&script, &mut plain, &mut k, true).await {
+                match script.tls.accept(plain.into_inner()).await {
+                    Ok(tls) => {
+                        let _ = converse(&script, &mut BufReader::new(tls), &mut k, false).await;
+                    }
+                    Err(e) => eprintln!("{peer}: TLS handshake failed: {e}"),
+                }
+            }
+        });
+    }
+}
+
+/// Plays exchanges from `k` on; `greet` sends the greeting first.
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    script: &Script,
+    stream: &mut BufReader<S>,
+    k: &mut usize,
+    greet: bool,
+) -> std::io::Result<Next> {
+    if greet && *k == 0 {
+        if let Some(g) = script.exchanges.first() {
+            for reply in &g.replies {
+                stream.get_mut().write_all(reply).await?;
+            }
+        }
+        *k = 1;
+    }
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if stream.read_until(b'\n', &mut line).await? == 0 {
+            return Ok(Next::Done);
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        let (tag, rest) = split_tag(script.protocol, &text);
+        let Some(want) = script.exchanges.get(*k) else {
+            eprintln!("unexpected {:?}: the recording has ended", text.trim_end());
+            stream
+                .get_mut()
+                .write_all(refusal(script.protocol, tag).as_bytes())
+                .await?;
+            continue;
+        };
+        let recorded =
+            String::from_utf8_lossy(want.command.as_deref().unwrap_or_default()).into_owned();
+        let (rec_tag, rec_rest) = split_tag(script.protocol, &recorded);
+        if !matches_line(rest, rec_rest) {
+            eprintln!(
+                "line {k} does not match the recording: got {:?}, recorded {:?}",
+                text.trim_end(),
+                recorded.trim_end()
+            );
+            stream
+                .get_mut()
+                .write_all(refusal(script.protocol, tag).as_bytes())
+                .await?;
+            continue;
+        }
+        *k += 1;
+        for reply in &want.replies {
+            let reply = match (tag, rec_tag) {
+                (Some(t), Some(r)) if reply.starts_with(format!("{r} ").as_bytes()) => {
+                    [t.as_bytes(), &reply[r.len()..]].concat()
+                }
+                _ => reply.clone(),
+            };
+            stream.get_mut().write_all(&reply).await?;
+        }
+        let word = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let positive = matches!(
+            status(script.protocol, &want.replies).as_str(),
+            "220" | "OK" | "+OK"
+        );
+        if (word == "STARTTLS" || word == "STLS") && positive {
+            return Ok(Next::Upgrade);
+        }
+    }
+}
+
+fn split_tag(protocol: Protocol, line: &str) -> (Option<&str>, &str) {
+    match (protocol, line.split_once(' ')) {
+        (Protocol::Imap, Some((tag, rest))) => (Some(tag), rest),
+        _ => (None, line),
+    }
+}
+
+/// Same command: equal ignoring case and line ending; a redacted secret
+/// matches anything in its place.
+fn matches_line(got: &str, recorded: &str) -> bool {
+    let (got, recorded) = (got.trim_end(), recorded.trim_end());
+    match recorded.find("<redacted ") {
+        Some(i) => got.len() >= i && got[..i].eq_ignore_ascii_case(&recorded[..i]),
+        None => got.eq_ignore_ascii_case(recorded),
+    }
+}
+
+/// RFC 5321 §4.2.4 500, RFC 9051 §7.1.5 BAD, RFC 1939 §3 -ERR.
+fn refusal(protocol: Protocol, tag: Option<&str>) -> String {
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => {
+            "500 5.5.1 mailwire replay: command does not match the recording\r\n".into()
+        }
+        Protocol::Imap => format!(
+            "{} BAD mailwire replay: command does not match the recording\r\n",
+            tag.unwrap_or("*")
+        ),
+        Protocol::Pop3 => "-ERR mailwire replay: command does not match the recording\r\n".into(),
+    }
+}

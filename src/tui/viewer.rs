@@ -1,0 +1,215 @@
+//! `mailwire replay FILE`: the TUI in read-only mode. A [`Viewer`] feeds the
+//! recorded events into an ordinary [`App`], so the panes show exactly what
+//! they showed live, and the TLS and chain panes what was known at the
+//! current event.
+//!
+//! ```text
+//! Recording::event(i) --Msg::Session--> App --panes::draw--> screen
+//!      ^                                                  replay 5/16 ▶ ×2
+//!      +-- n/Right +1, p/Left -1 (rebuilt from 0), Home, End, Space play/pause
+//! ```
+//!
+//! Stepping forward applies one event (copied out of the recording's arena,
+//! never the whole file); stepping back rebuilds the app from the start.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures_core::Stream;
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::app::{App, AppConfig, Msg};
+use super::{Error, Result};
+use crate::replay::Recording;
+
+/// What a key does in the viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewerAction {
+    /// Show one more event.
+    Next,
+    /// Show one event less.
+    Prev,
+    /// Before the first event.
+    Start,
+    /// After the last event.
+    End,
+    /// Play at the recorded speed (times `--speed`), or pause.
+    PlayPause,
+    Quit,
+}
+
+/// The viewer's keys: (key, action).
+pub const VIEWER_KEYS: &[(KeyCode, ViewerAction)] = &[
+    (KeyCode::Char('n'), ViewerAction::Next),
+    (KeyCode::Right, ViewerAction::Next),
+    (KeyCode::Char('p'), ViewerAction::Prev),
+    (KeyCode::Left, ViewerAction::Prev),
+    (KeyCode::Home, ViewerAction::Start),
+    (KeyCode::End, ViewerAction::End),
+    (KeyCode::Char(' '), ViewerAction::PlayPause),
+    (KeyCode::Char('q'), ViewerAction::Quit),
+    (KeyCode::Esc, ViewerAction::Quit),
+];
+
+/// A recording shown step by step.
+pub struct Viewer {
+    recording: Recording,
+    config: AppConfig,
+    /// The app after events `0..shown`.
+    pub app: App,
+    shown: usize,
+    playing: bool,
+    speed: f64,
+    quit: bool,
+}
+
+impl Viewer {
+    /// A viewer before the first event; `speed` multiplies the recorded pace.
+    pub fn new(recording: Recording, speed: f64) -> Viewer {
+        let header = recording.header();
+        let config = AppConfig {
+            target: header.target.clone(),
+            ehlo: header.options.ehlo.clone().unwrap_or_default(),
+            plan: None,
+        };
+        let app = App::new(config.clone());
+        Viewer {
+            recording,
+            config,
+            app,
+            shown: 0,
+            playing: false,
+            speed: if speed > 0.0 { speed } else { 1.0 },
+            quit: false,
+        }
+    }
+
+    /// Events shown so far.
+    pub fn shown(&self) -> usize {
+        self.shown
+    }
+
+    /// The recording being shown.
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+
+    /// Shows events up to `n` (clamped): forward one at a time, backward by
+    /// rebuilding from the start.
+    pub fn seek(&mut self, n: usize) {
+        let n = n.min(self.recording.len());
+        if n < self.shown {
+            self.app = App::new(self.config.clone());
+            self.shown = 0;
+        }
+        while self.shown < n {
+            if let Some(event) = self.recording.event(self.shown) {
+                self.app.update(Msg::Session(event));
+            }
+            self.shown += 1;
+        }
+    }
+
+    /// Applies a viewer key.
+    pub fn act(&mut self, action: ViewerAction) {
+        match action {
+            ViewerAction::Next => self.seek(self.shown + 1),
+            ViewerAction::Prev => self.seek(self.shown.saturating_sub(1)),
+            ViewerAction::Start => self.seek(0),
+            ViewerAction::End => self.seek(self.recording.len()),
+            ViewerAction::PlayPause => {
+                self.playing = !self.playing && self.shown < self.recording.len()
+            }
+            ViewerAction::Quit => self.quit = true,
+        }
+        if !matches!(action, ViewerAction::PlayPause) && self.shown >= self.recording.len() {
+            self.playing = false;
+        }
+    }
+
+    /// How long until the next event at the recorded pace.
+    fn next_delay(&self) -> Option<Duration> {
+        let next = self.recording.at(self.shown)?;
+        let now = self
+            .shown
+            .checked_sub(1)
+            .and_then(|i| self.recording.at(i))
+            .unwrap_or_default();
+        Some(next.saturating_sub(now).div_f64(self.speed))
+    }
+
+    /// Draws the app and, on the top row's right, the position.
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
+        let label = format!(
+            " replay {}/{} {} ×{} ",
+            self.shown,
+            self.recording.len(),
+            if self.playing { "▶" } else { "❚❚" },
+            self.speed
+        );
+        let app = &self.app;
+        terminal
+            .draw(|frame| {
+                super::panes::draw(frame, app);
+                let area = frame.area();
+                let width = (label.chars().count() as u16).min(area.width);
+                let rect = Rect::new(area.x + area.width - width, area.y, width, 1);
+                Paragraph::new(Span::styled(label.as_str(), app.theme.warning))
+                    .render(rect, frame.buffer_mut());
+            })
+            .map_err(|e| Error::Draw(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Runs the viewer on `terminal` with keys from `input` until `q`.
+    pub async fn run_with<B, S>(&mut self, terminal: &mut Terminal<B>, mut input: S) -> Result<()>
+    where
+        B: Backend,
+        S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    {
+        self.draw(terminal)?;
+        while !self.quit {
+            let delay = self.playing.then(|| self.next_delay()).flatten();
+            tokio::select! {
+                ev = std::future::poll_fn(|cx| std::pin::Pin::new(&mut input).poll_next(cx)) => match ev {
+                    Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                        if key.modifiers.contains(KeyModifiers::CONTROL)
+                            && matches!(key.code, KeyCode::Char('c' | 'q'))
+                        {
+                            self.quit = true;
+                        } else if let Some((_, action)) =
+                            VIEWER_KEYS.iter().find(|(code, _)| *code == key.code)
+                        {
+                            self.act(*action);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(Error::Io(e)),
+                    None => break,
+                },
+                _ = tokio::time::sleep(delay.unwrap_or_default()), if delay.is_some() => {
+                    self.act(ViewerAction::Next);
+                }
+            }
+            self.draw(terminal)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the viewer on the real terminal, restoring it on every exit.
+pub async fn run_terminal(mut viewer: Viewer) -> Result<()> {
+    super::install_panic_hook();
+    let guard = super::TerminalGuard::enter()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let result = viewer.run_with(&mut terminal, EventStream::new()).await;
+    drop(terminal);
+    drop(guard);
+    result
+}

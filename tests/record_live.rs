@@ -1,0 +1,201 @@
+//! Recording live sessions against the built-in server: the file loads back
+//! as exactly the events the engine emitted, passwords never reach it (nor
+//! any export) unless `--no-redact`, and the CLI's `--record` and `export`.
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::mailwire;
+use common::record::{assert_round_trip, record_session};
+use mailwire::replay::{Format, export};
+use mailwire::server::{DEMO_PASSWORD, SERVER_HOST, ServeOptions, Server};
+use mailwire::session::SessionConfig;
+use mailwire::target::Target;
+use test_case::test_case;
+
+async fn demo_config(server: &Server, listener: &str, ca: &std::path::Path) -> SessionConfig {
+    let url = server.listener(listener).unwrap().url();
+    let mut config = SessionConfig::new(Target::parse(&url).unwrap());
+    config.tls.ca_files.push(ca.to_path_buf());
+    config.tls.servername = Some(SERVER_HOST.to_string());
+    config.ehlo = Some("client.test".into());
+    config
+}
+
+/// The demo login of each protocol, sent after STARTTLS.
+fn login(protocol: &str) -> Vec<&'static str> {
+    match protocol {
+        // PLAIN: "\0demo\0demo-password" = AGRlbW8AZGVtby1wYXNzd29yZA==
+        "smtp" => vec!["AUTH PLAIN AGRlbW8AZGVtby1wYXNzd29yZA=="],
+        "imap" => vec!["LOGIN demo demo-password"],
+        "pop3" => vec!["USER demo", "PASS demo-password"],
+        _ => unreachable!(),
+    }
+}
+
+fn secrets() -> Vec<String> {
+    vec![
+        DEMO_PASSWORD.to_string(),
+        STANDARD.encode(format!("\0demo\0{DEMO_PASSWORD}")),
+        STANDARD.encode(DEMO_PASSWORD),
+    ]
+}
+
+#[test_case("smtp" ; "smtp")]
+#[test_case("imap" ; "imap")]
+#[test_case("pop3" ; "pop3")]
+#[tokio::test]
+async fn live_session_round_trips_and_masks_the_login(protocol: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(ServeOptions::default()).await.unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, server.root_pem()).unwrap();
+    let commands = login(protocol);
+
+    // Redacted (default).
+    let path = dir.path().join("redacted.jsonl");
+    let config = demo_config(&server, protocol, &ca).await;
+    let events = record_session(config, &commands, &path, true).await;
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(file.contains("<redacted "), "{file}");
+    for secret in secrets() {
+        assert!(!file.contains(&secret), "{secret:?} in the file:\n{file}");
+    }
+    // The file masks, so it differs from the engine's events only in the
+    // masked bytes: compare the rest and check those lines kept their shape.
+    let rec = mailwire::replay::Recording::load(&path).unwrap();
+    assert_eq!(rec.len(), events.len());
+    for (i, want) in events.iter().enumerate() {
+        if !rec.is_redacted(i) {
+            assert_eq!(
+                common::record::recorded_form(&rec.event(i).unwrap()),
+                common::record::recorded_form(want),
+                "event {i}"
+            );
+        }
+    }
+    for format in [Format::Text, Format::Json, Format::Pem] {
+        for redact in [true, false] {
+            let out = export(&rec, format, redact);
+            for secret in secrets() {
+                assert!(!out.contains(&secret), "{secret:?} in {format:?}:\n{out}");
+            }
+        }
+    }
+
+    // --no-redact: byte for byte, secrets included.
+    let path = dir.path().join("clear.jsonl");
+    let config = demo_config(&server, protocol, &ca).await;
+    let events = record_session(config, &commands, &path, false).await;
+    let rec = assert_round_trip(&path, &events);
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        file.contains(DEMO_PASSWORD) || file.contains(&secrets()[1]),
+        "{file}"
+    );
+    let clear = export(&rec, Format::Text, false);
+    assert!(
+        clear.contains(DEMO_PASSWORD) || clear.contains(&secrets()[1]),
+        "{clear}"
+    );
+    server.shutdown().await;
+}
+
+#[test_case("smtp" ; "smtp")]
+#[test_case("imap" ; "imap")]
+#[test_case("pop3" ; "pop3")]
+fn check_demo_record_writes_a_loadable_recording(protocol: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("check.jsonl");
+    let out = mailwire(&[
+        "check",
+        "--demo",
+        protocol,
+        "--json",
+        "--record",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rec = mailwire::replay::Recording::load(&path).unwrap();
+    assert!(rec.warnings().is_empty());
+    assert_eq!(rec.header().target.protocol.name(), protocol);
+    assert!(rec.header().redacted);
+    assert!(rec.last_chain().is_some(), "STARTTLS recorded");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
+    for format in ["text", "json", "pem"] {
+        let out = mailwire(&["export", path.to_str().unwrap(), "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}: {out:?}");
+        assert!(!out.stdout.is_empty(), "{format}");
+    }
+    let text = mailwire(&["export", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("*** TLS"), "{text}");
+}
+
+#[test]
+fn export_pem_without_tls_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"mailwire_recording":1,"mailwire_version":"0.1.0","protocol":"smtp","target":{"scheme":"smtp","host":"mail.example.test","port":25},"started_at":"2026-11-29T07:42:51Z","options":{},"redacted":true}"#,
+            "\n",
+            r#"{"t_ms":1,"kind":"received","text":"220 hi\r\n"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = mailwire(&["export", path.to_str().unwrap(), "--format", "pem"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no TLS handshake"), "{err}");
+}
+
+/// Ctrl-R's switch: events while paused are not written (but still seen by
+/// the redactor), resuming appends to the same file.
+#[test]
+fn record_switch_pauses_and_resumes_into_the_same_file() {
+    use mailwire::replay::{RecordStatus, RecordSwitch};
+    use mailwire::session::{Direction, Entry, Event};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("toggle.jsonl");
+    let config = SessionConfig::new(Target::parse("smtp://mail.example.test").unwrap());
+    let line = |t: u64, dir, raw: &str| {
+        Event::Data(Entry {
+            at: Duration::from_millis(t),
+            direction: dir,
+            raw: raw.as_bytes().to_vec(),
+            tls: false,
+        })
+    };
+    let switch = RecordSwitch::recording_to(&config, true, &path).unwrap();
+    assert_eq!(switch.status(), RecordStatus::On(path.clone()));
+    switch.observe(&line(1, Direction::Server, "220 hi\r\n"));
+    assert_eq!(switch.toggle().unwrap(), RecordStatus::Off);
+    switch.observe(&line(2, Direction::Client, "AUTH LOGIN\r\n"));
+    switch.observe(&line(3, Direction::Server, "334 VXNlcm5hbWU6\r\n"));
+    assert_eq!(switch.toggle().unwrap(), RecordStatus::On(path.clone()));
+    // The answer to the 334 seen while paused is still masked.
+    switch.observe(&line(4, Direction::Client, "ZGVtbw==\r\n"));
+    let rec = mailwire::replay::Recording::load(&path).unwrap();
+    assert_eq!(rec.len(), 2);
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(!file.contains("ZGVtbw=="), "{file}");
+    assert!(!file.contains("AUTH LOGIN"), "{file}");
+}
+
+/// Without --record, the first Ctrl-R names the file after protocol, host and time.
+#[test]
+fn default_recording_name() {
+    let config = SessionConfig::new(Target::parse("imap://[::1]:10143").unwrap());
+    let header = mailwire::replay::Header::new(&config, time::OffsetDateTime::now_utc());
+    let name = mailwire::replay::default_file_name(&header);
+    assert!(name.starts_with("mailwire-imap-"), "{name}");
+    assert!(name.ends_with("Z.jsonl") && !name.contains(':'), "{name}");
+}
