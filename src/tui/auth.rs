@@ -196,7 +196,7 @@ pub fn decode_challenge(protocol: Protocol, raw: &[u8]) -> Option<String> {
         return None;
     }
     let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    Some(crate::tui::wire::escape(&bytes, 200))
+    Some(crate::escape::escape_prefix(&bytes, 200))
 }
 
 #[cfg(test)]

@@ -87,73 +87,6 @@ fn is_literal_marker(word: &str) -> bool {
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Renders `bytes` so that no byte from the peer can act on the terminal,
-/// as segments of plain text and escapes (`true`), for styling.
-///
-/// Printable ASCII and printable UTF-8 pass through; control characters
-/// (C0, DEL, C1), bidirectional overrides, zero-width characters and invalid
-/// UTF-8 become escapes, and `\` is doubled so the escapes are unambiguous.
-/// Stops after `max` characters so a 1 MiB line costs no more than the
-/// visible part.
-///
-/// ```text
-/// b"\x1b[2J\x07ok" -> \x1b [2J \x07 ok
-/// b"caf\xc3\xa9"   -> café
-/// b"\xff"          -> \xff
-/// ```
-pub fn escape_segments(bytes: &[u8], max: usize) -> Vec<(String, bool)> {
-    fn push_to(out: &mut Vec<(String, bool)>, text: &str, escaped: bool) {
-        match out.last_mut() {
-            Some((last, e)) if *e == escaped => last.push_str(text),
-            _ => out.push((text.to_string(), escaped)),
-        }
-    }
-    let mut out: Vec<(String, bool)> = Vec::new();
-    let mut shown = 0;
-    let mut buf = [0u8; 4];
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if shown >= max {
-                return out;
-            }
-            match c {
-                '\\' => push_to(&mut out, "\\\\", true),
-                '\t' => push_to(&mut out, "\\t", true),
-                '\r' => push_to(&mut out, "\\r", true),
-                '\n' => push_to(&mut out, "\\n", true),
-                c if c.is_ascii_control() => {
-                    push_to(&mut out, &format!("\\x{:02x}", u32::from(c)), true)
-                }
-                // C1 controls (CSI is U+009B), bidi embeddings/overrides/isolates
-                // ("trojan source"), zero-width characters and BOM: shown, never obeyed.
-                '\u{80}'..='\u{9f}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{feff}' => push_to(&mut out, &format!("\\u{{{:x}}}", u32::from(c)), true),
-                c => push_to(&mut out, c.encode_utf8(&mut buf), false),
-            }
-            shown += 1;
-        }
-        for b in chunk.invalid() {
-            if shown >= max {
-                return out;
-            }
-            push_to(&mut out, &format!("\\x{b:02x}"), true);
-            shown += 1;
-        }
-    }
-    out
-}
-
-/// [`escape_segments`] joined into one string.
-pub fn escape(bytes: &[u8], max: usize) -> String {
-    escape_segments(bytes, max)
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,20 +117,5 @@ mod tests {
         assert_eq!(mask_command(Protocol::Pop3, "USER alice"), None);
         assert_eq!(mask_command(Protocol::Imap, "a1 LOGIN alice {6}"), None);
         assert_eq!(mask_command(Protocol::Smtp, "MAIL FROM:<a@b>"), None);
-    }
-
-    #[test]
-    fn escapes_control_bytes_and_escape_sequences() {
-        assert_eq!(
-            escape(b"\x1b[2J\x07ok\tx\x7f", 99),
-            "\\x1b[2J\\x07ok\\tx\\x7f"
-        );
-        assert_eq!(
-            escape("caf\u{e9} \u{202e}".as_bytes(), 99),
-            "caf\u{e9} \\u{202e}"
-        );
-        assert_eq!(escape(b"\xff\\", 99), "\\xff\\\\");
-        assert_eq!(escape("\u{9b}2J".as_bytes(), 99), "\\u{9b}2J");
-        assert_eq!(escape(b"abcdef", 3), "abc");
     }
 }

@@ -156,11 +156,17 @@ fn title(subject: &Subject, raw: bool, width: usize) -> String {
     let what = if raw { "Raw" } else { "Explain" };
     match subject {
         Subject::Typed { shown } => {
-            format!("{what} · typing: {}", wire::escape(shown.as_bytes(), width))
+            format!(
+                "{what} · typing: {}",
+                crate::escape::escape_prefix(shown.as_bytes(), width)
+            )
         }
         Subject::Row { mark, bytes, .. } => {
             let first = wire::first_line(bytes);
-            format!("{what} · {mark} {}", wire::escape(first.as_bytes(), width))
+            format!(
+                "{what} · {mark} {}",
+                crate::escape::escape_prefix(first.as_bytes(), width)
+            )
         }
         Subject::Tls { index, count } => {
             format!("{what} · TLS item {}/{count} (Up/Down)", index + 1)

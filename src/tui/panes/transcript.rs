@@ -30,7 +30,6 @@ use crate::session::Direction;
 use crate::session::transcript::{Item, LineEnding, NoteKind, RowView};
 use crate::tui::app::{App, Focus};
 use crate::tui::theme::Theme;
-use crate::tui::wire;
 
 /// Width of the time column (milliseconds since the session started).
 const TIME_WIDTH: usize = 7;
@@ -121,7 +120,7 @@ pub fn row_line<'a>(row: &RowView<'_>, theme: &Theme, width: usize) -> Line<'a> 
             };
             spans.push(Span::styled("*", style));
             if *kind == NoteKind::TlsStarted {
-                let text = wire::escape(row.text, width);
+                let text = crate::escape::escape_prefix(row.text, width);
                 let used = TIME_WIDTH + 1 + 1 + 4 + text.chars().count() + 1;
                 let tail = "─".repeat(width.saturating_sub(used).max(2));
                 spans.push(Span::styled(format!(" ── {text} {tail}"), style));
@@ -141,7 +140,7 @@ fn push_escaped<'a>(
     theme: &Theme,
     width: usize,
 ) {
-    for (text, escaped) in wire::escape_segments(bytes, width) {
+    for (text, escaped) in crate::escape::segments(bytes, width) {
         spans.push(Span::styled(
             text,
             if escaped { theme.escaped } else { style },
