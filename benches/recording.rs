@@ -12,6 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mailwire::replay::{Header, Recorder, Recording};
 use mailwire::session::{Direction, Entry, Event, SessionConfig};
 use mailwire::target::Target;
+use mailwire::tui::viewer::{Viewer, ViewerAction};
 
 const EVENTS: u64 = 1_000_000;
 
@@ -109,6 +110,30 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7919) % recording.len();
             black_box(recording.event(i))
+        })
+    });
+    group.finish();
+
+    // The viewer: play the whole recording into the TUI's App once, then
+    // step back and forward at the very end (checkpoints keep a step cheap).
+    let before = vm_hwm_kib();
+    let started = Instant::now();
+    let mut viewer = Viewer::new(recording, 1.0);
+    viewer.act(ViewerAction::End);
+    let took = started.elapsed();
+    let after = vm_hwm_kib();
+    println!(
+        "viewer: played {} events to the end in {took:.2?}; peak RSS {after} KiB (+{:.1} MiB for the viewer)",
+        viewer.shown(),
+        after.saturating_sub(before) as f64 / 1024.0
+    );
+    let mut group = c.benchmark_group("viewer");
+    group.sample_size(20);
+    group.bench_function("step back and forward at event 1M", |b| {
+        b.iter(|| {
+            viewer.act(ViewerAction::Prev);
+            viewer.act(ViewerAction::Next);
+            black_box(viewer.shown())
         })
     });
     group.finish();

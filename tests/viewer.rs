@@ -97,3 +97,82 @@ fn replay_binary_steps_through_a_recording_in_tmux() {
     std::thread::sleep(Duration::from_millis(300));
     tmux(&["kill-session", "-t", &session]);
 }
+
+/// A long synthetic SMTP recording: NOOP/250 pairs with a warning now and then.
+fn long_recording(events: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    use mailwire::replay::{Header, Recorder};
+    use mailwire::session::{Direction, Entry, Event, SessionConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let config = SessionConfig::new(mailwire::target::Target::parse("smtp://192.0.2.1").unwrap());
+    let header = Header::new(&config, time::OffsetDateTime::UNIX_EPOCH);
+    let mut rec = Recorder::create(&path, &header).unwrap();
+    rec.record(&Event::Connected {
+        at: Duration::ZERO,
+        peer: "192.0.2.1:25".into(),
+    })
+    .unwrap();
+    for i in 1..events {
+        let at = Duration::from_millis(i as u64);
+        let event = match i % 7 {
+            0 => Event::Warning {
+                at,
+                message: format!("note {i}"),
+            },
+            n if n % 2 == 1 => Event::Data(Entry {
+                at,
+                direction: Direction::Client,
+                raw: b"NOOP\r\n".to_vec(),
+                tls: false,
+            }),
+            _ => Event::Data(Entry {
+                at,
+                direction: Direction::Server,
+                raw: format!("250-line one {i}\r\n250 2.0.0 Ok\r\n").into_bytes(),
+                tls: false,
+            }),
+        };
+        rec.record(&event).unwrap();
+    }
+    drop(rec);
+    (dir, path)
+}
+
+#[test]
+fn stepping_back_across_checkpoints_matches_a_fresh_forward_seek() {
+    use mailwire::tui::viewer::CHECKPOINT_EVERY;
+    let (_dir, path) = long_recording(3 * CHECKPOINT_EVERY + 100);
+    let mut back = Viewer::new(Recording::load(&path).unwrap(), 1.0);
+    let len = back.recording().len();
+    back.act(ViewerAction::End);
+    for target in [
+        len - 1,
+        2 * CHECKPOINT_EVERY + 1,
+        2 * CHECKPOINT_EVERY,
+        2 * CHECKPOINT_EVERY - 1,
+        5,
+        0,
+    ] {
+        back.seek(target);
+        let mut fresh = Viewer::new(Recording::load(&path).unwrap(), 1.0);
+        fresh.seek(target);
+        assert_eq!(back.shown(), target);
+        assert_eq!(
+            back.app.transcript.len_items(),
+            fresh.app.transcript.len_items(),
+            "at {target}"
+        );
+        assert_eq!(
+            back.app.transcript.len_rows(),
+            fresh.app.transcript.len_rows(),
+            "at {target}"
+        );
+        back.app.theme = mailwire::tui::Theme::monochrome();
+        fresh.app.theme = mailwire::tui::Theme::monochrome();
+        assert_eq!(
+            screen(&mut back).backend().to_string(),
+            screen(&mut fresh).backend().to_string(),
+            "screen at {target}"
+        );
+    }
+}

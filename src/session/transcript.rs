@@ -165,6 +165,15 @@ impl Transcript {
         self.rows.len() - before
     }
 
+    /// Drops everything after the first `items` items, which made `rows`
+    /// display rows (both as reported by [`Transcript::len_items`] and
+    /// [`Transcript::len_rows`] at that time). Used by the replay viewer to
+    /// step back without rebuilding the whole transcript.
+    pub fn truncate(&mut self, items: usize, rows: usize) {
+        self.items.truncate(items);
+        self.rows.truncate(rows);
+    }
+
     /// Number of display rows.
     pub fn len_rows(&self) -> usize {
         self.rows.len()

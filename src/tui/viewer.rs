@@ -10,7 +10,11 @@
 //! ```
 //!
 //! Stepping forward applies one event (copied out of the recording's arena,
-//! never the whole file); stepping back rebuilds the app from the start.
+//! never the whole file). Stepping back restores the nearest checkpoint
+//! (every [`CHECKPOINT_EVERY`] events: the app's state without its
+//! transcript, plus the transcript's length, which is truncated back) and
+//! replays at most that many events, so a step costs the same at event 10
+//! as at event 1,000,000.
 
 use std::io;
 use std::time::Duration;
@@ -57,9 +61,23 @@ pub const VIEWER_KEYS: &[(KeyCode, ViewerAction)] = &[
 ];
 
 /// A recording shown step by step.
+/// Events between two checkpoints of the viewer's app state.
+pub const CHECKPOINT_EVERY: usize = 1024;
+
+/// The app after `shown` events, with its transcript taken out (it only
+/// grows, so its length is enough to restore it).
+#[derive(Clone)]
+struct Checkpoint {
+    shown: usize,
+    app: App,
+    items: usize,
+    rows: usize,
+}
+
 pub struct Viewer {
     recording: Recording,
-    config: AppConfig,
+    /// Ascending by `shown`; the first is the empty app.
+    checkpoints: Vec<Checkpoint>,
     /// The app after events `0..shown`.
     pub app: App,
     shown: usize,
@@ -77,10 +95,16 @@ impl Viewer {
             ehlo: header.options.ehlo.clone().unwrap_or_default(),
             plan: None,
         };
-        let app = App::new(config.clone());
+        let app = App::new(config);
+        let checkpoints = vec![Checkpoint {
+            shown: 0,
+            app: app.clone(),
+            items: 0,
+            rows: 0,
+        }];
         Viewer {
             recording,
-            config,
+            checkpoints,
             app,
             shown: 0,
             playing: false,
@@ -99,20 +123,50 @@ impl Viewer {
         &self.recording
     }
 
-    /// Shows events up to `n` (clamped): forward one at a time, backward by
-    /// rebuilding from the start.
+    /// Shows events up to `n` (clamped): forward one at a time, backward
+    /// from the nearest checkpoint at or before `n`.
     pub fn seek(&mut self, n: usize) {
         let n = n.min(self.recording.len());
         if n < self.shown {
-            self.app = App::new(self.config.clone());
-            self.shown = 0;
+            let at = self
+                .checkpoints
+                .partition_point(|c| c.shown <= n)
+                .saturating_sub(1);
+            if let Some(cp) = self.checkpoints.get(at) {
+                let mut transcript = std::mem::take(&mut self.app.transcript);
+                transcript.truncate(cp.items, cp.rows);
+                self.app = cp.app.clone();
+                self.app.transcript = transcript;
+                self.shown = cp.shown;
+            }
         }
         while self.shown < n {
             if let Some(event) = self.recording.event(self.shown) {
                 self.app.update(Msg::Session(event));
             }
             self.shown += 1;
+            let due = self.shown % CHECKPOINT_EVERY == 0;
+            if due
+                && self
+                    .checkpoints
+                    .last()
+                    .is_some_and(|c| c.shown < self.shown)
+            {
+                self.checkpoint();
+            }
         }
+    }
+
+    fn checkpoint(&mut self) {
+        let transcript = std::mem::take(&mut self.app.transcript);
+        let (items, rows) = (transcript.len_items(), transcript.len_rows());
+        self.checkpoints.push(Checkpoint {
+            shown: self.shown,
+            app: self.app.clone(),
+            items,
+            rows,
+        });
+        self.app.transcript = transcript;
     }
 
     /// Applies a viewer key.
