@@ -92,7 +92,8 @@ pub struct ReplayArgs {
     /// Client replay: send the recorded commands to this server and compare replies.
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,
-    /// Client replay without stopping between commands (currently the only mode).
+    /// Client replay without stopping between commands (default when stdin is
+    /// not a terminal); otherwise Enter sends each command, `q` stops.
     #[arg(long, requires = "against")]
     pub auto: bool,
     /// Value of a secret the recording masks, in order REDACTED1, REDACTED2, ..
@@ -254,9 +255,10 @@ pub struct ServeArgs {
     /// N+993 imaps, N+110 pop3, N+995 pop3s [default: ephemeral ports].
     #[arg(long, value_name = "N")]
     pub port_base: Option<u16>,
-    /// Address to listen on (loopback only is recommended).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
-    pub listen: std::net::IpAddr,
+    /// Address to listen on, `IP` or (with --replay) `IP:PORT`; loopback is
+    /// recommended. Port 0 or none: ephemeral.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_listen)]
+    pub listen: std::net::SocketAddr,
     /// Write the generated root CA certificate (PEM) here [default: a file in the temp directory, printed].
     #[arg(long, value_name = "FILE")]
     pub ca_out: Option<PathBuf>,
@@ -267,6 +269,21 @@ pub struct ServeArgs {
     /// (STARTTLS with a fresh certificate: the recorded key is not known).
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+}
+
+/// `IP`, `IP:PORT` or `[IPv6]:PORT` for `--listen`; a bare IP means port 0.
+///
+/// # Errors
+/// Neither form parses.
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse::<std::net::SocketAddr>()
+        .or_else(|_| {
+            s.parse::<std::net::IpAddr>()
+                .map(|ip| std::net::SocketAddr::new(ip, 0))
+        })
+        .map_err(|_| {
+            format!("{s:?} is not an address: use IP or IP:PORT, e.g. 127.0.0.1:2525 or [::1]:2525")
+        })
 }
 
 /// Parses a URL argument into a target.

@@ -192,6 +192,57 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Client replay at a terminal: Enter sends the next command, `q` stops;
+/// missing secrets are typed at a prompt that echoes `*`.
+struct Stepped;
+
+impl replay::Operator for Stepped {
+    fn before_step(&mut self, line: &str) -> bool {
+        eprint!(
+            "next: {}  [Enter send, q stop] ",
+            mailwire::escape::escape_bytes(line.as_bytes())
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() != "q"
+    }
+
+    fn secret(&mut self, name: &str, line: &str) -> Option<String> {
+        eprint!(
+            "{name} for {} (not echoed): ",
+            mailwire::escape::escape_bytes(line.as_bytes())
+        );
+        let secret = read_masked();
+        eprintln!();
+        secret
+    }
+}
+
+/// Reads a line without echoing it (a `*` per character), in raw mode.
+fn read_masked() -> Option<String> {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    crossterm::terminal::enable_raw_mode().ok()?;
+    let mut out = String::new();
+    let done = loop {
+        match event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
+                KeyCode::Enter => break true,
+                KeyCode::Esc => break false,
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => break false,
+                KeyCode::Backspace if out.pop().is_some() => eprint!("\u{8} \u{8}"),
+                KeyCode::Char(c) => {
+                    out.push(c);
+                    eprint!("*");
+                }
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(_) => break false,
+        }
+    };
+    let _ = crossterm::terminal::disable_raw_mode();
+    done.then_some(out)
+}
+
 /// `replay FILE --against URL`: prints each step and a summary; exit 1 when
 /// a reply code or status differs.
 async fn client_replay(
@@ -213,14 +264,23 @@ async fn client_replay(
             .with_context(|| format!("--secret {s:?}: expected NAME=VALUE"))?;
         secrets.insert(name.to_string(), value.to_string());
     }
-    let steps = match replay::replay_against(recording, config, &secrets, !args.no_normalize).await
-    {
-        Ok(steps) => steps,
-        Err(e) => {
-            eprintln!("mailwire: {e}");
-            return Ok(EXIT_USAGE);
-        }
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let mut stepped = Stepped;
+    let operator: &mut dyn replay::Operator = if args.auto || !interactive {
+        &mut replay::Auto
+    } else {
+        &mut stepped
     };
+    let steps =
+        match replay::replay_against(recording, config, &secrets, !args.no_normalize, operator)
+            .await
+        {
+            Ok(steps) => steps,
+            Err(e) => {
+                eprintln!("mailwire: {e}");
+                return Ok(EXIT_USAGE);
+            }
+        };
     let mut failed = 0;
     let mut changed = 0;
     for step in &steps {
@@ -379,13 +439,18 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<i32> {
                 .keep()
                 .context("cannot keep the root file")?,
         };
-        server::replay::serve(&recording, SocketAddr::new(args.listen, 0), &ca_out)
+        server::replay::serve(&recording, args.listen, &ca_out)
             .await
             .map_err(anyhow::Error::msg)?;
         return Ok(0);
     }
+    if args.listen.port() != 0 {
+        anyhow::bail!(
+            "--listen takes a port only with --replay; use --port-base N to fix the built-in server's ports"
+        );
+    }
     let opts = ServeOptions {
-        bind: args.listen,
+        bind: args.listen.ip(),
         port_base: args.port_base,
         leaf: args.leaf,
         ..ServeOptions::default()

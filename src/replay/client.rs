@@ -120,9 +120,33 @@ pub fn normalise(text: &str, banner_host: Option<&str>) -> String {
     out
 }
 
+/// How an operator steers a client replay: stepped (one confirmation per
+/// command) or `--auto`, and secrets typed at a masked prompt.
+pub trait Operator {
+    /// Called before each recorded command is sent (secrets still masked);
+    /// `false` stops the replay there.
+    fn before_step(&mut self, line: &str) -> bool;
+    /// A secret that neither `--secret` nor the environment gave; `None`
+    /// ends the replay with an error naming it.
+    fn secret(&mut self, name: &str, line: &str) -> Option<String>;
+}
+
+/// `--auto`, or no terminal: never waits, never asks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Auto;
+
+impl Operator for Auto {
+    fn before_step(&mut self, _line: &str) -> bool {
+        true
+    }
+    fn secret(&mut self, _name: &str, _line: &str) -> Option<String> {
+        None
+    }
+}
+
 /// The line to send for a recorded client line: `<redacted N bytes>` is
 /// filled, in order, with the secrets `REDACTED1`, `REDACTED2`, .. from
-/// `secrets` (never from the file).
+/// `secrets`, else from the operator (never from the file).
 ///
 /// # Errors
 /// A secret is missing; the message names it.
@@ -130,6 +154,7 @@ pub fn fill_secrets(
     line: &[u8],
     next: &mut usize,
     secrets: &HashMap<String, String>,
+    operator: &mut dyn Operator,
 ) -> Result<Vec<u8>, String> {
     let text = String::from_utf8_lossy(line);
     let Some(start) = text.find("<redacted ") else {
@@ -140,15 +165,18 @@ pub fn fill_secrets(
     };
     *next += 1;
     let name = format!("REDACTED{next}");
-    let value = secrets.get(&name).ok_or_else(|| {
-        format!(
-            "the recording masks a secret in {:?}: give it with --secret {name}=VALUE or MAILWIRE_SECRET_{name}",
-            text.trim_end()
-        )
-    })?;
+    let value = match secrets.get(&name) {
+        Some(v) => v.clone(),
+        None => operator.secret(&name, text.trim_end()).ok_or_else(|| {
+            format!(
+                "the recording masks a secret in {:?}: give it with --secret {name}=VALUE or MAILWIRE_SECRET_{name}",
+                text.trim_end()
+            )
+        })?,
+    };
     let mut filled = String::new();
     filled.push_str(&text[..start]);
-    filled.push_str(value);
+    filled.push_str(&value);
     filled.push_str(&text[start + len + 1..]);
     Ok(filled.into_bytes())
 }
@@ -163,6 +191,7 @@ pub async fn run(
     config: SessionConfig,
     secrets: &HashMap<String, String>,
     normalize: bool,
+    operator: &mut dyn Operator,
 ) -> Result<Vec<StepReport>, String> {
     let protocol = config.target.protocol;
     let recorded = exchanges((0..recording.len()).filter_map(|i| recording.event(i)));
@@ -186,7 +215,10 @@ pub async fn run(
         let Some(command) = &exchange.command else {
             continue;
         };
-        let line = fill_secrets(command, &mut filled, secrets)?;
+        if !operator.before_step(String::from_utf8_lossy(command).trim_end()) {
+            break;
+        }
+        let line = fill_secrets(command, &mut filled, secrets, operator)?;
         let text = String::from_utf8_lossy(&line);
         let word = text
             .split_whitespace()

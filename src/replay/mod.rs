@@ -65,7 +65,7 @@ mod tap;
 
 use std::path::PathBuf;
 
-pub use client::{StepReport, run as replay_against};
+pub use client::{Auto, Operator, StepReport, run as replay_against};
 pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
