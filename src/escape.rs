@@ -83,6 +83,150 @@ pub fn escape_line(bytes: &[u8]) -> String {
     escape_bytes(trimmed)
 }
 
+/// True for characters that must never reach a terminal raw even though
+/// they are valid Unicode: C1 controls (U+0080–U+009F, CSI is U+009B),
+/// zero-width characters, bidi embeddings, overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069, "trojan source") and the BOM.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+        )
+}
+
+/// A serde_json formatter that, besides the escapes JSON requires (C0),
+/// writes every [`is_unsafe_char`] as `\uXXXX`: the output is terminal-safe
+/// when printed, and the decoded strings are still exactly what was sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SafeJson {
+    pretty: bool,
+    indent: usize,
+    has_value: bool,
+}
+
+impl SafeJson {
+    /// One line, like `serde_json::to_string`.
+    pub fn compact() -> SafeJson {
+        SafeJson::default()
+    }
+
+    /// Indented by two spaces, like `serde_json::to_string_pretty`.
+    pub fn pretty() -> SafeJson {
+        SafeJson {
+            pretty: true,
+            ..SafeJson::default()
+        }
+    }
+
+    fn newline_indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        if self.pretty {
+            w.write_all(b"\n")?;
+            for _ in 0..self.indent {
+                w.write_all(b"  ")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for SafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe_char(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.indent += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.newline_indent(w)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline_indent(w)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.indent += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.newline_indent(w)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline_indent(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.pretty { b": " } else { b":" })
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// `value` as terminal-safe JSON (see [`SafeJson`]); pretty when asked.
+///
+/// # Errors
+/// When `value` cannot be serialised (a map with non-string keys).
+pub fn to_safe_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let formatter = if pretty {
+        SafeJson::pretty()
+    } else {
+        SafeJson::compact()
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut ser)?;
+    // The formatter writes only UTF-8 (str fragments and ASCII escapes).
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +267,28 @@ mod tests {
                 ("\\x1b".to_string(), true),
                 ("b".to_string(), false)
             ]
+        );
+    }
+
+    #[test]
+    fn safe_json_escapes_c1_and_bidi_and_round_trips() {
+        let v = serde_json::json!({"t": "a\u{9b}2J\u{202e}b\u{1b}c", "n": [1, 2], "e": {}});
+        for pretty in [false, true] {
+            let s = to_safe_json(&v, pretty).unwrap();
+            assert!(
+                s.contains("\\u009b") && s.contains("\\u202e") && s.contains("\\u001b"),
+                "{s}"
+            );
+            assert!(!s.chars().any(|c| c != '\n' && is_unsafe_char(c)), "{s}");
+            let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+            assert_eq!(back, v);
+        }
+        assert_eq!(
+            to_safe_json(&v, true).unwrap(),
+            serde_json::to_string_pretty(&v)
+                .unwrap()
+                .replace("\u{9b}", "\\u009b")
+                .replace("\u{202e}", "\\u202e")
         );
     }
 }

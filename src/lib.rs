@@ -20,6 +20,7 @@ pub mod check;
 pub mod cli;
 pub mod escape;
 pub mod explain;
+pub mod finding;
 pub mod lessons;
 pub mod protocol;
 pub mod replay;
