@@ -919,6 +919,8 @@ mod tests {
             max_line: 16,
             max_literal: 1024,
             max_lines: 2,
+            max_reply_lines: 8,
+            max_reply_bytes: 4096,
         };
         assert_eq!(parse_response(b"* OK", &small), Ok(Frame::Incomplete));
         assert_eq!(
@@ -1004,6 +1006,8 @@ mod tests {
             max_line: 64,
             max_literal: 64,
             max_lines: 8,
+            max_reply_lines: 8,
+            max_reply_bytes: 4096,
         };
         let mut state = 0x853c_49e6_748f_ea9b;
         for _ in 0..20_000 {

@@ -5,9 +5,11 @@
 //! (check-then-parse): it never consumes a partial response and enforces
 //! the limits in [`Limits`].
 
+pub mod command;
 pub mod imap;
 pub mod line;
 pub mod pop3;
+pub mod sasl;
 pub mod smtp;
 
 use std::fmt;
@@ -20,9 +22,15 @@ pub struct Limits {
     pub max_line: usize,
     /// Largest IMAP literal (`{n}`) accepted, in bytes. Default 64 MiB.
     pub max_literal: usize,
-    /// Most lines in one multi-line response (SMTP `250-...`, POP3 body).
-    /// Default 1,000,000.
+    /// Most lines in one multi-line response (POP3 body, IMAP lines joined
+    /// by literals). Default 1,000,000.
     pub max_lines: usize,
+    /// Most lines in one SMTP reply (`250-...` continuation lines included).
+    /// Default 10,000: a real EHLO reply has a few dozen.
+    pub max_reply_lines: usize,
+    /// Most bytes in one SMTP reply, line endings included. Default 1 MiB
+    /// (RFC 5321 §4.5.3.1.5 limits a reply line to 512 octets).
+    pub max_reply_bytes: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +39,8 @@ impl Default for Limits {
             max_line: 1024 * 1024,
             max_literal: 64 * 1024 * 1024,
             max_lines: 1_000_000,
+            max_reply_lines: 10_000,
+            max_reply_bytes: 1024 * 1024,
         }
     }
 }
@@ -59,6 +69,51 @@ pub enum ParseError {
     /// A multi-line response has more lines than the limit.
     #[error("response exceeds {limit} lines")]
     TooManyLines { limit: usize },
+    /// One SMTP reply has more bytes than the limit.
+    #[error("reply exceeds {limit} bytes")]
+    ReplyTooLarge { limit: usize },
+}
+
+/// A deviation inside a response that still frames: shown and reported as
+/// a finding, never a reason to drop the response (a control byte in one
+/// EHLO line must not lose every capability).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defect {
+    /// Line `line` (0-based) holds C0 controls or DEL outside the grammar
+    /// (RFC 5321 §4.2 textstring, RFC 9051 §9 TEXT-CHAR).
+    ControlBytes { line: usize },
+    /// Line `line` ended in a bare LF, not CRLF (RFC 5321 §2.3.8).
+    BareLf { line: usize },
+}
+
+/// Another service or framing met where a mail protocol's plaintext was
+/// expected, recognised from the first bytes the server sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Foreign {
+    /// A TLS record (`16 03 xx` handshake, `15 03 xx` alert): the port
+    /// speaks implicit TLS (RFC 8446 §5.1, RFC 8314 §3).
+    TlsRecord { content_type: u8, version_minor: u8 },
+    /// An SSH identification string `SSH-2.0-...` (RFC 4253 §4.2).
+    Ssh,
+    /// An HTTP response line `HTTP/1.1 400 ...` (RFC 9112 §4).
+    Http,
+}
+
+/// Recognises another service from the start of what the server sent in
+/// the plaintext phase; `None` when it may be the mail protocol. Needs only
+/// 2 bytes for TLS, so a binary record without a line ending is caught at
+/// once instead of waiting for a line that never comes.
+pub fn sniff(buf: &[u8]) -> Option<Foreign> {
+    match buf {
+        // TLS content types 20-24 (RFC 8446 §5.1) and major version 3.
+        [ct @ 0x14..=0x18, 0x03, rest @ ..] => Some(Foreign::TlsRecord {
+            content_type: *ct,
+            version_minor: rest.first().copied().unwrap_or(0),
+        }),
+        _ if buf.starts_with(b"SSH-") => Some(Foreign::Ssh),
+        _ if buf.starts_with(b"HTTP/") => Some(Foreign::Http),
+        _ => None,
+    }
 }
 
 /// Result of one parse attempt.
@@ -118,5 +173,29 @@ mod tests {
         assert_eq!(l.max_line, 1024 * 1024);
         assert_eq!(l.max_literal, 64 * 1024 * 1024);
         assert_eq!(l.max_lines, 1_000_000);
+        assert_eq!(l.max_reply_lines, 10_000);
+        assert_eq!(l.max_reply_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn sniffs_tls_ssh_and_http() {
+        assert_eq!(
+            sniff(b"\x16\x03\x03\x00\x7a"),
+            Some(Foreign::TlsRecord {
+                content_type: 0x16,
+                version_minor: 3
+            })
+        );
+        assert_eq!(
+            sniff(b"\x15\x03"),
+            Some(Foreign::TlsRecord {
+                content_type: 0x15,
+                version_minor: 0
+            })
+        );
+        assert_eq!(sniff(b"SSH-2.0-OpenSSH_9.2\r\n"), Some(Foreign::Ssh));
+        assert_eq!(sniff(b"HTTP/1.1 400 Bad Request\r\n"), Some(Foreign::Http));
+        assert_eq!(sniff(b"220 mail ESMTP\r\n"), None);
+        assert_eq!(sniff(b"\x16"), None);
     }
 }

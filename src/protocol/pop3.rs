@@ -592,6 +592,8 @@ mod tests {
             max_line: 16,
             max_literal: 0,
             max_lines: 2,
+            max_reply_lines: 8,
+            max_reply_bytes: 4096,
         };
         assert_eq!(
             parse_response(b"+OK", Expect::Single, &small),
@@ -638,6 +640,8 @@ mod tests {
             max_line: 64,
             max_literal: 64,
             max_lines: 8,
+            max_reply_lines: 8,
+            max_reply_bytes: 4096,
         };
         let mut state = 0x2545_f491_4f6c_dd1d;
         for _ in 0..20_000 {

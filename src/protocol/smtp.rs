@@ -14,7 +14,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::line::find_line;
-use super::{Capability, Frame, Limits, ParseError, show};
+use super::{Capability, Defect, Frame, Limits, ParseError, show};
 
 /// A three-digit reply code, RFC 5321 §4.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -62,6 +62,8 @@ pub struct ReplyLine {
 pub struct Reply {
     pub code: ReplyCode,
     pub lines: Vec<ReplyLine>,
+    /// Deviations that did not break the framing (control bytes, bare LF).
+    pub defects: Vec<Defect>,
 }
 
 impl Reply {
@@ -122,14 +124,20 @@ pub fn parse_reply(buf: &[u8], limits: &Limits) -> super::Result<Reply> {
     // so a large reply arriving in small reads is only re-scanned, not
     // re-parsed, on every call.
     let mut framed: Vec<Range<usize>> = Vec::new();
+    let mut defects = Vec::new();
     let mut code: Option<u16> = None;
     let mut pos = 0;
     let end = loop {
         // Checked before waiting for the next line: the last framed line was
         // a continuation, so the reply is already known to be too long.
-        if framed.len() >= limits.max_lines {
+        if framed.len() >= limits.max_reply_lines {
             return Err(ParseError::TooManyLines {
-                limit: limits.max_lines,
+                limit: limits.max_reply_lines,
+            });
+        }
+        if pos >= limits.max_reply_bytes {
+            return Err(ParseError::ReplyTooLarge {
+                limit: limits.max_reply_bytes,
             });
         }
         let Some(line) = find_line(&buf[pos..], limits.max_line)? else {
@@ -138,7 +146,15 @@ pub fn parse_reply(buf: &[u8], limits: &Limits) -> super::Result<Reply> {
         let content = pos..pos + line.content_len;
         let line_end = pos + line.len;
         let (this_code, last) = match check_line(&buf[content.clone()]) {
-            Ok(checked) => checked,
+            Ok((this_code, last, control)) => {
+                if control {
+                    defects.push(Defect::ControlBytes { line: framed.len() });
+                }
+                if !line.crlf {
+                    defects.push(Defect::BareLf { line: framed.len() });
+                }
+                (this_code, last)
+            }
             Err(reason) => {
                 return Ok(Frame::Malformed {
                     len: line_end,
@@ -178,14 +194,16 @@ pub fn parse_reply(buf: &[u8], limits: &Limits) -> super::Result<Reply> {
         value: Reply {
             code: ReplyCode(code),
             lines,
+            defects,
         },
         len: end,
     })
 }
 
-/// Checks one line's grammar, returning its code and whether it is the last
-/// line of the reply (RFC 5321 §4.2: `Reply-code [ SP textstring ] CRLF`).
-fn check_line(content: &[u8]) -> Result<(u16, bool), String> {
+/// Checks one line's grammar, returning its code, whether it is the last
+/// line of the reply (RFC 5321 §4.2: `Reply-code [ SP textstring ] CRLF`),
+/// and whether its text holds control bytes.
+fn check_line(content: &[u8]) -> Result<(u16, bool, bool), String> {
     let Some(digits) = content.get(..3) else {
         return Err(format!(
             "reply line {} is shorter than a code",
@@ -213,17 +231,12 @@ fn check_line(content: &[u8]) -> Result<(u16, bool), String> {
         }
     };
     // textstring is HT and printable ASCII (UTF-8 with SMTPUTF8, RFC 6531
-    // §3.7.4.1). Control bytes are refused: no server sends them, and an
-    // escape sequence in a reply is an attempt on the operator's terminal.
+    // §3.7.4.1). Control bytes break the grammar but not the framing: the
+    // line stays part of its reply (so one bad EHLO line does not hide
+    // STARTTLS) and is flagged; the display escapes them.
     let text = content.get(4..).unwrap_or_default();
-    if let Some(&bad) = text.iter().find(|&&b| is_control(b)) {
-        return Err(format!(
-            "reply line {} contains control byte {}",
-            show(content),
-            show(&[bad])
-        ));
-    }
-    Ok((code, last))
+    let control = text.iter().any(|&b| is_control(b));
+    Ok((code, last, control))
 }
 
 /// C0 controls except HT, and DEL: outside RFC 5321 textstring.
@@ -599,11 +612,7 @@ mod tests {
     #[test_case(b"250-a\r\n251 b\r\n", 14, "251 does not match 250"; "mixed codes")]
     #[test_case(b"250-a\r\n250-b\r\n354 c\r\n250 d\r\n", 21, "354 does not match 250"; "mixed codes later")]
     #[test_case(b"250-a\r\nxyz\r\n", 12, "\"xyz\""; "junk continuation")]
-    #[test_case(b"250 a\0b\r\n", 9, "\\x00"; "nul byte")]
-    #[test_case(b"250 \x1b[2J\x1b[Hpwned\r\n", 18, "\\x1b"; "escape sequence")]
     #[test_case(b"\x1b[31m250 red\r\n", 14, "not three digits"; "escape before code")]
-    #[test_case(b"250 a\rb\r\n", 9, "\\r"; "bare cr inside")]
-    #[test_case(b"250 del\x7f\r\n", 10, "\\x7f"; "del byte")]
     #[test_case(b"\x00\x01\x02\xff\xfe\n", 6, "\\x00"; "binary junk")]
     fn malformed_lines(buf: &[u8], len: usize, reason_has: &str) {
         let (got_len, reason) = malformed(buf);
@@ -611,6 +620,41 @@ mod tests {
         assert!(
             reason.contains(reason_has),
             "reason {reason:?} lacks {reason_has:?}"
+        );
+    }
+
+    // Control bytes break the grammar but not the framing: the reply keeps
+    // every line and says which one is defective.
+    #[test_case(b"250 a\0b\r\n", 0; "nul byte")]
+    #[test_case(b"250 \x1b[2J\x1b[Hpwned\r\n", 0; "escape sequence")]
+    #[test_case(b"250 a\rb\r\n", 0; "bare cr inside")]
+    #[test_case(b"250-mail\r\n250-SIZE\x7f\r\n250 STARTTLS\r\n", 1; "del byte in an ehlo line")]
+    fn control_bytes_are_a_defect_not_a_break(buf: &[u8], line: usize) {
+        let (reply, len) = complete(buf);
+        assert_eq!(len, buf.len());
+        assert_eq!(reply.defects, [Defect::ControlBytes { line }]);
+        if line == 1 {
+            let caps = ehlo_capabilities(&reply);
+            assert!(caps.iter().any(|c| c.name == "STARTTLS"), "{caps:?}");
+        }
+    }
+
+    #[test]
+    fn bare_lf_is_a_defect() {
+        let (reply, _) = complete(b"250-a\n250 b\r\n");
+        assert_eq!(reply.defects, [Defect::BareLf { line: 0 }]);
+    }
+
+    #[test]
+    fn endless_continuation_is_cut_at_the_reply_byte_limit() {
+        let limits = Limits {
+            max_reply_bytes: 1000,
+            ..Limits::default()
+        };
+        let buf = b"220-spam spam spam spam\r\n".repeat(100);
+        assert_eq!(
+            parse_reply(&buf, &limits),
+            Err(ParseError::ReplyTooLarge { limit: 1000 })
         );
     }
 
@@ -651,7 +695,7 @@ mod tests {
     #[test]
     fn too_many_lines() {
         let limits = Limits {
-            max_lines: 3,
+            max_reply_lines: 3,
             ..Limits::default()
         };
         let three = b"250-a\r\n250-b\r\n250 c\r\n";
@@ -719,6 +763,8 @@ mod tests {
             max_line: 64,
             max_literal: 64,
             max_lines: 8,
+            max_reply_lines: 8,
+            max_reply_bytes: 4096,
         };
         let mut state = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..20_000 {
