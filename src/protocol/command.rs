@@ -543,7 +543,7 @@ mod tests {
         );
         assert!(c.secrets.is_empty());
         let (s, l) = continue_after_literal(b" s3cret", LiteralRole::LoginUser);
-        assert_eq!(s, [1..7]);
+        assert_eq!(s, vec![1..7]);
         assert_eq!(l, None);
         let (s, l) = continue_after_literal(b" {6+}", LiteralRole::LoginUser);
         assert!(s.is_empty());
