@@ -35,6 +35,7 @@ fn generate(path: &Path) {
                 direction: Direction::Client,
                 raw: format!("a{n} FETCH {n} (FLAGS BODY[])\r\n").into_bytes(),
                 tls: true,
+                note: Default::default(),
             },
             1 => Entry {
                 at,
@@ -45,20 +46,30 @@ fn generate(path: &Path) {
                 )
                 .into_bytes(),
                 tls: true,
+                note: Default::default(),
             },
             _ => Entry {
                 at,
                 direction: Direction::Server,
                 raw: format!("a{n} OK FETCH completed\r\n").into_bytes(),
                 tls: true,
+                note: Default::default(),
             },
         };
         recorder.record(&Event::Data(event)).expect("record");
         if i % 100_000 == 99_999 {
             recorder
-                .record(&Event::Warning {
+                .record(&Event::Finding {
                     at,
-                    message: format!("slow reply at event {i}"),
+                    finding: mailwire::finding::Finding::new(
+                        mailwire::finding::FindingId::Timeout,
+                        mailwire::finding::Severity::Warning,
+                        mailwire::finding::Stage::Command,
+                        format!("slow reply at event {i}"),
+                        "",
+                        "",
+                    ),
+                    origin: mailwire::session::Origin::Engine,
                 })
                 .expect("record");
         }

@@ -34,6 +34,7 @@ fn app_with_lines(lines: usize) -> App {
             direction,
             raw: raw.into_bytes(),
             tls: false,
+            note: Default::default(),
         })));
     }
     app

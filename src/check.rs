@@ -7,10 +7,15 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::cert::{CertSummary, Finding};
+use base64::Engine as _;
+
+use crate::cert::{CertSummary, Finding as ChainFinding};
 use crate::escape::escape_line;
+use crate::finding::{Finding, FindingId};
 use crate::protocol::Capability;
-use crate::session::{Direction, Event, Session, SessionConfig, SessionError, StartTls};
+use crate::session::{
+    Direction, Event, Outcome, Response, Session, SessionConfig, SessionError, StartTls,
+};
 use crate::target::{Target, TlsMode};
 use crate::tls::{HandshakeSummary, Verdict};
 
@@ -30,10 +35,50 @@ pub struct Step {
     pub t_ms: u64,
     /// `C` (client) or `S` (server).
     pub dir: Direction,
-    /// The bytes as text (invalid UTF-8 replaced), lines joined by `\n`, no final line ending.
+    /// The bytes as text (invalid UTF-8 replaced, secrets masked), lines
+    /// joined by `\n`, no final line ending.
     pub text: String,
+    /// The exact bytes, base64, when they are not valid UTF-8 (so `text`
+    /// lost some); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b64: Option<String>,
     /// True when the line travelled inside TLS.
     pub tls: bool,
+    /// What the line was in the conversation (the dialogue's note).
+    pub outcome: Outcome,
+}
+
+/// How the upgrade to TLS ended (the JSON `starttls.result`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StartTlsResult {
+    /// STARTTLS/STLS accepted and the handshake finished.
+    Upgraded,
+    /// Not advertised, and not forced with `--starttls`.
+    NotOffered,
+    /// The server answered STARTTLS/STLS negatively.
+    Refused,
+    /// The handshake failed (or timed out), for STARTTLS or implicit TLS.
+    HandshakeFailed,
+    /// Implicit TLS (smtps, imaps, pop3s): TLS from the first byte.
+    Implicit,
+    /// The session ended before the upgrade could be tried (connect failed,
+    /// greeting refused, wrong service, timeout).
+    NotAttempted,
+}
+
+impl StartTlsResult {
+    /// The snake_case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartTlsResult::Upgraded => "upgraded",
+            StartTlsResult::NotOffered => "not_offered",
+            StartTlsResult::Refused => "refused",
+            StartTlsResult::HandshakeFailed => "handshake_failed",
+            StartTlsResult::Implicit => "implicit",
+            StartTlsResult::NotAttempted => "not_attempted",
+        }
+    }
 }
 
 /// What happened to the upgrade.
@@ -41,8 +86,7 @@ pub struct Step {
 pub struct StartTlsReport {
     /// STARTTLS/STLS was advertised before TLS.
     pub offered: bool,
-    /// `upgraded`, `not_offered`, `refused`, `handshake_failed` or `not_requested` (implicit TLS).
-    pub result: &'static str,
+    pub result: StartTlsResult,
 }
 
 /// TLS parameters, as in the JSON `tls` object.
@@ -82,9 +126,10 @@ pub struct CheckReport {
     pub starttls: StartTlsReport,
     pub tls: Option<TlsReport>,
     pub chain: Vec<CertSummary>,
-    pub chain_findings: Vec<Finding>,
+    pub chain_findings: Vec<ChainFinding>,
     pub verification: Option<Verdict>,
-    pub warnings: Vec<String>,
+    /// Every finding of the session, in order (README, "Findings").
+    pub findings: Vec<Finding>,
     /// The connection or protocol error that ended the check early.
     pub error: Option<String>,
     /// Exit status, see the `EXIT_*` constants.
@@ -118,7 +163,7 @@ pub async fn run_recorded(
         }
         events
     });
-    let mut outcome = Outcome::default();
+    let mut outcome = Drive::default();
     let mut ehlo = None;
     match Session::connect(config, tx).await {
         Ok(mut session) => {
@@ -131,123 +176,161 @@ pub async fn run_recorded(
             outcome = drive(&mut session, &target, force_starttls).await;
             session.quit().await;
         }
-        Err(e) => outcome.error = Some(e),
+        Err(e) => {
+            outcome.result = if e.is_tls_failure() {
+                StartTlsResult::HandshakeFailed
+            } else {
+                StartTlsResult::NotAttempted
+            };
+            outcome.error = Some(e);
+        }
     }
     let events = collector.await.unwrap_or_default();
     build_report(target, ehlo, events, outcome)
 }
 
-#[derive(Default)]
-struct Outcome {
+struct Drive {
     offered: bool,
-    result: &'static str,
+    result: StartTlsResult,
     error: Option<SessionError>,
 }
 
-async fn drive<S>(session: &mut Session<S>, target: &Target, force: bool) -> Outcome
+impl Default for Drive {
+    fn default() -> Self {
+        Drive {
+            offered: false,
+            result: StartTlsResult::NotAttempted,
+            error: None,
+        }
+    }
+}
+
+async fn drive<S>(session: &mut Session<S>, target: &Target, force: bool) -> Drive
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
-    let mut out = Outcome {
-        result: "not_requested",
-        ..Outcome::default()
-    };
+    let mut out = Drive::default();
     if let Err(e) = session.greeting().await {
         out.error = Some(e);
         return out;
     }
-    if let Err(e) = session.ask_capabilities().await {
+    if let Err(e) = capabilities(session).await {
         out.error = Some(e);
         return out;
     }
     if target.tls == TlsMode::Implicit {
+        out.result = StartTlsResult::Implicit;
         return out;
     }
     out.offered = session.starttls_offered();
-    if !out.offered && !force {
-        out.result = "not_offered";
+    // POP3 servers without CAPA (RFC 2449) may still do STLS: try it
+    // (RFC 2595 §4 does not require CAPA).
+    let capa_failed =
+        session.protocol() == crate::target::Protocol::Pop3 && session.capabilities().is_empty();
+    if !out.offered && !force && !capa_failed {
+        out.result = StartTlsResult::NotOffered;
         return out;
     }
     match session.starttls().await {
         Ok(StartTls::Upgraded(_)) => {
-            out.result = "upgraded";
-            if let Err(e) = session.ask_capabilities().await {
+            out.result = StartTlsResult::Upgraded;
+            if let Err(e) = capabilities(session).await {
                 out.error = Some(e);
             }
         }
-        Ok(StartTls::Refused(_)) => out.result = "refused",
+        Ok(StartTls::Refused(_)) => {
+            out.result = if out.offered || force {
+                StartTlsResult::Refused
+            } else {
+                StartTlsResult::NotOffered
+            }
+        }
         Ok(StartTls::HandshakeFailed(e)) => {
-            out.result = "handshake_failed";
+            out.result = StartTlsResult::HandshakeFailed;
             out.error = Some(e);
         }
-        Err(e) => {
-            out.result = "handshake_failed";
+        Err(e) if e.is_tls_failure() => {
+            out.result = StartTlsResult::HandshakeFailed;
             out.error = Some(e);
         }
+        Err(e) => out.error = Some(e),
     }
     out
+}
+
+/// EHLO (or CAPABILITY, CAPA); SMTP falls back to HELO when EHLO is
+/// refused (RFC 5321 §3.2), which means no ESMTP and so no STARTTLS.
+async fn capabilities<S>(session: &mut Session<S>) -> Result<(), SessionError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    let responses = session.ask_capabilities().await?;
+    let smtp = matches!(
+        session.protocol(),
+        crate::target::Protocol::Smtp | crate::target::Protocol::Lmtp
+    );
+    let refused = matches!(responses.last(), Some(Response::Smtp(r)) if r.code.class() == 5);
+    if smtp && refused && session.protocol() == crate::target::Protocol::Smtp {
+        session.helo().await?;
+    }
+    Ok(())
 }
 
 fn build_report(
     target: Target,
     ehlo: Option<String>,
     events: Vec<Event>,
-    outcome: Outcome,
+    outcome: Drive,
 ) -> CheckReport {
     let mut steps = Vec::new();
     let mut before = Vec::new();
     let mut after = Vec::new();
     let mut tls = None;
-    let mut warnings = Vec::new();
+    let mut findings = Vec::new();
     for event in events {
         match event {
-            Event::Data(entry) | Event::Malformed { entry, .. } => steps.push(Step {
-                t_ms: ms(entry.at),
-                dir: entry.direction,
-                text: step_text(&entry.raw),
-                tls: entry.tls,
-            }),
-            Event::Capabilities {
-                after_tls, list, ..
-            } => {
-                let names: Vec<String> = list.iter().map(Capability::to_string).collect();
-                if after_tls {
-                    after = names
-                } else {
-                    before = names
+            Event::Data(entry) | Event::Malformed { entry, .. } => {
+                if let Some(list) = &entry.note.capabilities {
+                    let names: Vec<String> = list.iter().map(Capability::to_string).collect();
+                    if entry.tls {
+                        after = names;
+                    } else {
+                        before = names;
+                    }
                 }
+                let shown = entry.redacted();
+                let b64 = std::str::from_utf8(&shown)
+                    .is_err()
+                    .then(|| base64::engine::general_purpose::STANDARD.encode(&shown));
+                steps.push(Step {
+                    t_ms: ms(entry.at),
+                    dir: entry.direction,
+                    text: step_text(&shown),
+                    b64,
+                    tls: entry.tls,
+                    outcome: entry.note.outcome,
+                });
             }
             Event::Tls(t) => tls = Some(t),
-            Event::Warning { message, .. } => warnings.push(message),
-            Event::Error { message, .. } => warnings.push(message),
+            Event::Finding { finding, .. } => findings.push(finding),
             Event::Connected { .. } | Event::Closed { .. } => {}
         }
     }
-    let implicit = target.tls == TlsMode::Implicit;
-    let tls_error = outcome
-        .error
-        .as_ref()
-        .filter(|e| e.is_tls_failure())
-        .map(ToString::to_string);
-    let result = if implicit && tls_error.is_some() {
-        "handshake_failed"
-    } else {
-        outcome.result
-    };
     let verification = tls.as_ref().map(|t| t.verdict.clone());
-    let connection_error = outcome
-        .error
-        .as_ref()
-        .filter(|e| !e.is_tls_failure())
-        .map(ToString::to_string);
-    let exit_code = if matches!(result, "not_offered" | "refused" | "handshake_failed")
-        || tls_error.is_some()
+    let result = outcome.result;
+    let injected = findings
+        .iter()
+        .any(|f| f.id == FindingId::StarttlsInjection);
+    let error = outcome.error.as_ref().map(ToString::to_string);
+    let exit_code = if matches!(
+        result,
+        StartTlsResult::NotOffered | StartTlsResult::Refused | StartTlsResult::HandshakeFailed
+    ) || injected
+        // Untrusted is the more important answer even if the session broke later.
+        || verification.as_ref().is_some_and(|v| !v.trusted)
     {
         EXIT_TLS
-    } else if verification.as_ref().is_some_and(|v| !v.trusted) {
-        // Untrusted is the more important answer even if the session broke later.
-        EXIT_TLS
-    } else if connection_error.is_some() || tls.is_none() {
+    } else if outcome.error.is_some() || tls.is_none() {
         EXIT_CONNECTION
     } else {
         EXIT_OK
@@ -274,8 +357,8 @@ fn build_report(
         chain,
         chain_findings,
         verification,
-        warnings,
-        error: tls_error.or(connection_error),
+        findings,
+        error,
         exit_code,
         chain_der,
     }
@@ -292,8 +375,10 @@ fn step_text(raw: &[u8]) -> String {
 
 impl CheckReport {
     /// The report as one JSON object (see README, "check --json").
+    /// Terminal-safe: C0, C1 and bidi controls are written as `\uXXXX`
+    /// escapes, so the decoded strings stay exact.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self)
+        crate::escape::to_safe_json(self, true)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise: {e}\"}}"))
     }
 
@@ -325,7 +410,7 @@ impl CheckReport {
         line(String::new());
         line(format!(
             "STARTTLS:      {} (offered: {})",
-            self.starttls.result,
+            self.starttls.result.as_str(),
             yes_no(self.starttls.offered)
         ));
         if !self.capabilities_before.is_empty() {
@@ -397,11 +482,18 @@ impl CheckReport {
         for f in &self.chain_findings {
             line(format!("chain {}: {}", f.severity, f.message));
         }
-        for w in &self.warnings {
-            line(format!("warning: {}", escape_line(w.as_bytes())));
+        if !self.findings.is_empty() {
+            line(String::new());
+            line("Findings:".into());
+            for f in &self.findings {
+                for l in f.to_text().lines() {
+                    line(format!("  {l}"));
+                }
+            }
         }
         if let Some(e) = &self.error {
-            line(format!("error: {e}"));
+            line(String::new());
+            line(format!("error: {}", escape_line(e.as_bytes())));
         }
         line(format!("exit status {}", self.exit_code));
         s

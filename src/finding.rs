@@ -186,6 +186,7 @@ finding_ids! {
     StarttlsRefused => "starttls_refused", "The server answered STARTTLS/STLS negatively; the session stays in plaintext.";
     StarttlsInjection => "starttls_injection", "Bytes arrived after the STARTTLS reply and before the handshake (response injection).";
     AuthInPlaintext => "auth_in_plaintext", "AUTH/LOGIN is offered before TLS, inviting credentials in cleartext.";
+    CredentialsExposed => "credentials_exposed", "Credentials were sent over plaintext or over TLS whose certificate did not verify.";
     // ---- TLS (engine and tls/) ----
     HandshakeFailed => "handshake_failed", "The TLS handshake failed.";
     CertificateUntrusted => "certificate_untrusted", "The certificate chain does not verify (see the verdict and the chain findings).";
@@ -270,6 +271,10 @@ impl Finding {
 
     /// One line: `error [service_refused] greeting: the server refused service`.
     pub fn headline(&self) -> String {
+        // Warnings and errors of recordings made before findings existed.
+        if matches!(&self.id, FindingId::Unknown(id) if id.starts_with("legacy_")) {
+            return format!("{}: {}", self.severity, self.summary);
+        }
         format!(
             "{} [{}] {}: {}",
             self.severity, self.id, self.stage, self.summary

@@ -22,13 +22,13 @@
 //! auth = "PLAIN"               # an auth step, built from the demo credentials
 //! ```
 
-use base64::Engine as _;
 use clap::ValueEnum;
 use serde::Deserialize;
 
+use crate::protocol::command::{credential_line, starttls_verb};
+use crate::protocol::sasl::Mechanism;
 use crate::server::pki::LeafKind;
 use crate::target::Protocol;
-use crate::tui::plan::starttls_verb;
 
 /// User name of the built-in server's demo account.
 pub const DEMO_USER: &str = "demo";
@@ -207,32 +207,11 @@ impl Lesson {
                 } else if step.key.is_some() {
                     starttls_verb(self.protocol).to_string()
                 } else {
-                    let mech = step.auth.as_deref().unwrap_or("PLAIN").to_ascii_uppercase();
-                    auth_line(self.protocol, &mech, DEMO_USER, DEMO_PASSWORD)
+                    let mech = Mechanism::parse(step.auth.as_deref().unwrap_or("PLAIN"));
+                    credential_line(self.protocol, &mech, DEMO_USER, DEMO_PASSWORD)
                 }
             })
             .collect()
-    }
-}
-
-/// The SASL PLAIN initial response (RFC 4616 §2): base64 of `\0user\0pass`.
-pub fn sasl_plain(user: &str, password: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
-}
-
-/// An IMAP quoted string (RFC 9051 §4.3): `"` and `\` escaped.
-pub fn imap_quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// A one-line credential command for `mech`, as an auth step sends it.
-pub fn auth_line(protocol: Protocol, mech: &str, user: &str, password: &str) -> String {
-    match (protocol, mech) {
-        (Protocol::Imap, "LOGIN") => {
-            format!("LOGIN {} {}", imap_quoted(user), imap_quoted(password))
-        }
-        (Protocol::Imap, _) => format!("AUTHENTICATE PLAIN {}", sasl_plain(user, password)),
-        _ => format!("AUTH PLAIN {}", sasl_plain(user, password)),
     }
 }
 
@@ -299,15 +278,15 @@ mod tests {
     #[test]
     fn auth_steps_build_plain_and_quoted_forms() {
         assert_eq!(
-            sasl_plain("demo", "demo-password"),
+            crate::protocol::sasl::plain_response("demo", "demo-password"),
             "AGRlbW8AZGVtby1wYXNzd29yZA=="
         );
         assert_eq!(
-            auth_line(Protocol::Imap, "LOGIN", "a\"b", "p\\w"),
+            credential_line(Protocol::Imap, &Mechanism::Login, "a\"b", "p\\w"),
             "LOGIN \"a\\\"b\" \"p\\\\w\""
         );
         assert_eq!(
-            auth_line(Protocol::Smtp, "PLAIN", "demo", "demo-password"),
+            credential_line(Protocol::Smtp, &Mechanism::Plain, "demo", "demo-password"),
             "AUTH PLAIN AGRlbW8AZGVtby1wYXNzd29yZA=="
         );
     }

@@ -30,16 +30,16 @@ async fn check_listener(leaf: LeafKind, name: &str) -> CheckReport {
 
 #[test_case("smtp", "upgraded" ; "smtp starttls")]
 #[test_case("submission", "upgraded" ; "submission starttls")]
-#[test_case("smtps", "not_requested" ; "smtps implicit")]
+#[test_case("smtps", "implicit" ; "smtps implicit")]
 #[test_case("imap", "upgraded" ; "imap starttls")]
-#[test_case("imaps", "not_requested" ; "imaps implicit")]
+#[test_case("imaps", "implicit" ; "imaps implicit")]
 #[test_case("pop3", "upgraded" ; "pop3 stls")]
-#[test_case("pop3s", "not_requested" ; "pop3s implicit")]
+#[test_case("pop3s", "implicit" ; "pop3s implicit")]
 #[tokio::test]
 async fn good_chain_is_trusted(name: &str, starttls: &str) {
     let r = check_listener(LeafKind::Good, name).await;
     assert_eq!(r.exit_code, check::EXIT_OK, "{}", r.to_text());
-    assert_eq!(r.starttls.result, starttls);
+    assert_eq!(r.starttls.result.as_str(), starttls);
     let tls = r.tls.as_ref().unwrap();
     assert_eq!(tls.version, "TLSv1.3");
     assert_eq!(
@@ -93,9 +93,12 @@ async fn broken_leaves_are_untrusted_with_the_reason(
         assert_eq!(v.hostname_match, name_ok);
         assert_eq!(r.chain.len(), certs, "{name}: the chain is still reported");
         assert!(
-            r.warnings.iter().any(|w| w.contains("UNTRUSTED")),
+            r.findings.iter().any(
+                |f| f.id == mailwire::finding::FindingId::CertificateUntrusted
+                    && f.summary.contains("UNTRUSTED")
+            ),
             "{:?}",
-            r.warnings
+            r.findings
         );
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["verification"]["trusted"], false);

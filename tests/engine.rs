@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailwire::check;
+use mailwire::finding::{FindingId, Severity};
 use mailwire::protocol::Limits;
 use mailwire::session::{Event, Session, SessionConfig, SessionError, Timeouts};
 use mailwire::target::Target;
@@ -110,23 +111,35 @@ async fn injected_bytes_after_starttls_reply_are_discarded_with_a_warning() {
     )
     .await;
     server.await.unwrap();
-    assert_eq!(report.starttls.result, "upgraded", "{}", report.to_text());
-    assert_eq!(report.exit_code, 0, "{}", report.to_text());
-    let warning = report
-        .warnings
+    assert_eq!(
+        report.starttls.result,
+        check::StartTlsResult::Upgraded,
+        "{}",
+        report.to_text()
+    );
+    // Injection is an error whether or not --strict is given.
+    assert_eq!(report.exit_code, check::EXIT_TLS, "{}", report.to_text());
+    let finding = report
+        .findings
         .iter()
-        .find(|w| w.contains("SECURITY"))
-        .expect("injection warning");
+        .find(|f| f.id == FindingId::StarttlsInjection)
+        .expect("injection finding");
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(finding.summary.contains("30 bytes"), "{}", finding.summary);
     assert!(
-        warning.contains("30 bytes") && warning.contains("250-INJECTED\\r\\n"),
-        "{warning}"
+        String::from_utf8_lossy(&finding.evidence).contains("250-INJECTED\r\n"),
+        "{finding:?}"
     );
-    // The injected lines were never shown as server data, before or after TLS.
-    assert!(
-        report.steps.iter().all(|s| !s.text.contains("INJECTED")),
-        "{:?}",
-        report.steps
-    );
+    // The injected bytes are kept as received plaintext, marked as
+    // injected, and never taken as a reply before or after TLS.
+    let injected: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|s| s.text.contains("INJECTED"))
+        .collect();
+    assert_eq!(injected.len(), 1, "{:?}", report.steps);
+    assert_eq!(injected[0].outcome, mailwire::session::Outcome::Injected);
+    assert!(!injected[0].tls);
     assert_eq!(
         report.capabilities_after,
         vec!["AUTH PLAIN LOGIN".to_string()]
@@ -174,10 +187,10 @@ async fn endless_line_is_cut_at_the_limit_with_bounded_memory() {
     );
     let mut saw_error = false;
     while let Ok(e) = rx.try_recv() {
-        saw_error |=
-            matches!(e, Event::Error { ref message, .. } if message.contains("cannot be framed"));
+        saw_error |= matches!(e, Event::Finding { ref finding, .. }
+            if finding.id == FindingId::LineTooLong && finding.summary.contains("cannot be framed"));
     }
-    assert!(saw_error, "an Error event reached the UI");
+    assert!(saw_error, "a line_too_long finding reached the UI");
 }
 
 #[tokio::test]
@@ -212,23 +225,28 @@ async fn binary_junk_and_escape_sequences_are_malformed_events_not_crashes() {
     let mut session = Session::connect(config(&format!("smtp://127.0.0.1:{port}"), None), tx)
         .await
         .unwrap();
-    let first = session.greeting().await.unwrap();
-    assert!(
-        matches!(first, mailwire::session::Response::Malformed { .. }),
-        "{first:?}"
-    );
-    let second = session.read_response("reply").await.unwrap();
-    assert!(second.is_positive());
+    // The junk line is skipped (never taken as the greeting) and flagged.
+    let greeting = session.greeting().await.unwrap();
+    assert!(greeting.is_positive(), "{greeting:?}");
     drop(session);
     let mut malformed = None;
+    let mut junk = None;
     while let Some(e) = rx.recv().await {
-        if let Event::Malformed { entry, .. } = e {
-            malformed = Some(entry.raw);
+        match e {
+            Event::Malformed { entry, .. } => malformed = Some(entry.raw),
+            Event::Finding { finding, .. } if finding.id == FindingId::JunkLine => {
+                junk = Some(finding)
+            }
+            _ => {}
         }
     }
     assert_eq!(
         malformed.as_deref(),
         Some(&b"\x1b[2J\x00\xff\xfe junk\r\n"[..])
+    );
+    assert_eq!(
+        junk.map(|f| f.evidence),
+        Some(b"\x1b[2J\x00\xff\xfe junk\r\n".to_vec())
     );
 }
 
@@ -256,7 +274,7 @@ async fn reset_during_handshake_is_a_tls_failure() {
     let report = check::run(config(&format!("pop3://127.0.0.1:{port}"), None), false).await;
     assert_eq!(
         report.starttls.result,
-        "handshake_failed",
+        check::StartTlsResult::HandshakeFailed,
         "{}",
         report.to_text()
     );
@@ -284,7 +302,7 @@ async fn starttls_not_offered_is_a_tls_problem() {
         sock.get_mut().write_all(b"221 bye\r\n").await.unwrap();
     });
     let report = check::run(config(&format!("smtp://127.0.0.1:{port}"), None), false).await;
-    assert_eq!(report.starttls.result, "not_offered");
+    assert_eq!(report.starttls.result, check::StartTlsResult::NotOffered);
     assert!(!report.starttls.offered);
     assert_eq!(report.exit_code, check::EXIT_TLS);
     assert_eq!(report.capabilities_before, vec!["SIZE 1000".to_string()]);

@@ -54,11 +54,11 @@ fn check_against_real_dovecot_and_postfix() {
     let good = [
         ("smtp", rs::SMTP, "upgraded"),
         ("submission", rs::SUBMISSION, "upgraded"),
-        ("smtps", rs::SMTPS, "not_requested"),
+        ("smtps", rs::SMTPS, "implicit"),
         ("imap", rs::IMAP, "upgraded"),
-        ("imaps", rs::IMAPS, "not_requested"),
+        ("imaps", rs::IMAPS, "implicit"),
         ("pop3", rs::POP3, "upgraded"),
-        ("pop3s", rs::POP3S, "not_requested"),
+        ("pop3s", rs::POP3S, "implicit"),
     ];
     for (scheme, port, starttls) in good {
         let url = format!("{scheme}://127.0.0.1:{port}");

@@ -156,8 +156,8 @@ fn export_pem_without_tls_is_a_clear_error() {
     assert!(err.contains("no TLS handshake"), "{err}");
 }
 
-/// Ctrl-R's switch: events while paused are not written (but still seen by
-/// the redactor), resuming appends to the same file.
+/// Ctrl-R's switch: events while paused are not written (their notes still
+/// come from the engine's dialogue), resuming appends to the same file.
 #[test]
 fn record_switch_pauses_and_resumes_into_the_same_file() {
     use mailwire::replay::{RecordStatus, RecordSwitch};
@@ -166,13 +166,19 @@ fn record_switch_pauses_and_resumes_into_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("toggle.jsonl");
     let config = SessionConfig::new(Target::parse("smtp://mail.example.test").unwrap());
-    let line = |t: u64, dir, raw: &str| {
-        Event::Data(Entry {
+    // The engine's dialogue annotates every event, recorded or not, so the
+    // note of a line answering a challenge seen while paused still says secret.
+    let mut dialogue = mailwire::session::Dialogue::new(config.target.protocol);
+    let mut line = |t: u64, dir, raw: &str| {
+        let mut e = Event::Data(Entry {
             at: Duration::from_millis(t),
             direction: dir,
             raw: raw.as_bytes().to_vec(),
             tls: false,
-        })
+            note: Default::default(),
+        });
+        dialogue.annotate(&mut e, &mailwire::protocol::Limits::default());
+        e
     };
     let switch = RecordSwitch::recording_to(&config, true, &path).unwrap();
     assert_eq!(switch.status(), RecordStatus::On(path.clone()));

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mailwire::cert::ChainReport;
-use mailwire::protocol::Capability;
 use mailwire::replay::{Format, Header, Recorder, Recording, ReplayError, export};
 use mailwire::session::{Direction, Entry, Event, SessionConfig, TlsEstablished};
 use mailwire::target::Target;
@@ -42,7 +41,42 @@ fn data(t: u64, direction: Direction, raw: &[u8], tls: bool) -> Event {
         direction,
         raw: raw.to_vec(),
         tls,
+        note: Default::default(),
     })
+}
+
+/// `events` as the engine emits them: each entry annotated by the dialogue,
+/// the dialogue's findings right after it.
+fn annotated(url: &str, events: Vec<Event>) -> Vec<Event> {
+    let protocol = Target::parse(url).unwrap().protocol;
+    let mut dialogue = mailwire::session::Dialogue::new(protocol);
+    let mut out = Vec::new();
+    for mut e in events {
+        let at = event_at(&e);
+        let findings = dialogue.annotate(&mut e, &mailwire::protocol::Limits::default());
+        out.push(e);
+        out.extend(findings.into_iter().map(|finding| Event::Finding {
+            at,
+            finding,
+            origin: mailwire::session::Origin::Dialogue,
+        }));
+    }
+    out
+}
+
+fn engine_finding(t: u64, summary: &str) -> Event {
+    Event::Finding {
+        at: ms(t),
+        finding: mailwire::finding::Finding::new(
+            mailwire::finding::FindingId::Timeout,
+            mailwire::finding::Severity::Error,
+            mailwire::finding::Stage::Command,
+            summary,
+            "wait longer",
+            "RFC 5321 §4.5.3.2",
+        ),
+        origin: mailwire::session::Origin::Engine,
+    }
 }
 
 /// A CA and a leaf for mail.example.test made with rcgen, leaf first.
@@ -103,20 +137,6 @@ fn every_kind() -> Vec<Event> {
             b"250-mail.example.test\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n",
             false,
         ),
-        Event::Capabilities {
-            at: ms(60),
-            after_tls: false,
-            list: vec![
-                Capability {
-                    name: "STARTTLS".into(),
-                    params: vec![],
-                },
-                Capability {
-                    name: "SIZE".into(),
-                    params: vec!["10240000".into()],
-                },
-            ],
-        },
         data(61, C, b"NOOP\n", false),
         data(62, S, b"250 bare LF\n", false),
         data(63, C, b"", false),
@@ -126,6 +146,7 @@ fn every_kind() -> Vec<Event> {
                 direction: S,
                 raw: b"\x00\x01junk\r".to_vec(),
                 tls: false,
+                note: Default::default(),
             },
             reason: "no reply code".into(),
         },
@@ -134,19 +155,7 @@ fn every_kind() -> Vec<Event> {
         tls_event(2_345, chain()),
         data(2_346, C, "EHLO client.test \u{e9}\r\n".as_bytes(), true),
         data(2_360, S, b"250 \xc3\x28 invalid UTF-8 inside TLS\r\n", true),
-        Event::Capabilities {
-            at: ms(2_360),
-            after_tls: true,
-            list: vec![],
-        },
-        Event::Warning {
-            at: ms(2_361),
-            message: "bytes after STARTTLS reply: \"\\r\\n\"".into(),
-        },
-        Event::Error {
-            at: ms(32_361),
-            message: "no response within 30000 ms".into(),
-        },
+        engine_finding(32_361, "no response within 30000 ms"),
         Event::Closed {
             at: ms(32_362),
             reason: "closed by the operator".into(),
@@ -154,9 +163,21 @@ fn every_kind() -> Vec<Event> {
     ]
 }
 
+/// Records `events` after the dialogue has annotated them, as the engine
+/// hands them to the recorder (the notes decide what is masked). Events
+/// that already carry notes (from [`annotated`]) are written as they are.
 fn record(path: &Path, header: &Header, events: &[Event]) {
+    let annotated_already = events.iter().any(|e| {
+        matches!(e, Event::Data(d) if *d.note != mailwire::session::Note::default())
+            || matches!(e, Event::Finding { .. })
+    });
+    let events = if annotated_already {
+        events.to_vec()
+    } else {
+        annotated(&header.target.to_string(), events.to_vec())
+    };
     let mut recorder = Recorder::create(path, header).unwrap();
-    for e in events {
+    for e in &events {
         recorder.record(e).unwrap();
     }
     assert_eq!(recorder.recorded(), events.len());
@@ -166,7 +187,7 @@ fn record(path: &Path, header: &Header, events: &[Event]) {
 fn round_trip_keeps_every_event_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.jsonl");
-    let events = every_kind();
+    let events = annotated("smtp://mail.example.test", every_kind());
     let header = header("smtp://mail.example.test");
     record(&path, &header, &events);
 
@@ -183,39 +204,61 @@ fn round_trip_keeps_every_event_byte_for_byte() {
         assert!(!rec.is_redacted(i));
     }
     assert!(rec.event(events.len()).is_none());
-    assert_eq!(rec.tls_in_force(10), None);
-    assert_eq!(rec.tls_in_force(11), Some(11));
-    assert_eq!(rec.tls_in_force(events.len() - 1), Some(11));
+    let tls_at = events
+        .iter()
+        .position(|e| matches!(e, Event::Tls(_)))
+        .unwrap();
+    assert_eq!(rec.tls_in_force(tls_at - 1), None);
+    assert_eq!(rec.tls_in_force(tls_at), Some(tls_at));
+    assert_eq!(rec.tls_in_force(events.len() - 1), Some(tls_at));
+    // The dialogue's findings were re-derived, not read back: the control
+    // bytes of the greeting, the bare LF and the junk line.
+    let ids: Vec<String> = (0..rec.len())
+        .filter_map(|i| match rec.event(i) {
+            Some(Event::Finding { finding, .. }) => Some(finding.id.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(ids.contains(&"junk_line".to_string()), "{ids:?}");
+    assert!(ids.contains(&"bare_lf".to_string()), "{ids:?}");
 
     // The file: binary entries as base64, text exact with CRLF, chain as PEM.
     let text = fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), events.len() + 1);
+    let line_of = |pred: &dyn Fn(&Event) -> bool| lines[events.iter().position(pred).unwrap() + 1];
+    let greeting = line_of(&|e| matches!(e, Event::Data(d) if d.raw.starts_with(b"220 mail")));
     assert!(
-        lines[2].contains(r#""kind":"received","b64":"#),
-        "{}",
-        lines[2]
+        greeting.contains(r#""kind":"received","b64":"#),
+        "{greeting}"
     );
+    let ehlo = line_of(&|e| matches!(e, Event::Data(d) if d.raw == b"EHLO client.test\r\n"));
+    assert!(ehlo.contains(r#""text":"EHLO client.test\r\n""#), "{ehlo}");
+    let noop = line_of(&|e| matches!(e, Event::Data(d) if d.raw == b"NOOP\n"));
+    assert!(noop.contains(r#""text":"NOOP\n""#), "{noop}");
+    let tls = line_of(&|e| matches!(e, Event::Tls(_)));
     assert!(
-        lines[3].contains(r#""text":"EHLO client.test\r\n""#),
-        "{}",
-        lines[3]
+        tls.contains(r#""chain_pem":["-----BEGIN CERTIFICATE-----\n"#),
+        "{tls}"
     );
-    assert!(lines[6].contains(r#""text":"NOOP\n""#), "{}", lines[6]);
+    let finding = line_of(&|e| {
+        matches!(
+            e,
+            Event::Finding {
+                origin: mailwire::session::Origin::Dialogue,
+                ..
+            }
+        )
+    });
     assert!(
-        lines[12].contains(r#""chain_pem":["-----BEGIN CERTIFICATE-----\n"#),
-        "{}",
-        lines[12]
+        finding.contains(r#""kind":"finding""#) && finding.contains(r#""origin":"dialogue""#),
+        "{finding}"
     );
 }
 
 fn event_at(e: &Event) -> Duration {
     match e {
-        Event::Connected { at, .. }
-        | Event::Capabilities { at, .. }
-        | Event::Warning { at, .. }
-        | Event::Error { at, .. }
-        | Event::Closed { at, .. } => *at,
+        Event::Connected { at, .. } | Event::Finding { at, .. } | Event::Closed { at, .. } => *at,
         Event::Data(entry) | Event::Malformed { entry, .. } => entry.at,
         Event::Tls(tls) => tls.at,
     }
@@ -552,7 +595,7 @@ fn numbered(n: usize) -> Vec<Event> {
             data(
                 i as u64,
                 Direction::Server,
-                format!("250 line {i}\r\n").as_bytes(),
+                format!("* OK line {i}\r\n").as_bytes(),
                 false,
             )
         })
@@ -563,8 +606,10 @@ fn numbered(n: usize) -> Vec<Event> {
 fn cut_off_last_line_loads_the_rest_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.jsonl");
-    let events = numbered(40);
-    record(&path, &header("smtp://h"), &events);
+    // Untagged IMAP responses answer nothing and need no command: the
+    // dialogue adds no finding, so event i is line i.
+    let events = annotated("imap://h", numbered(40));
+    record(&path, &header("imap://h"), &events);
     let len = fs::metadata(&path).unwrap().len();
     // Cut inside the last line: its JSON is incomplete and it has no newline.
     fs::OpenOptions::new()
@@ -591,7 +636,7 @@ fn cut_off_last_line_loads_the_rest_with_a_warning() {
 fn corrupt_middle_line_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.jsonl");
-    record(&path, &header("smtp://h"), &numbered(20));
+    record(&path, &header("imap://h"), &numbered(20));
     let text = fs::read_to_string(&path).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     lines[9] = r#"{"t_ms":9,"kind":"received","text":"250 li"#;
@@ -655,7 +700,7 @@ fn recorder_child_until_killed() {
     let Some(path) = std::env::var_os("MAILWIRE_RECORDING_CHILD") else {
         return;
     };
-    let mut recorder = Recorder::create(PathBuf::from(path), &header("smtp://h")).unwrap();
+    let mut recorder = Recorder::create(PathBuf::from(path), &header("imap://h")).unwrap();
     // Long lines make a kill mid-write likelier.
     let filler = "x".repeat(4000);
     for i in 0.. {
@@ -663,7 +708,7 @@ fn recorder_child_until_killed() {
             .record(&data(
                 i,
                 Direction::Server,
-                format!("250 line {i} {filler}\r\n").as_bytes(),
+                format!("* OK line {i} {filler}\r\n").as_bytes(),
                 false,
             ))
             .unwrap();
@@ -711,7 +756,7 @@ fn sigkill_mid_session_loses_at_most_the_last_event() {
         let Some(Event::Data(entry)) = rec.event(i) else {
             panic!("event {i}")
         };
-        assert!(entry.raw.starts_with(format!("250 line {i} ").as_bytes()));
+        assert!(entry.raw.starts_with(format!("* OK line {i} ").as_bytes()));
     }
 }
 
@@ -725,11 +770,53 @@ fn hand_written_fixture_loads() {
         ("imap://[::1]:10143".to_string(), "0.0.9")
     );
     assert_eq!(h.started_at.unix_timestamp(), 1_772_362_800); // 12:00+01:00 is 11:00Z
-    assert_eq!(rec.len(), 12);
-    assert!(rec.is_redacted(4));
-    let Some(Event::Data(entry)) = rec.event(7) else {
-        panic!("event 7")
+    // 12 events in the file, and the dialogue's findings re-derived after
+    // them: STARTTLS missing and AUTH in plaintext (greeting), the password
+    // sent in plaintext, the junk line.
+    assert_eq!(rec.len(), 16);
+    let kinds: Vec<String> = rec
+        .events()
+        .map(|e| match e {
+            Event::Finding { finding, .. } => finding.id.to_string(),
+            Event::Data(d) => format!("{:?}", d.direction),
+            other => format!("{other:?}")
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap()
+                .to_string(),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Connected",
+            "Server",
+            "starttls_not_advertised",
+            "auth_in_plaintext",
+            "Client",
+            "Server",
+            "Client",
+            "credentials_exposed",
+            "Server",
+            "Client",
+            "Server",
+            "Malformed",
+            "junk_line",
+            "legacy_warning",
+            "legacy_error",
+            "Closed"
+        ]
+    );
+    assert!(rec.is_redacted(6));
+    let Some(Event::Data(entry)) = rec.event(10) else {
+        panic!("event 10")
     };
+    // One entry with three responses (hand-written): the note is the last
+    // one's, the tagged completion of a2 SELECT.
+    assert_eq!(
+        entry.note.answers.as_ref().map(|a| a.verb.to_string()),
+        Some("SELECT".to_string())
+    );
     assert_eq!(
         entry.raw,
         b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] \xff\xfe junk\r\na2 OK done\r\n"
@@ -738,8 +825,8 @@ fn hand_written_fixture_loads() {
         (entry.direction, entry.tls, entry.at),
         (Direction::Server, false, ms(31))
     );
-    let Some(Event::Malformed { entry, reason }) = rec.event(8) else {
-        panic!("event 8")
+    let Some(Event::Malformed { entry, reason }) = rec.event(11) else {
+        panic!("event 11")
     };
     assert_eq!(
         (entry.raw.as_slice(), reason.as_str()),
@@ -803,7 +890,7 @@ fn smtp_starttls_asset_exports() {
 
     // PEM: the recorded chain, which the report was rebuilt from.
     let pem = export(&rec, Format::Pem, true);
-    let tls_line = &lines[8];
+    let tls_line = &lines[7];
     let recorded: String = tls_line["chain_pem"]
         .as_array()
         .unwrap()
@@ -811,8 +898,8 @@ fn smtp_starttls_asset_exports() {
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(pem, recorded);
-    let Some(Event::Tls(tls)) = rec.event(7) else {
-        panic!("event 7 is not TLS")
+    let Some(Event::Tls(tls)) = rec.event(6) else {
+        panic!("event 6 is not TLS")
     };
     assert_eq!(tls.chain.certs.len(), 2);
     assert_eq!(

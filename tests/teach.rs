@@ -27,12 +27,16 @@ fn new_app(url: &str) -> App {
 }
 
 fn wire(app: &mut App, at: u64, direction: Direction, raw: &[u8]) {
-    app.update(Msg::Session(Event::Data(Entry {
-        at: Duration::from_millis(at),
-        direction,
-        raw: raw.to_vec(),
-        tls: false,
-    })));
+    common::feed::event(
+        app,
+        Event::Data(Entry {
+            at: Duration::from_millis(at),
+            direction,
+            raw: raw.to_vec(),
+            tls: false,
+            note: Default::default(),
+        }),
+    );
 }
 
 fn press(app: &mut App, code: KeyCode) {
@@ -51,10 +55,7 @@ fn type_text(app: &mut App, text: &str) {
 /// An SMTP session that ended in `535 5.7.8` after AUTH.
 fn smtp_auth_failed() -> App {
     let mut app = new_app("smtp://mx.example.com:587");
-    app.update(Msg::Session(Event::Connected {
-        at: Duration::ZERO,
-        peer: "192.0.2.25:587".into(),
-    }));
+    common::feed::connect(&mut app, Duration::ZERO, "192.0.2.25:587");
     wire(
         &mut app,
         40,
@@ -132,8 +133,17 @@ fn explain_pane_for_a_typed_mail_from_with_size() {
 fn cursor_moves_over_transcript_lines_in_pane_focus() {
     let mut app = smtp_auth_failed();
     press(&mut app, KeyCode::Esc);
-    // Rows: connected note, 220, AUTH, 535; the cursor starts on the last,
-    // so Up once selects the AUTH line.
+    // Rows: connected note, 220, AUTH, the credentials_exposed finding (the
+    // AUTH went out in plaintext), 535; the cursor starts on the last, so Up
+    // once selects the finding, twice the AUTH line.
+    press(&mut app, KeyCode::Up);
+    let (subject, found) = explain::content(&app);
+    assert!(
+        matches!(&subject, explain::Subject::Row { mark: "!", .. }),
+        "{subject:?}"
+    );
+    assert_eq!(found[0].key, "finding.credentials_exposed", "{found:?}");
+    assert!(found[0].text.contains("What to do:"), "{found:?}");
     press(&mut app, KeyCode::Up);
     let (subject, found) = explain::content(&app);
     assert!(
@@ -156,7 +166,11 @@ fn cursor_moves_over_transcript_lines_in_pane_focus() {
 #[test]
 fn raw_view_shows_bytes_and_bare_lf() {
     let mut app = smtp_auth_failed();
+    wire(&mut app, 110, Direction::Client, b"NOOP\r\n");
     wire(&mut app, 120, Direction::Server, b"250 bare LF\n");
+    // The last row is the bare_lf finding; the reply is just above it.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::F(6));
     assert!(app.teach.raw);
     let terminal = pane(&app, |a, r, b| explain::render(a, r, b, false));
@@ -166,7 +180,6 @@ fn raw_view_shows_bytes_and_bare_lf() {
     assert!(screen.contains("250 bare LF\\n"), "{screen}");
     insta::assert_snapshot!(terminal.backend());
     // x in pane focus toggles back.
-    press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('x'));
     assert!(!app.teach.raw);
 }
@@ -199,10 +212,7 @@ fn explain_is_a_tab_at_80x24() {
 fn a_lesson_step_snapshot() {
     let lesson = mailwire::lessons::find("smtp-starttls").unwrap();
     let mut app = new_app("smtp://localhost:2525").with_lesson(lesson);
-    app.update(Msg::Session(Event::Connected {
-        at: Duration::ZERO,
-        peer: "127.0.0.1:2525".into(),
-    }));
+    common::feed::connect(&mut app, Duration::ZERO, "127.0.0.1:2525");
     wire(
         &mut app,
         10,
@@ -309,10 +319,7 @@ fn smtp_starttls_lesson_runs_to_its_end_in_tmux() {
 fn auth_prompt_masks_the_password_on_screen_and_in_recordings() {
     use mailwire::session::engine::Command;
     let mut app = new_app("smtp://mx.example.com:587");
-    app.update(Msg::Session(Event::Connected {
-        at: Duration::ZERO,
-        peer: "192.0.2.25:587".into(),
-    }));
+    common::feed::connect(&mut app, Duration::ZERO, "192.0.2.25:587");
     wire(
         &mut app,
         40,
@@ -378,6 +385,7 @@ fn auth_prompt_masks_the_password_on_screen_and_in_recordings() {
 #[test]
 fn challenges_are_decoded_in_the_explain_pane() {
     let mut app = smtp_auth_failed();
+    wire(&mut app, 110, Direction::Client, b"AUTH LOGIN\r\n");
     wire(&mut app, 120, Direction::Server, b"334 VXNlcm5hbWU6\r\n");
     let (_, found) = explain::content(&app);
     assert!(found[0].title.contains("\"Username:\""), "{found:?}");
@@ -390,20 +398,24 @@ fn record_client_line(path: &std::path::Path, bytes: &[u8]) {
     let config = SessionConfig::new(Target::parse("smtp://mx.example.com:587").unwrap());
     let header = Header::new(&config, time::OffsetDateTime::UNIX_EPOCH);
     let mut recorder = Recorder::create(path, &header).unwrap();
-    for event in [
+    let mut dialogue = mailwire::session::Dialogue::new(config.target.protocol);
+    for mut event in [
         Event::Data(Entry {
             at: Duration::from_millis(40),
             direction: Direction::Server,
             raw: b"220 mx.example.com ESMTP\r\n".to_vec(),
             tls: false,
+            note: Default::default(),
         }),
         Event::Data(Entry {
             at: Duration::from_millis(60),
             direction: Direction::Client,
             raw: bytes.to_vec(),
             tls: false,
+            note: Default::default(),
         }),
     ] {
+        dialogue.annotate(&mut event, &mailwire::protocol::Limits::default());
         recorder.record(&event).unwrap();
     }
 }
@@ -414,30 +426,33 @@ fn tls_items_are_explained_with_up_down_in_the_tls_pane() {
     use mailwire::session::TlsEstablished;
     use mailwire::tls::{HandshakeSummary, Verdict};
     let mut app = smtp_auth_failed();
-    app.update(Msg::Session(Event::Tls(Box::new(TlsEstablished {
-        at: Duration::from_millis(140),
-        summary: HandshakeSummary {
-            version: "TLSv1.3".into(),
-            cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
-            kx_group: Some("X25519".into()),
-            alpn: None,
-            sni: Some("mx.example.com".into()),
-            resumed: false,
-            ocsp_stapled: false,
-        },
-        verdict: Verdict {
-            trusted: false,
-            hostname_match: true,
-            name_checked: "mx.example.com".into(),
-            error: Some("expired".into()),
-            detail: Some("a certificate in the chain has expired".into()),
-        },
-        chain_der: Vec::new(),
-        chain: ChainReport {
-            certs: Vec::new(),
-            findings: Vec::new(),
-        },
-    }))));
+    common::feed::event(
+        &mut app,
+        Event::Tls(Box::new(TlsEstablished {
+            at: Duration::from_millis(140),
+            summary: HandshakeSummary {
+                version: "TLSv1.3".into(),
+                cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+                kx_group: Some("X25519".into()),
+                alpn: None,
+                sni: Some("mx.example.com".into()),
+                resumed: false,
+                ocsp_stapled: false,
+            },
+            verdict: Verdict {
+                trusted: false,
+                hostname_match: true,
+                name_checked: "mx.example.com".into(),
+                error: Some("expired".into()),
+                detail: Some("a certificate in the chain has expired".into()),
+            },
+            chain_der: Vec::new(),
+            chain: ChainReport {
+                certs: Vec::new(),
+                findings: Vec::new(),
+            },
+        })),
+    );
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Tab); // Transcript -> TLS
     let mut keys = Vec::new();
@@ -465,10 +480,7 @@ fn tls_items_are_explained_with_up_down_in_the_tls_pane() {
 fn auth_login_answers_each_challenge_and_masks_the_answers() {
     use mailwire::session::engine::Command;
     let mut app = new_app("smtps://mx.example.com:465");
-    app.update(Msg::Session(Event::Connected {
-        at: Duration::ZERO,
-        peer: "192.0.2.25:465".into(),
-    }));
+    common::feed::connect(&mut app, Duration::ZERO, "192.0.2.25:465");
     wire(
         &mut app,
         40,
@@ -489,12 +501,15 @@ fn auth_login_answers_each_challenge_and_masks_the_answers() {
         (60, &b"334 VXNlcm5hbWU6\r\n"[..]),
         (80, b"334 UGFzc3dvcmQ6\r\n"),
     ] {
-        let effects = app.update(Msg::Session(Event::Data(Entry {
+        let mut event = Event::Data(Entry {
             at: Duration::from_millis(at),
             direction: Direction::Server,
             raw: challenge.to_vec(),
             tls: false,
-        })));
+            note: Default::default(),
+        });
+        common::feed::annotate(&mut event);
+        let effects = app.update(Msg::Session(event));
         for e in effects {
             if let mailwire::tui::Effect::Command(Command::Send { bytes, .. }) = e {
                 wire(&mut app, at + 5, Direction::Client, &bytes);

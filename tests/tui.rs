@@ -10,12 +10,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+mod common;
+
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use mailwire::cert::{CertSummary, ChainReport, Finding};
-use mailwire::protocol::{Frame, Limits, imap, pop3, smtp};
 use mailwire::session::engine::{Command, SessionHandle};
 use mailwire::session::{Direction, Entry, Event, TlsEstablished};
-use mailwire::target::Protocol;
 use mailwire::target::Target;
 use mailwire::tls::{HandshakeSummary, Verdict};
 use mailwire::tui::keymap;
@@ -40,55 +40,26 @@ fn ms(n: u64) -> Duration {
 }
 
 fn connected(app: &mut App, peer: &str) {
-    app.update(Msg::Session(Event::Connected {
-        at: ms(0),
-        peer: peer.into(),
-    }));
+    common::feed::connect(app, ms(0), peer);
 }
 
 fn wire(app: &mut App, at: u64, direction: Direction, raw: &[u8]) {
     let tls = app.tls.is_some();
-    app.update(Msg::Session(Event::Data(Entry {
-        at: ms(at),
-        direction,
-        raw: raw.to_vec(),
-        tls,
-    })));
+    common::feed::event(
+        app,
+        Event::Data(Entry {
+            at: ms(at),
+            direction,
+            raw: raw.to_vec(),
+            tls,
+            note: Default::default(),
+        }),
+    );
 }
 
-/// A server response, and, as the engine does, the capabilities it
-/// advertises (parsed with the real protocol parsers).
+/// A server response, annotated as the engine does (capabilities included).
 fn server(app: &mut App, at: u64, raw: &str) {
     wire(app, at, Direction::Server, raw.as_bytes());
-    let limits = Limits::default();
-    let list = match app.protocol() {
-        Protocol::Smtp | Protocol::Lmtp => match smtp::parse_reply(raw.as_bytes(), &limits) {
-            Ok(Frame::Complete { value, .. }) if value.code.0 == 250 && value.lines.len() > 1 => {
-                Some(smtp::ehlo_capabilities(&value))
-            }
-            _ => None,
-        },
-        Protocol::Imap => match imap::parse_response(raw.as_bytes(), &limits) {
-            Ok(Frame::Complete { value, .. }) => imap::capabilities(&value),
-            _ => None,
-        },
-        Protocol::Pop3 => {
-            match pop3::parse_response(raw.as_bytes(), pop3::Expect::MultiLine, &limits) {
-                Ok(Frame::Complete { value, .. }) if raw.contains("\r\n.\r\n") => {
-                    Some(pop3::capa(&value))
-                }
-                _ => None,
-            }
-        }
-    };
-    if let Some(list) = list {
-        let after_tls = app.tls.is_some();
-        app.update(Msg::Session(Event::Capabilities {
-            at: ms(at),
-            after_tls,
-            list,
-        }));
-    }
 }
 
 /// Presses keys as the operator would; returns the commands for the engine.
@@ -266,7 +237,7 @@ fn smtp_after_starttls(trusted: bool) -> App {
         echo(&mut app, 70, &c);
     }
     server(&mut app, 82, "220 2.0.0 Ready to start TLS\r\n");
-    app.update(Msg::Session(Event::Tls(established(140, trusted))));
+    common::feed::event(&mut app, Event::Tls(established(140, trusted)));
     for c in keys(&mut app, &[key(KeyCode::F(8))]) {
         echo(&mut app, 141, &c);
     }
@@ -395,8 +366,9 @@ fn untrusted_chain_is_shown_with_the_reason() {
     let terminal = render(&mut app, 120, 40);
     let screen = screen_text(&terminal);
     assert!(screen.contains("UNTRUSTED: expired"), "{screen}");
+    // The verdict is a finding in the transcript (explained in full when selected).
     assert!(
-        screen.contains("certificate not trusted: UNTRUSTED (expired)"),
+        screen.contains("error [certificate_untrusted] certificate"),
         "{screen}"
     );
     insta::assert_snapshot!(terminal.backend());
@@ -552,6 +524,7 @@ async fn run_loop_sends_typed_lines_and_quits_politely() {
             direction: Direction::Server,
             raw: b"+OK Dovecot ready.\r\n".to_vec(),
             tls: false,
+            note: Default::default(),
         }))
         .await
         .unwrap();

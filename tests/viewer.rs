@@ -115,21 +115,31 @@ fn long_recording(events: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     for i in 1..events {
         let at = Duration::from_millis(i as u64);
         let event = match i % 7 {
-            0 => Event::Warning {
+            0 => Event::Finding {
                 at,
-                message: format!("note {i}"),
+                finding: mailwire::finding::Finding::new(
+                    mailwire::finding::FindingId::Timeout,
+                    mailwire::finding::Severity::Warning,
+                    mailwire::finding::Stage::Command,
+                    format!("note {i}"),
+                    "",
+                    "",
+                ),
+                origin: mailwire::session::Origin::Engine,
             },
             n if n % 2 == 1 => Event::Data(Entry {
                 at,
                 direction: Direction::Client,
                 raw: b"NOOP\r\n".to_vec(),
                 tls: false,
+                note: Default::default(),
             }),
             _ => Event::Data(Entry {
                 at,
                 direction: Direction::Server,
                 raw: format!("250-line one {i}\r\n250 2.0.0 Ok\r\n").into_bytes(),
                 tls: false,
+                note: Default::default(),
             }),
         };
         rec.record(&event).unwrap();

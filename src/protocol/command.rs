@@ -227,6 +227,31 @@ pub fn capability_line(protocol: Protocol, ehlo: &str) -> String {
     }
 }
 
+/// An IMAP quoted string (RFC 9051 §4.3): `"` and `\` escaped.
+pub fn imap_quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A one-line credential command (no tag, no CRLF): IMAP `LOGIN "user"
+/// "password"` (RFC 9051 §6.2.3) for `Login` on IMAP, else SASL PLAIN with
+/// an initial response: `AUTHENTICATE PLAIN ...` (RFC 9051 §6.2.2, RFC 4959)
+/// or `AUTH PLAIN ...` (RFC 4954 §4, RFC 5034 §4).
+pub fn credential_line(
+    protocol: Protocol,
+    mechanism: &Mechanism,
+    user: &str,
+    password: &str,
+) -> String {
+    let plain = super::sasl::plain_response(user, password);
+    match (protocol, mechanism) {
+        (Protocol::Imap, Mechanism::Login) => {
+            format!("LOGIN {} {}", imap_quoted(user), imap_quoted(password))
+        }
+        (Protocol::Imap, _) => format!("AUTHENTICATE PLAIN {plain}"),
+        _ => format!("AUTH PLAIN {plain}"),
+    }
+}
+
 /// What an IMAP literal announced at the end of a client line holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiteralRole {
@@ -458,6 +483,13 @@ pub fn redact(line: &[u8], secrets: &[Range<usize>]) -> Vec<u8> {
     }
     out.extend_from_slice(&line[pos.min(line.len())..]);
     out
+}
+
+/// A line as typed (no tag, no CRLF) with its credentials replaced by the
+/// placeholder, for showing planned or typed commands.
+pub fn redact_typed(protocol: Protocol, line: &str) -> String {
+    let parsed = parse(protocol, line.as_bytes(), false);
+    String::from_utf8_lossy(&redact(line.as_bytes(), &parsed.secrets)).into_owned()
 }
 
 /// The text that replaces `n` secret bytes: `<redacted n bytes>`.

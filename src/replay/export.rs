@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 
 use super::format::write_event;
 use super::recording::Recording;
-use super::redact::Redactor;
 use crate::escape::escape_bytes;
 use crate::session::{Direction, Event};
 
@@ -49,10 +48,14 @@ fn masked_events(
     recording: &Recording,
     redact: bool,
 ) -> impl Iterator<Item = (usize, Event, Option<Vec<u8>>)> + '_ {
-    let mut redactor = redact.then(|| Redactor::new(recording.header().target.protocol));
     (0..recording.len()).filter_map(move |i| {
         let event = recording.event(i)?;
-        let masked = redactor.as_mut().and_then(|r| r.mask(&event));
+        let masked = match &event {
+            Event::Data(entry) | Event::Malformed { entry, .. } if redact => {
+                entry.note.redact(&entry.raw)
+            }
+            _ => None,
+        };
         Some((i, event, masked))
     })
 }
@@ -150,6 +153,24 @@ fn text_event(out: &mut String, event: &Event, masked: Option<&[u8]>) {
             if let Event::Malformed { reason, .. } = event {
                 note(out, entry.at, &format!("malformed: {reason}"));
             }
+            if entry.note.outcome == crate::session::Outcome::Injected {
+                note(
+                    out,
+                    entry.at,
+                    "injected: received after the STARTTLS reply, before TLS; discarded",
+                );
+            }
+            // What the dialogue read from the reply (RFC 3207 §4.2: the two
+            // sets of an upgrade are told apart).
+            if let Some(caps) = entry.note.capabilities.as_ref().filter(|c| !c.is_empty()) {
+                let names: Vec<String> = caps.iter().map(ToString::to_string).collect();
+                let when = if entry.tls { " after TLS" } else { "" };
+                note(
+                    out,
+                    entry.at,
+                    &format!("capabilities{when}: {}", names.join(", ")),
+                );
+            }
         }
         Event::Tls(tls) => {
             let version = tls
@@ -186,21 +207,19 @@ fn text_event(out: &mut String, event: &Event, masked: Option<&[u8]>) {
                 );
             }
         }
-        Event::Capabilities {
-            at,
-            after_tls,
-            list,
-        } => {
-            let names: Vec<String> = list.iter().map(ToString::to_string).collect();
-            let when = if *after_tls { " after TLS" } else { "" };
-            note(
-                out,
-                *at,
-                &format!("capabilities{when}: {}", names.join(", ")),
-            );
+        Event::Finding { at, finding, .. } => {
+            note(out, *at, &finding.headline());
+            if !finding.evidence.is_empty() {
+                note(
+                    out,
+                    *at,
+                    &format!("  evidence: {}", finding.evidence_escaped(200)),
+                );
+            }
+            if !finding.advice.is_empty() {
+                note(out, *at, &format!("  advice: {}", finding.advice));
+            }
         }
-        Event::Warning { at, message } => note(out, *at, &format!("warning: {message}")),
-        Event::Error { at, message } => note(out, *at, &format!("error: {message}")),
         Event::Closed { at, reason } => note(out, *at, &format!("closed: {reason}")),
     }
 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::protocol::Capability;
-use crate::session::{Direction, Event, SessionConfig};
+use crate::finding::Finding;
+use crate::session::{Direction, Event, Origin, SessionConfig};
 use crate::target::Target;
 use crate::tls::{HandshakeSummary, Verdict};
 
@@ -188,8 +188,14 @@ pub(crate) enum Kind {
     Received,
     Malformed,
     Tls,
+    /// A typed finding (`finding` object and `origin`).
+    Finding,
+    /// Written by mailwire before findings: re-derived from the entries
+    /// on load, so skipped.
     Capabilities,
+    /// Written by mailwire before findings: loaded as a finding.
     Warning,
+    /// Written by mailwire before findings: loaded as a finding.
     Error,
     Closed,
     /// Written by a newer mailwire; skipped with a warning.
@@ -206,6 +212,7 @@ impl Kind {
             Kind::Received => "received",
             Kind::Malformed => "malformed",
             Kind::Tls => "tls",
+            Kind::Finding => "finding",
             Kind::Capabilities => "capabilities",
             Kind::Warning => "warning",
             Kind::Error => "error",
@@ -213,15 +220,6 @@ impl Kind {
             Kind::Unknown => "unknown",
         }
     }
-}
-
-/// One capability in a `capabilities` line; mirrors [`Capability`] so the
-/// file format does not change when that type does.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct CapabilityLine {
-    pub name: String,
-    #[serde(default)]
-    pub params: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -245,15 +243,15 @@ struct LineOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    after_tls: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    list: Option<Vec<CapabilityLine>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<&'a HandshakeSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict: Option<&'a Verdict>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chain_pem: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<&'a Finding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<Origin>,
 }
 
 impl LineOut<'_> {
@@ -269,11 +267,11 @@ impl LineOut<'_> {
             reason: None,
             peer: None,
             message: None,
-            after_tls: None,
-            list: None,
             summary: None,
             verdict: None,
             chain_pem: None,
+            finding: None,
+            origin: None,
         }
     }
 }
@@ -327,29 +325,14 @@ pub(crate) fn write_event(
             ),
             ..LineOut::new(tls.at, Kind::Tls)
         },
-        Event::Capabilities {
+        Event::Finding {
             at,
-            after_tls,
-            list,
+            finding,
+            origin,
         } => LineOut {
-            after_tls: Some(*after_tls),
-            list: Some(
-                list.iter()
-                    .map(|c| CapabilityLine {
-                        name: c.name.clone(),
-                        params: c.params.clone(),
-                    })
-                    .collect(),
-            ),
-            ..LineOut::new(*at, Kind::Capabilities)
-        },
-        Event::Warning { at, message } => LineOut {
-            message: Some(message),
-            ..LineOut::new(*at, Kind::Warning)
-        },
-        Event::Error { at, message } => LineOut {
-            message: Some(message),
-            ..LineOut::new(*at, Kind::Error)
+            finding: Some(finding),
+            origin: Some(*origin),
+            ..LineOut::new(*at, Kind::Finding)
         },
         Event::Closed { at, reason } => LineOut {
             message: Some(reason),
@@ -379,12 +362,11 @@ pub(crate) struct LineIn<'a> {
     pub peer: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub message: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub after_tls: bool,
-    pub list: Option<Vec<CapabilityLine>>,
     pub summary: Option<HandshakeSummary>,
     pub verdict: Option<Verdict>,
     pub chain_pem: Option<Vec<String>>,
+    pub finding: Option<Finding>,
+    pub origin: Option<Origin>,
 }
 
 impl LineIn<'_> {
@@ -419,15 +401,6 @@ impl LineIn<'_> {
         value
             .as_deref()
             .ok_or_else(|| format!("a {:?} event needs {name:?}", self.kind.name()))
-    }
-}
-
-impl From<CapabilityLine> for Capability {
-    fn from(c: CapabilityLine) -> Capability {
-        Capability {
-            name: c.name,
-            params: c.params,
-        }
     }
 }
 

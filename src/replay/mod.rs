@@ -60,7 +60,6 @@ mod export;
 mod format;
 mod recorder;
 mod recording;
-mod redact;
 mod tap;
 
 use std::path::PathBuf;
@@ -70,7 +69,6 @@ pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
 pub use recording::{MAX_LINE, Recording};
-pub use redact::Redactor;
 pub use tap::{RecordStatus, RecordSwitch, default_file_name, tap};
 
 #[cfg(doc)]

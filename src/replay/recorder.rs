@@ -7,16 +7,17 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::format::{Header, write_event};
-use super::redact::Redactor;
 use super::{ReplayError, Result};
 use crate::session::Event;
 
-/// An open recording. Secrets are masked when the header says `redacted`.
+/// An open recording. Secrets are masked when the header says `redacted`:
+/// the byte ranges the dialogue marked in each entry's note become the
+/// placeholder `<redacted N bytes>`.
 #[derive(Debug)]
 pub struct Recorder {
     file: File,
     path: PathBuf,
-    redactor: Option<Redactor>,
+    redact: bool,
     /// Reused for every line, so recording does not allocate per event.
     line: Vec<u8>,
     recorded: usize,
@@ -30,23 +31,6 @@ impl Recorder {
     /// # Errors
     /// [`ReplayError::Open`] or [`ReplayError::Write`] naming the path.
     pub fn create(path: impl AsRef<Path>, header: &Header) -> Result<Recorder> {
-        let redactor = header
-            .redacted
-            .then(|| Redactor::new(header.target.protocol));
-        Recorder::create_with(path, header, redactor)
-    }
-
-    /// Like [`Recorder::create`], continuing with `redactor`, which has seen
-    /// the session so far: recording started mid-session (Ctrl-R) still
-    /// masks the answer to a challenge sent before it started.
-    ///
-    /// # Errors
-    /// As [`Recorder::create`].
-    pub fn create_with(
-        path: impl AsRef<Path>,
-        header: &Header,
-        redactor: Option<Redactor>,
-    ) -> Result<Recorder> {
         let path = path.as_ref().to_path_buf();
         let open_error = |source| ReplayError::Open {
             path: path.clone(),
@@ -67,9 +51,7 @@ impl Recorder {
         let mut recorder = Recorder {
             file,
             path,
-            redactor: header
-                .redacted
-                .then(|| redactor.unwrap_or_else(|| Redactor::new(header.target.protocol))),
+            redact: header.redacted,
             line: Vec::with_capacity(512),
             recorded: 0,
         };
@@ -86,7 +68,12 @@ impl Recorder {
     /// # Errors
     /// [`ReplayError::Write`] when the line cannot be written.
     pub fn record(&mut self, event: &Event) -> Result<()> {
-        let masked = self.redactor.as_mut().and_then(|r| r.mask(event));
+        let masked = match event {
+            Event::Data(entry) | Event::Malformed { entry, .. } if self.redact => {
+                entry.note.redact(&entry.raw)
+            }
+            _ => None,
+        };
         if let Err(e) = write_event(&mut self.line, event, masked.as_deref(), masked.is_some()) {
             self.line.clear();
             return Err(self.write_error(e.into()));
@@ -94,15 +81,6 @@ impl Recorder {
         self.flush_line()?;
         self.recorded += 1;
         Ok(())
-    }
-
-    /// Feeds `event` to the redactor without writing it, for events the
-    /// operator chose not to record (recording paused): a secret answering a
-    /// challenge seen while paused is still masked once recording resumes.
-    pub fn skip(&mut self, event: &Event) {
-        if let Some(r) = self.redactor.as_mut() {
-            r.mask(event);
-        }
     }
 
     /// Events written so far (the header not counted).

@@ -6,22 +6,33 @@
 //!
 //! ```text
 //! file.jsonl --read_until--> LineIn --push--> slots[i] + arena[end(i-1)..end(i)]
-//!                                              |
-//! Recording::event(i) <------------------------+  (ChainReport rebuilt, cached)
+//!                                 |                   |
+//!                          Dialogue::annotate          |
+//!                     (findings re-derived as slots;  |
+//!                      a checkpoint every 1024 slots)  |
+//! Recording::event(i) <-------------------------------+  (ChainReport rebuilt, cached;
+//!                                                         note re-derived from the checkpoint)
 //! ```
+//!
+//! The dialogue runs again over every recording as it loads: notes (which
+//! command a reply answers, secrets, capabilities) and the dialogue's
+//! findings are never read from the file, so a fix in the dialogue reaches
+//! old recordings. Findings the engine made (timeouts, handshake failures)
+//! are kept as recorded.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use super::format::{Header, HeaderError, Kind, LineIn, json_reason, pem_to_der};
 use super::{ReplayError, Result};
 use crate::cert::ChainReport;
-use crate::protocol::Capability;
-use crate::session::{Direction, Entry, Event, TlsEstablished};
+use crate::finding::{Finding, FindingId, Severity, Stage};
+use crate::protocol::Limits;
+use crate::session::{Dialogue, Direction, Entry, Event, Note, Origin, TlsEstablished};
 use crate::tls::{HandshakeSummary, Verdict};
 
 /// Longest line accepted when loading, in bytes (256 MiB): a whole IMAP
@@ -31,6 +42,10 @@ pub const MAX_LINE: usize = 256 * 1024 * 1024;
 /// Warnings kept word for word; beyond this they are counted.
 const MAX_WARNINGS: usize = 20;
 
+/// Slots between two dialogue checkpoints: building event `i`'s note
+/// re-runs the dialogue over at most this many events.
+const CHECKPOINT_EVERY: usize = 1024;
+
 /// A recording in memory: header, events and load warnings.
 pub struct Recording {
     header: Header,
@@ -39,7 +54,13 @@ pub struct Recording {
     /// its reason; the text of connected/warning/error/closed.
     arena: Vec<u8>,
     tls: Vec<TlsRecord>,
-    capabilities: Vec<Vec<Capability>>,
+    /// Findings, with who made them (dialogue: re-derived at load).
+    findings: Vec<(Finding, Origin)>,
+    /// The dialogue before slot `k * CHECKPOINT_EVERY`.
+    checkpoints: Vec<Dialogue>,
+    /// The dialogue before slot `.0`, from the last `event` call, so that
+    /// stepping forward costs one event.
+    cursor: Mutex<Option<(usize, Dialogue)>>,
     warnings: Vec<String>,
 }
 
@@ -49,7 +70,7 @@ struct Slot {
     t_ms: u64,
     end: usize,
     /// Malformed: length of the entry bytes (the reason follows).
-    /// TLS: index into `tls`. Capabilities: index into `capabilities`.
+    /// TLS: index into `tls`. Finding: index into `findings`.
     aux: u32,
     kind: Kind,
     flags: u8,
@@ -58,7 +79,6 @@ struct Slot {
 const FLAG_TLS: u8 = 1;
 const FLAG_REDACTED: u8 = 1 << 1;
 const FLAG_CLIENT: u8 = 1 << 2;
-const FLAG_AFTER_TLS: u8 = 1 << 3;
 
 struct TlsRecord {
     /// Index of the event, for finding the handshake in force at a step.
@@ -100,7 +120,7 @@ impl Recording {
             line,
             reason,
         };
-        let mut header = None;
+        let mut header: Option<Header> = None;
         let mut events = Loader::default();
         let mut buf = Vec::new();
         let mut line_no = 0;
@@ -129,7 +149,7 @@ impl Recording {
                 continue;
             }
             if header.is_none() {
-                header = Some(Header::parse(line).map_err(|e| match e {
+                let parsed = Header::parse(line).map_err(|e| match e {
                     HeaderError::Version(found) => ReplayError::Version {
                         name: name.to_string(),
                         found,
@@ -138,7 +158,10 @@ impl Recording {
                         corrupt(line_no, "the header is cut off".into())
                     }
                     HeaderError::Invalid(reason) => corrupt(line_no, reason),
-                })?);
+                })?;
+                events.dialogue = Dialogue::new(parsed.target.protocol);
+                events.protocol_set = true;
+                header = Some(parsed);
                 continue;
             }
             match serde_json::from_slice::<LineIn<'_>>(line) {
@@ -189,10 +212,52 @@ impl Recording {
         &self.warnings
     }
 
-    /// Event `i` exactly as the engine emitted it, bytes copied for this one
-    /// event only; for TLS the chain report is rebuilt (once) from the DER at
-    /// the handshake's time. `None` past the end.
+    /// Event `i` as the engine emitted it, bytes copied for this one event
+    /// only; for TLS the chain report is rebuilt (once) from the DER at the
+    /// handshake's time, and an entry's note is re-derived by the dialogue.
+    /// `None` past the end.
     pub fn event(&self, i: usize) -> Option<Event> {
+        let mut event = self.base_event(i)?;
+        if matches!(event, Event::Data(_) | Event::Malformed { .. }) {
+            let note = self.note(i)?;
+            if let Event::Data(entry) | Event::Malformed { entry, .. } = &mut event {
+                *entry.note = note;
+            }
+        }
+        Some(event)
+    }
+
+    /// The note of entry `i`, running the dialogue from the nearest
+    /// checkpoint (or from the last call, when stepping forward).
+    fn note(&self, i: usize) -> Option<Note> {
+        let limits = Limits::default();
+        let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        let checkpoint = i / CHECKPOINT_EVERY;
+        let (mut pos, mut dialogue) = match cursor.take() {
+            Some((pos, d)) if pos <= i && pos >= checkpoint * CHECKPOINT_EVERY => (pos, d),
+            _ => (
+                checkpoint * CHECKPOINT_EVERY,
+                self.checkpoints.get(checkpoint)?.clone(),
+            ),
+        };
+        let mut note = None;
+        while pos <= i {
+            if let Some(mut event) = self.base_event(pos) {
+                dialogue.annotate(&mut event, &limits);
+                if pos == i
+                    && let Event::Data(entry) | Event::Malformed { entry, .. } = event
+                {
+                    note = Some(*entry.note);
+                }
+            }
+            pos += 1;
+        }
+        *cursor = Some((pos, dialogue));
+        note
+    }
+
+    /// Event `i` as stored, without the note.
+    fn base_event(&self, i: usize) -> Option<Event> {
         let slot = *self.slots.get(i)?;
         let bytes = self.bytes(i)?;
         let at = Duration::from_millis(slot.t_ms);
@@ -202,6 +267,7 @@ impl Recording {
             direction,
             raw: raw.to_vec(),
             tls: slot.flags & FLAG_TLS != 0,
+            note: Default::default(),
         };
         Some(match slot.kind {
             Kind::Connected => Event::Connected {
@@ -242,24 +308,19 @@ impl Recording {
                     chain,
                 }))
             }
-            Kind::Capabilities => Event::Capabilities {
-                at,
-                after_tls: slot.flags & FLAG_AFTER_TLS != 0,
-                list: self.capabilities.get(slot.aux as usize)?.clone(),
-            },
-            Kind::Warning => Event::Warning {
-                at,
-                message: text(bytes),
-            },
-            Kind::Error => Event::Error {
-                at,
-                message: text(bytes),
-            },
+            Kind::Finding | Kind::Warning | Kind::Error => {
+                let (finding, origin) = self.findings.get(slot.aux as usize)?.clone();
+                Event::Finding {
+                    at,
+                    finding,
+                    origin,
+                }
+            }
             Kind::Closed => Event::Closed {
                 at,
                 reason: text(bytes),
             },
-            Kind::Unknown => return None,
+            Kind::Capabilities | Kind::Unknown => return None,
         })
     }
 
@@ -313,15 +374,34 @@ impl fmt::Debug for Recording {
     }
 }
 
-/// Events being collected, before the header is attached.
-#[derive(Default)]
+/// Events being collected, before the header is attached. The dialogue
+/// follows them as they come (protocol from the header).
 struct Loader {
     slots: Vec<Slot>,
     arena: Vec<u8>,
     tls: Vec<TlsRecord>,
-    capabilities: Vec<Vec<Capability>>,
+    findings: Vec<(Finding, Origin)>,
+    dialogue: Dialogue,
+    protocol_set: bool,
+    checkpoints: Vec<Dialogue>,
     warnings: Vec<String>,
     warnings_dropped: usize,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader {
+            slots: Vec::new(),
+            arena: Vec::new(),
+            tls: Vec::new(),
+            findings: Vec::new(),
+            dialogue: Dialogue::new(crate::target::Protocol::Smtp),
+            protocol_set: false,
+            checkpoints: Vec::new(),
+            warnings: Vec::new(),
+            warnings_dropped: 0,
+        }
+    }
 }
 
 impl Loader {
@@ -355,19 +435,46 @@ impl Loader {
                     .extend_from_slice(line.field(&line.peer, "peer")?.as_bytes());
                 0
             }
-            Kind::Warning | Kind::Error | Kind::Closed => {
+            Kind::Closed => {
                 self.arena
                     .extend_from_slice(line.field(&line.message, "message")?.as_bytes());
                 0
             }
-            Kind::Capabilities => {
-                if line.after_tls {
-                    flags |= FLAG_AFTER_TLS;
+            Kind::Warning | Kind::Error => {
+                // Before findings existed: the text becomes a finding.
+                let message = line.field(&line.message, "message")?;
+                let (id, severity) = if line.kind == Kind::Warning {
+                    ("legacy_warning", Severity::Warning)
+                } else {
+                    ("legacy_error", Severity::Error)
+                };
+                let finding = Finding::new(
+                    FindingId::Unknown(id.into()),
+                    severity,
+                    Stage::Unknown,
+                    message,
+                    "",
+                    "",
+                );
+                self.findings.push((finding, Origin::Engine));
+                index(self.findings.len() - 1)?
+            }
+            Kind::Finding => {
+                let finding = line
+                    .finding
+                    .ok_or("a \"finding\" event needs \"finding\"")?;
+                match line.origin.unwrap_or(Origin::Engine) {
+                    // Re-derived below from the entries, as a fixed dialogue sees them.
+                    Origin::Dialogue => return Ok(()),
+                    Origin::Engine => {
+                        self.findings.push((finding, Origin::Engine));
+                        index(self.findings.len() - 1)?
+                    }
                 }
-                let list = line.list.ok_or("a \"capabilities\" event needs \"list\"")?;
-                self.capabilities
-                    .push(list.into_iter().map(Capability::from).collect());
-                index(self.capabilities.len() - 1)?
+            }
+            Kind::Capabilities => {
+                // Capabilities are read from the replies again.
+                return Ok(());
             }
             Kind::Tls => {
                 let (Some(summary), Some(verdict), Some(chain_pem)) =
@@ -395,14 +502,91 @@ impl Loader {
                 return Ok(());
             }
         };
-        self.slots.push(Slot {
+        let slot = Slot {
             t_ms: line.t_ms,
             end: self.arena.len(),
             aux,
             kind: line.kind,
             flags,
-        });
+        };
+        self.push_slot(slot, start)
+    }
+
+    /// Appends a slot, running the dialogue over it: its findings follow
+    /// it as slots of their own.
+    fn push_slot(&mut self, slot: Slot, start: usize) -> std::result::Result<(), String> {
+        if self.slots.len() % CHECKPOINT_EVERY == 0 {
+            self.checkpoints.push(self.dialogue.clone());
+        }
+        self.slots.push(slot);
+        if !self.protocol_set {
+            return Ok(());
+        }
+        let Some(mut event) = self.event_of(slot, start) else {
+            return Ok(());
+        };
+        let at = Duration::from_millis(slot.t_ms);
+        for finding in self.dialogue.annotate(&mut event, &Limits::default()) {
+            self.findings.push((finding, Origin::Dialogue));
+            let f_slot = Slot {
+                t_ms: slot.t_ms,
+                end: self.arena.len(),
+                aux: index(self.findings.len() - 1)?,
+                kind: Kind::Finding,
+                flags: 0,
+            };
+            let _ = at;
+            if self.slots.len() % CHECKPOINT_EVERY == 0 {
+                self.checkpoints.push(self.dialogue.clone());
+            }
+            self.slots.push(f_slot);
+        }
         Ok(())
+    }
+
+    /// The event a just-pushed slot holds, enough for the dialogue (no
+    /// chain report, no note).
+    fn event_of(&self, slot: Slot, start: usize) -> Option<Event> {
+        let bytes = self.arena.get(start..slot.end)?;
+        let at = Duration::from_millis(slot.t_ms);
+        let entry = |raw: &[u8], direction| Entry {
+            at,
+            direction,
+            raw: raw.to_vec(),
+            tls: slot.flags & FLAG_TLS != 0,
+            note: Default::default(),
+        };
+        Some(match slot.kind {
+            Kind::Sent => Event::Data(entry(bytes, Direction::Client)),
+            Kind::Received => Event::Data(entry(bytes, Direction::Server)),
+            Kind::Malformed => {
+                let (raw, reason) = bytes.split_at_checked(slot.aux as usize)?;
+                let direction = if slot.flags & FLAG_CLIENT != 0 {
+                    Direction::Client
+                } else {
+                    Direction::Server
+                };
+                Event::Malformed {
+                    entry: entry(raw, direction),
+                    reason: String::from_utf8_lossy(reason).into_owned(),
+                }
+            }
+            Kind::Tls => {
+                let tls = self.tls.get(slot.aux as usize)?;
+                Event::Tls(Box::new(TlsEstablished {
+                    at,
+                    summary: tls.summary.clone(),
+                    verdict: tls.verdict.clone(),
+                    chain_der: Vec::new(),
+                    chain: ChainReport::default(),
+                }))
+            }
+            Kind::Closed => Event::Closed {
+                at,
+                reason: String::new(),
+            },
+            _ => return None,
+        })
     }
 
     fn warn(&mut self, message: String) {
@@ -425,7 +609,9 @@ impl Loader {
             slots: self.slots,
             arena: self.arena,
             tls: self.tls,
-            capabilities: self.capabilities,
+            findings: self.findings,
+            checkpoints: self.checkpoints,
+            cursor: Mutex::new(None),
             warnings: self.warnings,
         }
     }
@@ -545,7 +731,9 @@ mod tests {
                     report: OnceLock::new(),
                 })
                 .collect(),
-            capabilities: Vec::new(),
+            findings: Vec::new(),
+            checkpoints: Vec::new(),
+            cursor: Mutex::new(None),
             warnings: Vec::new(),
         };
         assert_eq!(

@@ -6,7 +6,7 @@
 //! ```text
 //! engine --Event--> tap task --Event--> TUI / check
 //!                      |
-//!                      +--> RecordSwitch: Recorder (on) or Redactor only (off)
+//!                      +--> RecordSwitch: Recorder (on) or nothing (off)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -18,7 +18,6 @@ use tokio::sync::mpsc;
 use super::Result;
 use super::format::Header;
 use super::recorder::Recorder;
-use super::redact::Redactor;
 use crate::session::{Event, SessionConfig, SessionHandle};
 
 /// Shared on/off state of one session's recording.
@@ -33,9 +32,6 @@ struct SwitchState {
     /// The open file; kept while paused so Ctrl-R resumes into the same file.
     recorder: Option<Recorder>,
     on: bool,
-    /// Follows the session while no file is open, so a recording started
-    /// later still knows a SASL exchange is under way.
-    redactor: Option<Redactor>,
     /// First write error; recording stops after it.
     failed: Option<String>,
 }
@@ -55,13 +51,11 @@ impl RecordSwitch {
     pub fn new(config: &SessionConfig, redact: bool) -> RecordSwitch {
         let mut header = Header::new(config, OffsetDateTime::now_utc());
         header.redacted = redact;
-        let redactor = redact.then(|| Redactor::new(config.target.protocol));
         RecordSwitch {
             inner: Arc::new(Mutex::new(SwitchState {
                 header,
                 recorder: None,
                 on: false,
-                redactor,
                 failed: None,
             })),
         }
@@ -93,9 +87,8 @@ impl RecordSwitch {
                 Some(p) => p.to_path_buf(),
                 None => PathBuf::from(default_file_name(&state.header)),
             };
-            let redactor = state.redactor.take();
             let header = state.header.clone();
-            state.recorder = Some(Recorder::create_with(&path, &header, redactor)?);
+            state.recorder = Some(Recorder::create(&path, &header)?);
         }
         state.on = true;
         state.failed = None;
@@ -134,25 +127,18 @@ impl RecordSwitch {
         self.lock().failed.clone()
     }
 
-    /// Writes `event` if recording is on; otherwise only lets the redactor
-    /// see it. A write error turns recording off and is kept for
-    /// [`RecordSwitch::failure`].
+    /// Writes `event` if recording is on. Secrets are masked from the
+    /// event's note, so a recording started mid-session (Ctrl-R) still masks
+    /// the answer to a challenge sent before it started. A write error turns
+    /// recording off and is kept for [`RecordSwitch::failure`].
     pub fn observe(&self, event: &Event) {
         let mut state = self.lock();
         let state = &mut *state;
-        match (&mut state.recorder, state.on) {
-            (Some(recorder), true) => {
-                if let Err(e) = recorder.record(event) {
-                    state.failed = Some(e.to_string());
-                    state.on = false;
-                }
-            }
-            (Some(recorder), false) => recorder.skip(event),
-            (None, _) => {
-                if let Some(r) = state.redactor.as_mut() {
-                    r.mask(event);
-                }
-            }
+        if let (Some(recorder), true) = (&mut state.recorder, state.on)
+            && let Err(e) = recorder.record(event)
+        {
+            state.failed = Some(e.to_string());
+            state.on = false;
         }
     }
 }

@@ -1112,13 +1112,13 @@ impl Session<'_> {
         };
         match outcome {
             Ok(ok) => self.finish_login(framed, tag, ok).await,
-            Err(SaslError::Aborted) => {
+            Err(SaslError::Cancelled) => {
                 framed
                     .send_line(&format!("{tag} BAD Authentication aborted by client."))
                     .await?;
                 Ok(Next::Continue)
             }
-            Err(SaslError::InvalidBase64) => {
+            Err(SaslError::InvalidBase64 | SaslError::MalformedPlain) => {
                 framed
                     .send_line(&format!("{tag} NO [ALERT] Invalid base64 in response"))
                     .await?;

@@ -301,12 +301,12 @@ impl Session<'_> {
         };
         match outcome {
             Ok(ok) => self.finish_login(framed, ok).await,
-            Err(SaslError::Aborted) => {
+            Err(SaslError::Cancelled) => {
                 framed
                     .send_line("-ERR Authentication aborted by client.")
                     .await
             }
-            Err(SaslError::InvalidBase64) => {
+            Err(SaslError::InvalidBase64 | SaslError::MalformedPlain) => {
                 framed
                     .send_line("-ERR [AUTH] Invalid base64 in response")
                     .await

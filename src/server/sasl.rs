@@ -1,14 +1,17 @@
 //! SASL as the demo server speaks it in SMTP AUTH (RFC 4954), IMAP
 //! AUTHENTICATE (RFC 9051 §6.2.2) and POP3 AUTH (RFC 5034): PLAIN
-//! (RFC 4616) and LOGIN, plus the one demo account.
+//! (RFC 4616) and LOGIN, plus the one demo account. Encoding and decoding
+//! are `protocol::sasl`'s, shared with the client.
 //!
 //! ```text
 //! PLAIN initial response = base64( authzid NUL authcid NUL passwd )
 //! LOGIN: server asks "Username:" then "Password:" (base64), client answers base64
 //! ```
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use crate::protocol::sasl::{self, decode_plain};
+pub(crate) use crate::protocol::sasl::{
+    LOGIN_PASSWORD_CHALLENGE, LOGIN_USERNAME_CHALLENGE, SaslError, decode_response,
+};
 
 use super::{DEMO_PASSWORD, DEMO_USER};
 
@@ -22,57 +25,23 @@ pub(crate) enum Mechanism {
 }
 
 impl Mechanism {
-    /// Parses a mechanism name, case-insensitively.
+    /// The offered mechanism of that name (case-insensitive), if any.
     pub fn parse(name: &str) -> Option<Mechanism> {
-        match name.to_ascii_uppercase().as_str() {
-            "PLAIN" => Some(Mechanism::Plain),
-            "LOGIN" => Some(Mechanism::Login),
+        match sasl::Mechanism::parse(name) {
+            sasl::Mechanism::Plain => Some(Mechanism::Plain),
+            sasl::Mechanism::Login => Some(Mechanism::Login),
             _ => None,
         }
     }
 }
 
-/// Base64 of `Username:`, the first LOGIN challenge.
-pub(crate) const LOGIN_USERNAME_CHALLENGE: &str = "VXNlcm5hbWU6";
-/// Base64 of `Password:`, the second LOGIN challenge.
-pub(crate) const LOGIN_PASSWORD_CHALLENGE: &str = "UGFzc3dvcmQ6";
-
-/// Why a client response could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum SaslError {
-    /// The client sent `*` (RFC 4954 §4, RFC 9051 §6.2.2).
-    #[error("authentication aborted by client")]
-    Aborted,
-    /// The response is not base64.
-    #[error("invalid base64 in response")]
-    InvalidBase64,
-}
-
-/// Decodes one client response line. A lone `=` is an empty response
-/// (RFC 4954 §4) and `*` cancels the exchange.
-pub(crate) fn decode_response(line: &str) -> Result<Vec<u8>, SaslError> {
-    let line = line.trim();
-    if line == "*" {
-        return Err(SaslError::Aborted);
-    }
-    if line == "=" {
-        return Ok(Vec::new());
-    }
-    STANDARD
-        .decode(line.as_bytes())
-        .map_err(|_| SaslError::InvalidBase64)
-}
-
 /// Checks a PLAIN message; malformed messages simply fail.
 pub(crate) fn plain_ok(message: &[u8]) -> bool {
-    let mut parts = message.split(|&b| b == 0);
-    let (Some(authzid), Some(authcid), Some(passwd), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let Ok(c) = decode_plain(message) else {
         return false;
     };
     // Acting as another user (authzid) is not offered.
-    (authzid.is_empty() || authzid == authcid) && credentials_ok(authcid, passwd)
+    (c.authzid.is_empty() || c.authzid == c.authcid) && credentials_ok(&c.authcid, &c.passwd)
 }
 
 /// True for the demo account: `demo` (or `demo@localhost`) / `demo-password`.
@@ -114,7 +83,7 @@ mod tests {
             b"\0demo\0demo-password"
         );
         assert_eq!(decode_response("=").unwrap(), b"");
-        assert_eq!(decode_response("*"), Err(SaslError::Aborted));
+        assert_eq!(decode_response("*"), Err(SaslError::Cancelled));
         assert_eq!(decode_response("!!!"), Err(SaslError::InvalidBase64));
     }
 

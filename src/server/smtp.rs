@@ -421,11 +421,11 @@ impl Session<'_> {
             }
             // Postfix with Dovecot SASL has no reason to give for a wrong password.
             Ok((false, _)) => "535 5.7.8 Error: authentication failed: (reason unavailable)",
-            Err((SaslError::Aborted, _)) => "501 5.7.0 Authentication aborted",
-            Err((SaslError::InvalidBase64, true)) => {
+            Err((SaslError::Cancelled, _)) => "501 5.7.0 Authentication aborted",
+            Err((SaslError::InvalidBase64 | SaslError::MalformedPlain, true)) => {
                 "535 5.7.8 Error: authentication failed: Invalid base64 data in initial response"
             }
-            Err((SaslError::InvalidBase64, false)) => {
+            Err((SaslError::InvalidBase64 | SaslError::MalformedPlain, false)) => {
                 "535 5.7.8 Error: authentication failed: Invalid base64 data in continued response"
             }
         };

@@ -5,7 +5,6 @@
 //! [`Session::starttls`]), or as a task owned by the TUI ([`spawn`]) that
 //! reads responses as they arrive and runs [`Command`]s from a channel.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,9 +14,12 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
 use super::connection::{Connection, Fill};
-use super::{Direction, Entry, Event, TlsEstablished};
+use super::dialogue::{Dialogue, Note, Outcome, Phase};
+use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
 use crate::cert::ChainReport;
-use crate::protocol::{self, Capability, Frame, Limits, imap, pop3, smtp};
+use crate::finding::{Finding, FindingId, Severity, Stage};
+use crate::protocol::command::{self, Verb};
+use crate::protocol::{self, Capability, Foreign, Frame, Limits, imap, pop3, smtp};
 use crate::target::{Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
 use crate::tls::client::{Client, TlsError, root_store};
@@ -72,8 +74,9 @@ impl SessionConfig {
 /// What the UI asks the engine to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Send bytes exactly as given (the caller adds CRLF). With `tagged`
-    /// (IMAP only) the engine prefixes the next tag and a space.
+    /// Send bytes as given (the caller adds CRLF). With `tagged` (IMAP
+    /// only) the engine prefixes the next tag and a space, unless the
+    /// dialogue says the line continues a literal, a SASL exchange or IDLE.
     Send { bytes: Vec<u8>, tagged: bool },
     /// Send the protocol's STARTTLS verb and, on a positive reply, upgrade.
     StartTls,
@@ -88,34 +91,11 @@ pub struct SessionHandle {
     pub events: mpsc::Receiver<Event>,
 }
 
-/// A framed server response of any of the three protocols.
+/// A response as received, with the dialogue's note.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Response {
-    Smtp(smtp::Reply),
-    Imap(imap::Response),
-    Pop3(pop3::Response),
-    /// Did not follow the protocol; shown as is.
-    Malformed {
-        reason: String,
-    },
-}
-
-impl Response {
-    /// Positive completion in the protocol's terms: SMTP 2xx/3xx, IMAP OK
-    /// or PREAUTH, POP3 `+OK`.
-    pub fn is_positive(&self) -> bool {
-        match self {
-            Response::Smtp(r) => (200..400).contains(&r.code.0),
-            Response::Imap(imap::Response::Tagged { status, .. }) => *status == imap::Status::Ok,
-            Response::Imap(imap::Response::Untagged { status, .. }) => {
-                matches!(status, Some(imap::Status::Ok | imap::Status::PreAuth))
-            }
-            Response::Imap(imap::Response::Continuation { .. }) => true,
-            Response::Pop3(pop3::Response::Status { status, .. }) => *status == pop3::Status::Ok,
-            Response::Pop3(pop3::Response::Continuation { .. }) => true,
-            Response::Malformed { .. } => false,
-        }
-    }
+pub struct Received {
+    pub response: Response,
+    pub note: Note,
 }
 
 /// Why a step could not finish. Each is also reported as an [`Event`].
@@ -133,6 +113,10 @@ pub enum SessionError {
     Io(String),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The server refused or ended the session, or is not the service asked
+    /// for; the finding says which (greeting 554/421, `* BYE`, wrong port).
+    #[error("{}", .0.summary)]
+    Ended(Box<Finding>),
 }
 
 impl SessionError {
@@ -169,15 +153,12 @@ pub struct Session<S> {
     events: mpsc::Sender<Event>,
     start: Instant,
     tags: imap::TagGenerator,
-    /// POP3 framing depends on the command: one expectation per line sent.
-    pop3_expect: VecDeque<pop3::Expect>,
-    /// Upper-cased verb of the last command sent, to spot capability replies.
-    last_verb: VecDeque<String>,
+    /// Follows the conversation: framing hints, notes, findings.
+    dialogue: Dialogue,
     ehlo: String,
-    capabilities: Vec<Capability>,
     closed: bool,
-    /// The first response (greeting) has arrived; it answers no command.
-    greeted: bool,
+    /// A step failed (timeout, refusal): the goodbye is not waited for long.
+    failed: bool,
     bytes_sent: u64,
     bytes_received: u64,
 }
@@ -202,27 +183,45 @@ impl Session<TcpStream> {
         let stream = match connect {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                let err = SessionError::Connect {
-                    target: authority,
-                    reason: e.to_string(),
-                };
+                let reason = describe_connect_error(&e);
+                let finding = Finding::new(
+                    FindingId::ConnectFailed,
+                    Severity::Error,
+                    Stage::Connect,
+                    format!("cannot connect to {authority}: {reason}"),
+                    connect_advice(&e),
+                    "RFC 9293 §3.5",
+                );
                 let _ = events
-                    .send(Event::Error {
+                    .send(Event::Finding {
                         at,
-                        message: err.to_string(),
+                        finding,
+                        origin: Origin::Engine,
                     })
                     .await;
-                return Err(err);
+                return Err(SessionError::Connect {
+                    target: authority,
+                    reason,
+                });
             }
             Err(_) => {
                 let err = SessionError::Timeout {
                     what: format!("TCP connection to {authority}"),
                     after: config.timeouts.connect,
                 };
+                let finding = Finding::new(
+                    FindingId::Timeout,
+                    Severity::Error,
+                    Stage::Connect,
+                    err.to_string(),
+                    "Nothing answered: the host is down, a firewall drops the packets, or the port is filtered. Check the address and port, and whether outbound connections to it are allowed (port 25 is often blocked by ISPs).",
+                    "RFC 9293 §3.5",
+                );
                 let _ = events
-                    .send(Event::Error {
+                    .send(Event::Finding {
                         at,
-                        message: err.to_string(),
+                        finding,
+                        origin: Origin::Engine,
                     })
                     .await;
                 return Err(err);
@@ -237,7 +236,7 @@ impl Session<TcpStream> {
         let _ = events.send(Event::Connected { at, peer }).await;
         let mut session = Session::over_at(stream, config, events, start, local);
         if session.config.target.tls == TlsMode::Implicit {
-            session.upgrade().await?;
+            session.upgrade(true).await?;
         }
         Ok(session)
     }
@@ -259,16 +258,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let ehlo = config.ehlo.clone().unwrap_or_else(|| default_ehlo(local));
         Session {
             conn: Connection::new(stream, config.limits),
+            dialogue: Dialogue::new(config.target.protocol),
             config,
             events,
             start,
             tags: imap::TagGenerator::default(),
-            pop3_expect: VecDeque::new(),
-            last_verb: VecDeque::new(),
             ehlo,
-            capabilities: Vec::new(),
             closed: false,
-            greeted: false,
+            failed: false,
             bytes_sent: 0,
             bytes_received: 0,
         }
@@ -287,7 +284,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Capabilities known now; emptied by a TLS upgrade (RFC 3207 §4.2,
     /// RFC 2595 §3.1), so they must be asked for again.
     pub fn capabilities(&self) -> &[Capability] {
-        &self.capabilities
+        self.dialogue.capabilities().unwrap_or_default()
+    }
+
+    /// The dialogue that follows this session (phase, capabilities, ending).
+    pub fn dialogue(&self) -> &Dialogue {
+        &self.dialogue
+    }
+
+    /// True after a step failed (timeout, refusal, wrong service).
+    pub fn has_failed(&self) -> bool {
+        self.failed
     }
 
     /// True once TLS is established.
@@ -319,26 +326,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let _ = self.events.send(event).await;
     }
 
-    async fn warn(&self, message: String) {
-        self.emit(Event::Warning {
+    async fn finding(&self, finding: Finding, origin: Origin) {
+        self.emit(Event::Finding {
             at: self.now(),
-            message,
+            finding,
+            origin,
         })
         .await;
     }
 
-    async fn fail(&mut self, err: SessionError) -> SessionError {
-        self.emit(Event::Error {
-            at: self.now(),
-            message: err.to_string(),
-        })
-        .await;
+    /// Reports `err` as an engine finding of kind `id` and returns it.
+    async fn fail(&mut self, id: FindingId, err: SessionError, advice: &str) -> SessionError {
+        self.failed = true;
+        let stage = self.stage_now();
+        let source = match id {
+            FindingId::Timeout => "RFC 5321 §4.5.3.2",
+            FindingId::LineTooLong | FindingId::ReplyTooLarge => "RFC 5321 §4.5.3.1",
+            FindingId::LiteralTooLarge => "RFC 9051 §4.3",
+            FindingId::HandshakeFailed => "RFC 8446 §6",
+            _ => "",
+        };
+        let finding = Finding::new(id, Severity::Error, stage, err.to_string(), advice, source);
+        self.finding(finding, Origin::Engine).await;
         err
+    }
+
+    /// The stage the session is in, for engine findings.
+    fn stage_now(&self) -> Stage {
+        match self.dialogue.phase() {
+            Phase::Greeting => Stage::Greeting,
+            Phase::Handshake => Stage::Handshake,
+            Phase::Sasl => Stage::Authentication,
+            Phase::Data => Stage::Transaction,
+            _ => match self.dialogue.awaiting() {
+                Some((v, _, _)) if v.asks_capabilities() => Stage::Capabilities,
+                Some((Verb::StartTls | Verb::Stls, _, _)) => Stage::Starttls,
+                Some((v, _, _)) if v.is_authentication() => Stage::Authentication,
+                Some((v, _, _)) if v.is_transaction() => Stage::Transaction,
+                Some((Verb::Quit | Verb::Logout, _, _)) => Stage::Close,
+                _ => Stage::Command,
+            },
+        }
     }
 
     /// The command line with the tag for IMAP: `a1 CAPABILITY`.
     fn tagged(&mut self, line: &str) -> (Option<imap::Tag>, String) {
-        if self.protocol() == Protocol::Imap {
+        if self.protocol() == Protocol::Imap && !self.dialogue.next_line_is_continuation() {
             let tag = self.tags.next_tag();
             let text = format!("{} {line}", tag.0);
             (Some(tag), text)
@@ -357,46 +390,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 context: String::new(),
             });
         }
-        let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        let text = String::from_utf8_lossy(first_line);
-        let text = text.trim_end_matches('\r');
-        // POP3 framing is decided per line sent; a message body never goes to POP3.
-        for line in bytes.split_inclusive(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(line);
-            let line = line.trim_end_matches(['\r', '\n']);
-            if self.protocol() == Protocol::Pop3 {
-                self.pop3_expect.push_back(pop3::Expect::for_command(line));
-            }
+        let at = self.now();
+        if let Err(e) = self.conn.write_all(bytes).await {
+            self.closed = true;
+            let err = SessionError::Io(format!("write failed: {}", describe_io(&e)));
+            return Err(self
+                .fail(
+                    FindingId::ReadFailed,
+                    err,
+                    "The connection broke while sending: the server or something on the path reset it.",
+                )
+                .await);
         }
-        let verb = match self.protocol() {
-            Protocol::Imap => text
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_ascii_uppercase(),
-            _ => text
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase(),
-        };
-        self.last_verb.push_back(verb);
-        if self.last_verb.len() > 64 {
-            self.last_verb.pop_front();
-        }
+        self.bytes_sent += bytes.len() as u64;
+        let (note, findings) = self.dialogue.client(at, bytes);
         let entry = Entry {
-            at: self.now(),
+            at,
             direction: Direction::Client,
             raw: bytes.to_vec(),
             tls: self.is_tls(),
+            note: Box::new(note),
         };
-        if let Err(e) = self.conn.write_all(bytes).await {
-            self.closed = true;
-            let err = SessionError::Io(format!("write failed: {e}"));
-            return Err(self.fail(err).await);
-        }
-        self.bytes_sent += bytes.len() as u64;
         self.emit(Event::Data(entry)).await;
+        for f in findings {
+            self.finding(f, Origin::Dialogue).await;
+        }
         Ok(())
     }
 
@@ -411,8 +429,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         Ok(tag)
     }
 
+    /// Sequence number of the last command the dialogue saw sent.
+    fn last_seq(&self) -> u64 {
+        self.dialogue.last_seq()
+    }
+
     /// Parses one response from the buffer, if whole.
-    fn parse_buffered(&mut self) -> std::result::Result<Option<(Response, Vec<u8>)>, String> {
+    fn parse_buffered(
+        &mut self,
+    ) -> std::result::Result<Option<(Response, Vec<u8>)>, protocol::ParseError> {
         let limits = self.config.limits;
         let buf = self.conn.buffered();
         if buf.is_empty() {
@@ -423,15 +448,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 map_frame(smtp::parse_reply(buf, &limits), Response::Smtp)
             }
             Protocol::Imap => map_frame(imap::parse_response(buf, &limits), Response::Imap),
-            Protocol::Pop3 => {
-                let expect = match self.pop3_expect.front() {
-                    Some(e) if self.greeted => *e,
-                    _ => pop3::Expect::Single,
-                };
-                map_frame(pop3::parse_response(buf, expect, &limits), Response::Pop3)
-            }
-        }
-        .map_err(|e| e.to_string())?;
+            Protocol::Pop3 => map_frame(
+                pop3::parse_response(buf, self.dialogue.pop3_expect(), &limits),
+                Response::Pop3,
+            ),
+        }?;
         match frame {
             Frame::Incomplete => Ok(None),
             Frame::Complete { value, len } => Ok(Some((value, self.conn.take(len)))),
@@ -446,9 +467,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ///
     /// # Errors
     /// [`SessionError::Closed`] on EOF, [`SessionError::Protocol`] when the
-    /// stream cannot be framed any more (e.g. a line over the limit); both
-    /// close the session and are reported as events.
-    pub async fn next_response(&mut self) -> Result<Response> {
+    /// stream cannot be framed any more (a line or reply over the limits),
+    /// [`SessionError::Ended`] when the bytes are another service's (TLS
+    /// records, SSH, HTTP) or the server ended the session; each closes the
+    /// session and is reported as a finding.
+    pub async fn next_response(&mut self) -> Result<Received> {
         loop {
             if self.closed {
                 return Err(SessionError::Closed {
@@ -457,35 +480,100 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             match self.parse_buffered() {
                 Ok(Some((response, raw))) => {
-                    self.record_response(&response, raw).await;
-                    return Ok(response);
+                    let note = self.record_response(&response, raw).await;
+                    if let Some(f) = self.dialogue.ended().filter(|f| {
+                        f.id != FindingId::ServiceClosing
+                            || !self
+                                .dialogue
+                                .awaiting()
+                                .is_some_and(|(v, _, _)| *v == Verb::Quit || *v == Verb::Logout)
+                    }) {
+                        if matches!(f.id, FindingId::WrongService | FindingId::WrongProtocol) {
+                            let f = f.clone();
+                            return Err(self.abandon(f).await);
+                        }
+                    }
+                    return Ok(Received { response, note });
                 }
                 Ok(None) => {}
-                Err(reason) => {
-                    self.closed = true;
+                Err(e) => {
                     let held = self.conn.buffered().len();
-                    let err = SessionError::Protocol(format!(
-                        "server stream cannot be framed: {reason}; {held} bytes discarded, connection closed"
-                    ));
+                    let (id, advice) = match e {
+                        protocol::ParseError::LineTooLong { .. } => (
+                            FindingId::LineTooLong,
+                            "A line this long is no reply: the server is broken or hostile (or this is not a mail port). The connection was cut to bound memory.",
+                        ),
+                        protocol::ParseError::LiteralTooLarge { .. } => (
+                            FindingId::LiteralTooLarge,
+                            "The server announced a literal larger than mailwire accepts; raise --max-literal if the data is real.",
+                        ),
+                        protocol::ParseError::TooManyLines { .. }
+                        | protocol::ParseError::ReplyTooLarge { .. } => (
+                            FindingId::ReplyTooLarge,
+                            "The server kept sending one reply without end (e.g. endless 220- continuation lines): it is broken or hostile. The connection was cut to bound memory and time.",
+                        ),
+                    };
+                    self.closed = true;
+                    let evidence = self.conn.take(held.min(256));
                     self.conn.take(held);
                     self.conn.shutdown().await;
-                    return Err(self.fail(err).await);
+                    let err = SessionError::Protocol(format!(
+                        "server stream cannot be framed: {e}; {held} bytes discarded, connection closed"
+                    ));
+                    self.failed = true;
+                    let finding = Finding::new(
+                        id,
+                        Severity::Error,
+                        self.stage_now(),
+                        err.to_string(),
+                        advice,
+                        "RFC 5321 §4.5.3.1",
+                    )
+                    .with_evidence(evidence);
+                    self.finding(finding, Origin::Engine).await;
+                    self.emit(Event::Closed {
+                        at: self.now(),
+                        reason: "connection closed by mailwire: the server's response exceeded the limits".into(),
+                    })
+                    .await;
+                    return Err(err);
                 }
+            }
+            // Another service on the port announces itself before any line
+            // ends (a TLS record has no CRLF at all): say so now, not after
+            // a timeout.
+            if !self.is_tls()
+                && let Some(foreign) = protocol::sniff(self.conn.buffered())
+                && matches!(foreign, Foreign::TlsRecord { .. })
+            {
+                let evidence = self.conn.take(self.conn.buffered().len().min(64));
+                let finding = self.foreign_finding(foreign).with_evidence(evidence);
+                return Err(self.abandon(finding).await);
             }
             match self.conn.fill().await {
                 Ok(Fill::Read(n)) => self.bytes_received += n as u64,
                 Ok(Fill::Eof) => {
                     self.closed = true;
                     let held = self.conn.buffered().len();
+                    let partial = self.conn.take(held);
                     let context = if held > 0 {
-                        let partial = self.conn.take(held);
                         format!(
                             " with {held} bytes of an unfinished response: {}",
-                            crate::escape::escape_bytes(&partial)
+                            crate::escape::escape_prefix(&partial, 200)
                         )
                     } else {
                         String::new()
                     };
+                    let mut findings = self.dialogue.closed(true);
+                    if held > 0 {
+                        for f in &mut findings {
+                            f.evidence = partial.clone();
+                        }
+                    }
+                    for f in findings {
+                        self.failed = true;
+                        self.finding(f, Origin::Engine).await;
+                    }
                     let reason = format!("connection closed by the server{context}");
                     self.emit(Event::Closed {
                         at: self.now(),
@@ -496,19 +584,94 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
                 Err(e) => {
                     self.closed = true;
-                    let err = SessionError::Io(format!("read failed: {e}"));
-                    return Err(self.fail(err).await);
+                    let err = SessionError::Io(format!("read failed: {}", describe_io(&e)));
+                    let err = self
+                        .fail(
+                            FindingId::ReadFailed,
+                            err,
+                            "The connection broke while reading: reset by the server or by something on the path (firewall, load balancer).",
+                        )
+                        .await;
+                    self.emit(Event::Closed {
+                        at: self.now(),
+                        reason: format!("connection lost: {err}"),
+                    })
+                    .await;
+                    return Err(err);
                 }
             }
         }
     }
 
-    async fn record_response(&mut self, response: &Response, raw: Vec<u8>) {
-        let entry = Entry {
+    /// The finding for another service recognised on the port.
+    fn foreign_finding(&self, foreign: Foreign) -> Finding {
+        let me = self.protocol().name().to_ascii_uppercase();
+        match foreign {
+            Foreign::TlsRecord { content_type, .. } => {
+                let (what, secure) = match self.protocol() {
+                    Protocol::Smtp | Protocol::Lmtp => ("smtps://", "465"),
+                    Protocol::Imap => ("imaps://", "993"),
+                    Protocol::Pop3 => ("pop3s://", "995"),
+                };
+                Finding::new(
+                    FindingId::ImplicitTlsPort,
+                    Severity::Error,
+                    Stage::Greeting,
+                    format!(
+                        "the server sent a TLS record (content type {content_type}) where a plaintext {me} greeting was expected: this port speaks implicit TLS"
+                    ),
+                    format!(
+                        "Use {what}{}:{} (implicit TLS, usually port {secure}) instead of STARTTLS on this port.",
+                        self.config.target.host, self.config.target.port
+                    ),
+                    "RFC 8314 §3",
+                )
+            }
+            Foreign::Ssh => Finding::new(
+                FindingId::WrongService,
+                Severity::Error,
+                Stage::Greeting,
+                format!("this port is an SSH server, not a {me} server"),
+                "Check the host and port: the URL points at another service.",
+                "RFC 4253 §4.2",
+            ),
+            Foreign::Http => Finding::new(
+                FindingId::WrongService,
+                Severity::Error,
+                Stage::Greeting,
+                format!("this port is an HTTP server, not a {me} server"),
+                "Check the host and port: the URL points at another service.",
+                "RFC 9112 §4",
+            ),
+        }
+    }
+
+    /// Gives up on a connection that cannot go on: reports `finding` (unless
+    /// the dialogue already did), closes, and returns the error.
+    async fn abandon(&mut self, finding: Finding) -> SessionError {
+        self.failed = true;
+        if self.dialogue.ended().map(|f| &f.id) != Some(&finding.id) {
+            self.finding(finding.clone(), Origin::Engine).await;
+        }
+        self.closed = true;
+        self.conn.shutdown().await;
+        self.emit(Event::Closed {
             at: self.now(),
+            reason: format!("closed by mailwire: {}", finding.summary),
+        })
+        .await;
+        SessionError::Ended(Box::new(finding))
+    }
+
+    async fn record_response(&mut self, response: &Response, raw: Vec<u8>) -> Note {
+        let at = self.now();
+        let (note, findings) = self.dialogue.server(at, &raw, response);
+        let entry = Entry {
+            at,
             direction: Direction::Server,
             raw,
             tls: self.is_tls(),
+            note: Box::new(note.clone()),
         };
         match response {
             Response::Malformed { reason } => {
@@ -520,52 +683,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             _ => self.emit(Event::Data(entry)).await,
         }
-        if self.protocol() == Protocol::Pop3 && self.greeted {
-            self.pop3_expect.pop_front();
+        for f in findings {
+            self.finding(f, Origin::Dialogue).await;
         }
-        let is_final = match response {
-            Response::Imap(imap::Response::Tagged { .. }) => true,
-            Response::Imap(_) => false,
-            _ => true,
-        };
-        let verb = if !self.greeted {
-            self.greeted = true;
-            None
-        } else if is_final {
-            self.last_verb.pop_front()
-        } else {
-            self.last_verb.front().cloned()
-        };
-        let caps = match response {
-            Response::Smtp(reply)
-                if matches!(verb.as_deref(), Some("EHLO" | "LHLO")) && reply.code.0 == 250 =>
-            {
-                Some(smtp::ehlo_capabilities(reply))
-            }
-            Response::Imap(r) => imap::capabilities(r),
-            Response::Pop3(r @ pop3::Response::Status { body: Some(_), .. })
-                if verb.as_deref() == Some("CAPA") =>
-            {
-                Some(pop3::capa(r))
-            }
-            _ => None,
-        };
-        if let Some(list) = caps {
-            self.capabilities = list.clone();
-            self.emit(Event::Capabilities {
-                at: self.now(),
-                after_tls: self.is_tls(),
-                list,
-            })
-            .await;
-        }
+        note
     }
 
     /// [`Session::next_response`] with the per-response timeout.
     ///
     /// # Errors
     /// As `next_response`, plus [`SessionError::Timeout`] (the session stays open).
-    pub async fn read_response(&mut self, what: &str) -> Result<Response> {
+    pub async fn read_response(&mut self, what: &str) -> Result<Received> {
         let limit = self.config.timeouts.response;
         match timeout(limit, self.next_response()).await {
             Ok(r) => r,
@@ -574,77 +702,99 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     what: what.to_string(),
                     after: limit,
                 };
-                Err(self.fail(err).await)
+                Err(self
+                    .fail(
+                        FindingId::Timeout,
+                        err,
+                        "The server stopped answering. Some servers delay the greeting on purpose (greylisting, tarpitting); raise --timeout to wait longer, or check the server's load and logs.",
+                    )
+                    .await)
             }
         }
     }
 
-    /// Reads the greeting (banner). IMAP `PREAUTH` is noted: STARTTLS is
+    /// Reads the greeting (banner). IMAP `PREAUTH` is reported: STARTTLS is
     /// then impossible (RFC 9051 §7.1.4, RFC 2595 §3.1).
     ///
     /// # Errors
-    /// Timeout or close before a greeting.
+    /// Timeout or close before a greeting; [`SessionError::Ended`] when the
+    /// greeting refuses service (SMTP 554/421, IMAP `* BYE`, POP3 `-ERR`).
     pub async fn greeting(&mut self) -> Result<Response> {
-        let response = self.read_response("greeting").await?;
-        if let Response::Imap(imap::Response::Untagged {
-            status: Some(imap::Status::PreAuth),
-            ..
-        }) = &response
-        {
-            self.warn(
-                "PREAUTH greeting: the session is already authenticated, so STARTTLS cannot be used (RFC 2595 §3.1)"
-                    .into(),
-            )
-            .await;
+        // Skipped junk (empty lines) is not a greeting; bounded by the timeout.
+        for _ in 0..10_000 {
+            let received = self.read_response("greeting").await?;
+            if let Some(f) = self.dialogue.ended() {
+                self.failed = true;
+                return Err(SessionError::Ended(Box::new(f.clone())));
+            }
+            if received.note.outcome != Outcome::Junk {
+                return Ok(received.response);
+            }
         }
-        Ok(response)
+        Err(SessionError::Protocol(
+            "no greeting after 10000 lines of junk".into(),
+        ))
     }
 
     /// Sends `line` and reads until its completion: one SMTP reply, one POP3
-    /// response, or the IMAP tagged response (untagged ones included).
+    /// response, or the IMAP tagged response (untagged ones included), or an
+    /// intermediate reply (`334`, `354`, `+`) that asks for more.
     ///
     /// # Errors
-    /// Write failure, timeout or close.
+    /// Write failure, timeout, close, or [`SessionError::Ended`] when the
+    /// server ends the session meanwhile (`421`, `* BYE`).
     pub async fn command(&mut self, line: &str) -> Result<Vec<Response>> {
-        let tag = self.send_line(line).await?;
-        self.read_completion(tag.as_ref(), line).await
+        Ok(self
+            .exchange(line)
+            .await?
+            .into_iter()
+            .map(|r| r.response)
+            .collect())
     }
 
-    async fn read_completion(
-        &mut self,
-        tag: Option<&imap::Tag>,
-        line: &str,
-    ) -> Result<Vec<Response>> {
-        let what = format!(
-            "reply to {}",
-            line.split_whitespace().next().unwrap_or(line)
-        );
+    /// [`Session::command`], returning each response with its note.
+    ///
+    /// # Errors
+    /// As [`Session::command`].
+    pub async fn exchange(&mut self, line: &str) -> Result<Vec<Received>> {
+        self.send_line(line).await?;
+        let seq = self.last_seq();
+        let verb = line.split_whitespace().next().unwrap_or(line).to_string();
+        self.read_completion(seq, &verb).await
+    }
+
+    async fn read_completion(&mut self, seq: u64, verb: &str) -> Result<Vec<Received>> {
+        let what = format!("reply to {verb}");
         let mut out = Vec::new();
-        // Bounded: a server streaming untagged data forever still hits the timeout per response.
+        // Bounded: a server streaming untagged data forever still hits the
+        // limit here, and the timeout per response.
         for _ in 0..100_000 {
-            let response = self.read_response(&what).await?;
-            let done = match (&response, tag) {
-                (Response::Imap(imap::Response::Tagged { tag: t, .. }), Some(want)) => t == want,
-                (
-                    Response::Imap(imap::Response::Untagged {
-                        status: Some(imap::Status::Bye),
-                        ..
-                    }),
-                    _,
-                ) => false,
-                (Response::Imap(imap::Response::Continuation { .. }), _) => true,
-                (Response::Imap(_), _) | (Response::Malformed { .. }, Some(_)) => false,
-                _ => true,
-            };
-            out.push(response);
+            let received = self.read_response(&what).await?;
+            let answers_this = received.note.answers.as_ref().is_some_and(|a| a.seq == seq);
+            let done = answers_this
+                && (received.note.completes
+                    || matches!(
+                        received.note.outcome,
+                        Outcome::Intermediate | Outcome::Continuation
+                    ));
+            let ended = self.dialogue.ended().cloned();
+            out.push(received);
             if done {
                 return Ok(out);
             }
+            if let Some(f) = ended {
+                self.failed = true;
+                return Err(SessionError::Ended(Box::new(f)));
+            }
         }
+        let err =
+            SessionError::Protocol(format!("no completion for {verb} after 100000 responses"));
         Err(self
-            .fail(SessionError::Protocol(format!(
-                "no completion for {line} after 100000 responses"
-            )))
+            .fail(
+                FindingId::ReplyTooLarge,
+                err,
+                "The server kept sending data without completing the command.",
+            )
             .await)
     }
 
@@ -654,61 +804,50 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// # Errors
     /// As [`Session::command`].
     pub async fn ask_capabilities(&mut self) -> Result<Vec<Response>> {
-        let line = match self.protocol() {
-            Protocol::Smtp => format!("EHLO {}", self.ehlo),
-            Protocol::Lmtp => format!("LHLO {}", self.ehlo),
-            Protocol::Imap => "CAPABILITY".to_string(),
-            Protocol::Pop3 => "CAPA".to_string(),
-        };
+        let line = command::capability_line(self.protocol(), &self.ehlo);
+        self.command(&line).await
+    }
+
+    /// SMTP: `HELO name`, the fallback when EHLO is refused (RFC 5321 §3.2).
+    ///
+    /// # Errors
+    /// As [`Session::command`].
+    pub async fn helo(&mut self) -> Result<Vec<Response>> {
+        let line = format!("HELO {}", self.ehlo);
         self.command(&line).await
     }
 
     /// True when the known capabilities offer the upgrade verb.
     pub fn starttls_offered(&self) -> bool {
-        let want = match self.protocol() {
-            Protocol::Smtp | Protocol::Lmtp | Protocol::Imap => "STARTTLS",
-            Protocol::Pop3 => "STLS",
-        };
-        self.capabilities.iter().any(|c| c.name == want)
+        self.dialogue.starttls_offered().unwrap_or(false)
     }
 
     /// STARTTLS (SMTP RFC 3207, IMAP RFC 2595 §3.1 / RFC 9051 §6.2.1) or
     /// STLS (POP3 RFC 2595 §4), then the handshake on a positive reply.
     ///
     /// Bytes that arrive after the positive reply and before the handshake
-    /// are discarded with a warning, never fed to TLS: a man in the middle
-    /// may have injected them (CVE-2011-0411 class).
+    /// are reported as injected and discarded, never fed to TLS: a man in
+    /// the middle may have injected them (CVE-2011-0411 class).
     ///
     /// # Errors
     /// Write failure, timeout or close while waiting for the reply.
     pub async fn starttls(&mut self) -> Result<StartTls> {
-        let verb = match self.protocol() {
-            Protocol::Pop3 => "STLS",
-            _ => "STARTTLS",
-        };
-        let responses = self.command(verb).await?;
+        let verb = command::starttls_verb(self.protocol());
+        let responses = self.command(verb.as_str()).await?;
         let Some(last) = responses.last().cloned() else {
             return Err(SessionError::Protocol(format!("no reply to {verb}")));
         };
-        let positive = match &last {
-            Response::Smtp(r) => r.code.0 == 220,
-            other => {
-                other.is_positive()
-                    && !matches!(other, Response::Imap(imap::Response::Continuation { .. }))
-            }
-        };
-        if !positive {
+        if self.dialogue.phase() != Phase::Handshake {
             return Ok(StartTls::Refused(last));
         }
-        match self.upgrade().await {
+        match self.upgrade(false).await {
             Ok(tls) => Ok(StartTls::Upgraded(tls)),
             Err(e) if e.is_tls_failure() => Ok(StartTls::HandshakeFailed(e)),
             Err(e) => Err(e),
         }
     }
 
-    async fn upgrade(&mut self) -> Result<Box<TlsEstablished>> {
-        let implicit = !self.greeted;
+    async fn upgrade(&mut self, implicit: bool) -> Result<Box<TlsEstablished>> {
         if !implicit {
             // Catch injected bytes that already arrived in a later segment too.
             let _ = self.conn.drain_ready().await;
@@ -717,26 +856,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             return Err(SessionError::Protocol("TLS is already active".into()));
         };
         if !leftover.is_empty() {
-            self.warn(format!(
-                "SECURITY: {} bytes arrived after the {} reply and before the TLS handshake; they were discarded and never treated as TLS data (response injection, CVE-2011-0411): {}",
-                leftover.len(),
-                if implicit { "connect" } else { "STARTTLS" },
-                crate::escape::escape_bytes(&leftover)
-            ))
+            // Kept as received plaintext, marked as injected: the evidence.
+            let at = self.now();
+            let (note, findings) = self.dialogue.injected(&leftover);
+            self.emit(Event::Data(Entry {
+                at,
+                direction: Direction::Server,
+                raw: leftover,
+                tls: false,
+                note: Box::new(note),
+            }))
             .await;
+            for f in findings {
+                self.finding(f, Origin::Dialogue).await;
+            }
         }
         let roots = match root_store(&self.config.tls) {
             Ok(r) => r,
             Err(e) => {
                 self.closed = true;
-                return Err(self.fail(e.into()).await);
+                return Err(self
+                    .fail(
+                        FindingId::HandshakeFailed,
+                        e.into(),
+                        "Fix the trust options (--ca-file).",
+                    )
+                    .await);
             }
         };
         let client = match Client::new(&self.config.tls, &self.config.target.host, roots) {
             Ok(c) => c,
             Err(e) => {
                 self.closed = true;
-                return Err(self.fail(e.into()).await);
+                return Err(self
+                    .fail(
+                        FindingId::HandshakeFailed,
+                        e.into(),
+                        "Fix the TLS options (--servername, --tls-version).",
+                    )
+                    .await);
             }
         };
         let handshake = timeout(self.config.timeouts.handshake, client.handshake(stream)).await;
@@ -744,28 +902,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => {
                 self.closed = true;
-                if let TlsError::Handshake {
-                    verdict: Some(v),
-                    chain_der,
-                    ..
-                } = &e
-                    && !chain_der.is_empty()
-                {
-                    self.warn(format!(
-                        "certificate chain before the failure: {}",
-                        v.headline()
-                    ))
+                self.dialogue.tls_failed();
+                let err: SessionError = e.into();
+                let err = self
+                    .fail(
+                        FindingId::HandshakeFailed,
+                        err,
+                        "See the verdict and the alert: the server's TLS setup and mailwire found no common ground, or the certificate was rejected (--strict).",
+                    )
                     .await;
-                }
-                return Err(self.fail(e.into()).await);
+                self.emit(Event::Closed {
+                    at: self.now(),
+                    reason: "TLS handshake failed".into(),
+                })
+                .await;
+                return Err(err);
             }
             Err(_) => {
                 self.closed = true;
+                self.dialogue.tls_failed();
                 let err = SessionError::Timeout {
                     what: HANDSHAKE.into(),
                     after: self.config.timeouts.handshake,
                 };
-                return Err(self.fail(err).await);
+                let err = self
+                    .fail(
+                        FindingId::Timeout,
+                        err,
+                        "The server accepted the upgrade but never completed the handshake: a TLS-intercepting middlebox or a broken TLS setup.",
+                    )
+                    .await;
+                self.emit(Event::Closed {
+                    at: self.now(),
+                    reason: "TLS handshake timed out".into(),
+                })
+                .await;
+                return Err(err);
             }
         };
         let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -779,33 +951,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         });
         self.conn.set_tls(established.stream);
         // RFC 3207 §4.2 / RFC 2595 §3.1: forget everything learnt before TLS.
-        self.capabilities.clear();
-        self.last_verb.clear();
-        self.pop3_expect.clear();
+        let findings = self.dialogue.tls(&tls);
         self.emit(Event::Tls(tls.clone())).await;
-        if !tls.verdict.trusted {
-            self.warn(format!("certificate chain {}", tls.verdict.headline()))
-                .await;
+        for f in findings {
+            self.finding(f, Origin::Dialogue).await;
         }
         Ok(tls)
     }
 
     /// Polite goodbye: SMTP `QUIT`, IMAP `LOGOUT`, POP3 `QUIT`; then close.
+    /// After a failed step the reply is awaited for at most 2 s: the server
+    /// that just timed out or refused is not given another full timeout.
     pub async fn quit(&mut self) {
         if self.closed {
             return;
         }
-        let line = if self.protocol() == Protocol::Imap {
-            "LOGOUT"
+        let verb = command::quit_verb(self.protocol());
+        let wait = if self.failed || self.dialogue.ended().is_some() {
+            self.config.timeouts.response.min(Duration::from_secs(2))
         } else {
-            "QUIT"
+            self.config.timeouts.response
         };
-        if self.command(line).await.is_ok() {
+        let saved = self.config.timeouts.response;
+        self.config.timeouts.response = wait;
+        let answered = self.command(verb.as_str()).await.is_ok();
+        self.config.timeouts.response = saved;
+        if !self.closed {
             self.conn.shutdown().await;
             self.closed = true;
             self.emit(Event::Closed {
                 at: self.now(),
-                reason: format!("closed after {line}"),
+                reason: if answered {
+                    format!("closed after {verb}")
+                } else {
+                    format!("closed by mailwire after {verb} got no reply")
+                },
             })
             .await;
         }
@@ -816,6 +996,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.closed {
             self.conn.shutdown().await;
             self.closed = true;
+            self.dialogue.closed(false);
             self.emit(Event::Closed {
                 at: self.now(),
                 reason: "closed by the operator".into(),
@@ -826,11 +1007,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Runs commands from `commands` while reading responses as they come.
     /// Returns when the connection closes or the command channel is dropped.
+    /// A greeting or reply that takes longer than the response timeout is
+    /// reported once as a `timeout` finding; the session stays open (the
+    /// operator decides), except during IDLE, where waiting is the point.
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let limit = self.config.timeouts.response;
+        let mut reported: Option<(u64, bool)> = None;
         loop {
             if self.closed {
                 return;
             }
+            // What is awaited, and since when: the greeting, or the oldest command.
+            let awaited = match self.dialogue.phase() {
+                Phase::Greeting => Some((0, Duration::ZERO, "greeting".to_string())),
+                Phase::Idle | Phase::Ended | Phase::Handshake => None,
+                _ => self
+                    .dialogue
+                    .awaiting_seq()
+                    .filter(|(_, verb, _)| **verb != Verb::Idle)
+                    .map(|(seq, verb, at)| (seq, at, format!("reply to {verb}"))),
+            };
+            let deadline = awaited
+                .as_ref()
+                .filter(|(seq, _, _)| reported != Some((*seq, true)))
+                .map(|(_, at, _)| self.start + *at + limit);
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     None | Some(Command::Close) => {
@@ -838,7 +1038,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         return;
                     }
                     Some(Command::Send { bytes, tagged }) => {
-                        let bytes = if tagged && self.protocol() == Protocol::Imap {
+                        let continuation = self.dialogue.next_line_is_continuation();
+                        let bytes = if tagged && self.protocol() == Protocol::Imap && !continuation {
                             let tag = self.tags.next_tag();
                             [format!("{} ", tag.0).into_bytes(), bytes].concat()
                         } else {
@@ -846,20 +1047,79 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         };
                         let _ = self.send_raw(&bytes).await;
                     }
-                    Some(Command::StartTls) => match self.starttls().await {
-                        Ok(StartTls::Refused(_)) => {
-                            self.warn("STARTTLS refused: the session stays in plaintext".into()).await;
-                        }
-                        Ok(StartTls::HandshakeFailed(_)) | Ok(StartTls::Upgraded(_)) | Err(_) => {}
-                    },
+                    Some(Command::StartTls) => {
+                        let _ = self.starttls().await;
+                    }
                 },
                 response = self.next_response() => {
                     if response.is_err() {
                         return;
                     }
                 }
+                _ = sleep_until_opt(deadline) => {
+                    if let Some((seq, _, what)) = awaited {
+                        reported = Some((seq, true));
+                        let err = SessionError::Timeout { what, after: limit };
+                        let _ = self
+                            .fail(
+                                FindingId::Timeout,
+                                err,
+                                "The server has not answered within --timeout. Keep waiting, send another command, or quit; some servers delay on purpose (greylisting, tarpitting).",
+                            )
+                            .await;
+                    }
+                }
             }
         }
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A connect error in plain words (never the library's Debug text).
+fn describe_connect_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (nothing listens on that port)".into()
+        }
+        std::io::ErrorKind::TimedOut => "timed out".into(),
+        std::io::ErrorKind::HostUnreachable => "host unreachable".into(),
+        std::io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        std::io::ErrorKind::AddrNotAvailable => "address not available".into(),
+        _ => {
+            let text = e.to_string();
+            if text.contains("failed to lookup address")
+                || text.contains("Name or service not known")
+            {
+                "the host name does not resolve (no such host in DNS)".into()
+            } else {
+                describe_io(e)
+            }
+        }
+    }
+}
+
+fn connect_advice(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            "The host answered but nothing listens there: check the port, and that the server runs and listens on this address."
+        }
+        _ => "Check the host name and port, DNS, and whether a firewall blocks the connection.",
+    }
+}
+
+/// An I/O error as a sentence: the OS message without `(os error N)`.
+pub fn describe_io(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_lowercase(),
+        None => text,
     }
 }
 

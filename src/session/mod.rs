@@ -2,11 +2,14 @@
 //! upgrades with `tls`, and reports everything as timestamped [`Event`]s.
 //!
 //! ```text
-//! socket -> Connection (read buffer, Limits) -> protocol::{smtp,imap,pop3}
-//!        -> Entry { at, direction, raw, tls } -> Event -> check / TUI / recorder
+//! socket -> Connection (read buffer, Limits) -> protocol::{smtp,imap,pop3} -> Response
+//!        -> Dialogue (which command, outcome, phase, secrets, capabilities, findings)
+//!        -> Entry { at, direction, raw, tls, note } + Event::Finding
+//!        -> check / TUI / recorder / replay
 //! ```
 
 pub mod connection;
+pub mod dialogue;
 pub mod engine;
 pub mod transcript;
 
@@ -15,10 +18,64 @@ use std::time::Duration;
 use crate::cert::ChainReport;
 use crate::tls::{HandshakeSummary, Verdict};
 
+pub use dialogue::{Answer, Awaiting, Dialogue, Note, Outcome, Phase, Sent};
 pub use engine::{
-    Command, Response, Session, SessionConfig, SessionError, SessionHandle, StartTls, Timeouts,
-    spawn,
+    Command, Session, SessionConfig, SessionError, SessionHandle, StartTls, Timeouts, spawn,
 };
+
+use crate::finding::Finding;
+use crate::protocol::{imap, pop3, smtp};
+
+/// A framed server response of any of the three protocols.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    Smtp(smtp::Reply),
+    Imap(imap::Response),
+    Pop3(pop3::Response),
+    /// Did not follow the protocol; shown as is, never taken as an answer.
+    Malformed {
+        reason: String,
+    },
+}
+
+impl Response {
+    /// Positive completion in the protocol's terms: SMTP 2xx/3xx, IMAP OK
+    /// or PREAUTH, POP3 `+OK`.
+    pub fn is_positive(&self) -> bool {
+        match self {
+            Response::Smtp(r) => (200..400).contains(&r.code.0),
+            Response::Imap(imap::Response::Tagged { status, .. }) => *status == imap::Status::Ok,
+            Response::Imap(imap::Response::Untagged { status, .. }) => {
+                matches!(status, Some(imap::Status::Ok | imap::Status::PreAuth))
+            }
+            Response::Imap(imap::Response::Continuation { .. }) => true,
+            Response::Pop3(pop3::Response::Status { status, .. }) => *status == pop3::Status::Ok,
+            Response::Pop3(pop3::Response::Continuation { .. }) => true,
+            Response::Malformed { .. } => false,
+        }
+    }
+
+    /// The response's text for a one-line summary: the SMTP reply text, the
+    /// IMAP human text, the POP3 status text, or the malformed reason.
+    pub fn text(&self) -> String {
+        match self {
+            Response::Smtp(r) => r.text(),
+            Response::Imap(r) => r.human_text().to_string(),
+            Response::Pop3(pop3::Response::Status { text, .. })
+            | Response::Pop3(pop3::Response::Continuation { text }) => text.clone(),
+            Response::Malformed { reason } => reason.clone(),
+        }
+    }
+}
+
+/// Who produced a finding: the dialogue (re-derived when a recording is
+/// loaded) or the engine and TLS layer (kept from the recording).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Dialogue,
+    Engine,
+}
 
 /// Who produced a transcript line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -42,6 +99,20 @@ pub struct Entry {
     pub raw: Vec<u8>,
     /// True when the bytes travelled inside TLS.
     pub tls: bool,
+    /// What the entry means in the conversation (from the dialogue); boxed
+    /// so entries stay small in the transcript.
+    pub note: Box<Note>,
+}
+
+impl Entry {
+    /// The bytes with secrets replaced by the placeholder, as shown on
+    /// screen and written to recordings (unless `--no-redact`).
+    pub fn redacted(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self.note.redact(&self.raw) {
+            Some(masked) => masked.into(),
+            None => self.raw.as_slice().into(),
+        }
+    }
 }
 
 /// TLS established: what was negotiated, the verdict and the chain.
@@ -66,17 +137,12 @@ pub enum Event {
     Malformed { entry: Entry, reason: String },
     /// The TLS handshake finished (possibly with an untrusted chain).
     Tls(Box<TlsEstablished>),
-    /// Capabilities as advertised (EHLO keywords, IMAP CAPABILITY, POP3 CAPA);
-    /// `after_tls` tells the two sets apart (RFC 3207 §4.2).
-    Capabilities {
+    /// A diagnosis: a peer fault, a risk, or why a step failed.
+    Finding {
         at: Duration,
-        after_tls: bool,
-        list: Vec<crate::protocol::Capability>,
+        finding: Finding,
+        origin: Origin,
     },
-    /// Something the operator should notice (e.g. STARTTLS injection).
-    Warning { at: Duration, message: String },
-    /// A failure that ends the current step (timeout, handshake failure).
-    Error { at: Duration, message: String },
     /// The connection is gone.
     Closed { at: Duration, reason: String },
 }

@@ -13,6 +13,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::{Direction, Entry};
+use crate::finding::Finding;
 
 /// What kind of `*` line a note is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,13 @@ pub enum Item {
         kind: NoteKind,
         text: String,
     },
+    /// A finding: shown as its headline, explained in full in the explain pane.
+    Finding {
+        at: Duration,
+        finding: Box<Finding>,
+        /// The headline, escaped: what the row shows.
+        text: String,
+    },
 }
 
 impl Item {
@@ -45,14 +53,14 @@ impl Item {
     pub fn at(&self) -> Duration {
         match self {
             Item::Entry(e) => e.at,
-            Item::Note { at, .. } => *at,
+            Item::Note { at, .. } | Item::Finding { at, .. } => *at,
         }
     }
 
     fn bytes(&self) -> &[u8] {
         match self {
             Item::Entry(e) => &e.raw,
-            Item::Note { text, .. } => text.as_bytes(),
+            Item::Note { text, .. } | Item::Finding { text, .. } => text.as_bytes(),
         }
     }
 }
@@ -93,7 +101,7 @@ impl RowView<'_> {
     pub fn direction(&self) -> Option<Direction> {
         match self.item {
             Item::Entry(e) => Some(e.direction),
-            Item::Note { .. } => None,
+            Item::Note { .. } | Item::Finding { .. } => None,
         }
     }
 }
@@ -122,6 +130,16 @@ impl Transcript {
             at,
             kind,
             text: text.into(),
+        })
+    }
+
+    /// Appends a finding; returns how many display rows it added.
+    pub fn push_finding(&mut self, at: Duration, finding: Finding) -> usize {
+        let text = crate::escape::escape_bytes(finding.headline().as_bytes());
+        self.push(Item::Finding {
+            at,
+            finding: Box::new(finding),
+            text,
         })
     }
 
@@ -220,6 +238,7 @@ mod tests {
             direction: Direction::Server,
             raw: raw.to_vec(),
             tls: false,
+            note: Default::default(),
         }
     }
 

@@ -14,9 +14,8 @@
 //! verification, the app asks first: either way whoever is on the path can
 //! read them (RFC 8314 §3, RFC 7817 §3).
 
-use base64::Engine as _;
-
-use crate::lessons::{imap_quoted, sasl_plain};
+use crate::protocol::command::imap_quoted;
+use crate::protocol::sasl;
 use crate::session::TlsEstablished;
 use crate::target::Protocol;
 
@@ -43,14 +42,6 @@ pub struct SaslQueue(pub std::collections::VecDeque<String>);
 impl std::fmt::Debug for SaslQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SaslQueue({} pending)", self.0.len())
-    }
-}
-
-/// True for a challenge line: SMTP `334 ...`, POP3/IMAP `+ ...` (or a bare `+`).
-pub fn is_challenge(protocol: Protocol, raw: &[u8]) -> bool {
-    match protocol {
-        Protocol::Smtp | Protocol::Lmtp => raw.starts_with(b"334"),
-        Protocol::Imap | Protocol::Pop3 => raw.starts_with(b"+ ") || raw.starts_with(b"+\r"),
     }
 }
 
@@ -119,9 +110,9 @@ impl AuthPrompt {
     pub fn lines(&self) -> Vec<String> {
         let (u, p) = (&self.user, &self.password);
         match self.kind {
-            AuthKind::SaslPlain => vec![format!("AUTH PLAIN {}", sasl_plain(u, p))],
+            AuthKind::SaslPlain => vec![format!("AUTH PLAIN {}", sasl::plain_response(u, p))],
             AuthKind::ImapAuthenticatePlain => {
-                vec![format!("AUTHENTICATE PLAIN {}", sasl_plain(u, p))]
+                vec![format!("AUTHENTICATE PLAIN {}", sasl::plain_response(u, p))]
             }
             AuthKind::ImapLogin => vec![format!("LOGIN {} {}", imap_quoted(u), imap_quoted(p))],
             AuthKind::Pop3UserPass => vec![format!("USER {u}"), format!("PASS {p}")],
@@ -131,7 +122,7 @@ impl AuthPrompt {
 
     /// Responses to send, one per challenge, after [`AuthPrompt::lines`].
     pub fn responses(&self) -> SaslQueue {
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let b64 = sasl::encode;
         match self.kind {
             AuthKind::SaslLogin => SaslQueue([b64(&self.user), b64(&self.password)].into()),
             _ => SaslQueue::default(),
@@ -185,17 +176,9 @@ pub fn insecure_reason(tls: Option<&TlsEstablished>) -> Option<String> {
 /// + UGFzc3dvcmQ6   -> Password:
 /// ```
 pub fn decode_challenge(protocol: Protocol, raw: &[u8]) -> Option<String> {
-    let line = String::from_utf8_lossy(raw);
-    let line = line.trim_end_matches(['\r', '\n']);
-    let b64 = match protocol {
-        Protocol::Smtp | Protocol::Lmtp => line.strip_prefix("334 ")?,
-        Protocol::Imap | Protocol::Pop3 => line.strip_prefix("+ ")?,
-    }
-    .trim();
-    if b64.is_empty() {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let smtp = matches!(protocol, Protocol::Smtp | Protocol::Lmtp);
+    let text = sasl::challenge_text(smtp, raw)?;
+    let bytes = sasl::decode_challenge(text)?;
     Some(crate::escape::escape_prefix(&bytes, 200))
 }
 

@@ -25,7 +25,6 @@ pub mod plan;
 pub mod teach;
 pub mod theme;
 pub mod viewer;
-pub mod wire;
 
 use std::collections::VecDeque;
 use std::io;

@@ -14,24 +14,8 @@
 //! QUIT
 //! ```
 
+use crate::protocol::command::{self, Verb, capability_line, quit_verb, starttls_verb};
 use crate::target::Protocol;
-
-/// The STARTTLS verb of a protocol: SMTP and IMAP `STARTTLS` (RFC 3207,
-/// RFC 9051 §6.2.1), POP3 `STLS` (RFC 2595 §4).
-pub fn starttls_verb(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Pop3 => "STLS",
-        _ => "STARTTLS",
-    }
-}
-
-/// The polite goodbye: SMTP/POP3 `QUIT`, IMAP `LOGOUT`.
-pub fn quit_verb(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Imap => "LOGOUT",
-        _ => "QUIT",
-    }
-}
 
 /// A list of commands and the position of the next one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,12 +32,7 @@ impl Plan {
 
     /// Greeting → capabilities → STARTTLS → capabilities → quit.
     pub fn default_for(protocol: Protocol, ehlo: &str) -> Self {
-        let caps = match protocol {
-            Protocol::Smtp => format!("EHLO {ehlo}"),
-            Protocol::Lmtp => format!("LHLO {ehlo}"),
-            Protocol::Imap => "CAPABILITY".to_string(),
-            Protocol::Pop3 => "CAPA".to_string(),
-        };
+        let caps = capability_line(protocol, ehlo);
         Self::new(vec![
             caps.clone(),
             starttls_verb(protocol).to_string(),
@@ -98,7 +77,8 @@ impl Plan {
     /// True when the step is the protocol's STARTTLS verb (it is sent as
     /// [`Command::StartTls`](crate::session::engine::Command) so the engine upgrades).
     pub fn is_starttls(protocol: Protocol, step: &str) -> bool {
-        step.trim().eq_ignore_ascii_case(starttls_verb(protocol))
+        let c = command::parse(protocol, step.trim().as_bytes(), false);
+        c.verb != Verb::Empty && c.verb == starttls_verb(protocol) && c.args.is_empty()
     }
 }
 

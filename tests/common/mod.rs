@@ -1,6 +1,7 @@
 //! Shared test helpers: the real-server harness and running the binary.
 #![allow(dead_code)]
 
+pub mod feed;
 pub mod realservers;
 pub mod record;
 pub mod tmux;

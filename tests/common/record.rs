@@ -51,12 +51,19 @@ pub fn at_ms(event: &Event) -> Event {
     let ms = |d: &mut Duration| *d = Duration::from_millis(d.as_millis() as u64);
     let mut e = event.clone();
     match &mut e {
-        Event::Connected { at, .. }
-        | Event::Capabilities { at, .. }
-        | Event::Warning { at, .. }
-        | Event::Error { at, .. }
-        | Event::Closed { at, .. } => ms(at),
-        Event::Data(entry) | Event::Malformed { entry, .. } => ms(&mut entry.at),
+        Event::Connected { at, .. } | Event::Finding { at, .. } | Event::Closed { at, .. } => {
+            ms(at)
+        }
+        Event::Data(entry) | Event::Malformed { entry, .. } => {
+            ms(&mut entry.at);
+            // The note's times come from the entries' times, as stored.
+            if let Some(a) = &mut entry.note.awaiting {
+                ms(&mut a.since);
+            }
+            if let Some(a) = &mut entry.note.answers {
+                ms(&mut a.sent_at);
+            }
+        }
         Event::Tls(tls) => ms(&mut tls.at),
     }
     e

@@ -15,8 +15,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::{centered, pane_block};
+use crate::protocol::command::starttls_verb;
 use crate::tui::app::{App, Confirm};
-use crate::tui::plan::starttls_verb;
 
 /// Draws the question.
 pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {

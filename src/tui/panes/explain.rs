@@ -33,7 +33,6 @@ use crate::target::Protocol;
 use crate::tui::app::{App, Focus, Mode, PaneId};
 use crate::tui::teach::tls_items;
 use crate::tui::theme::Theme;
-use crate::tui::wire;
 
 /// Rows the pane takes in the wide layout (border included).
 pub const HEIGHT: u16 = 12;
@@ -105,6 +104,12 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
         LineEnding::BareLf => b"\n",
         LineEnding::None => b"",
     });
+    // The raw view of a finding shows its evidence: the bytes it is about.
+    if let Item::Finding { finding, .. } = row.item
+        && !finding.evidence.is_empty()
+    {
+        bytes = finding.evidence.clone();
+    }
     let (mark, explanations) = match row.item {
         Item::Entry(entry) => match entry.direction {
             Direction::Server => {
@@ -138,6 +143,7 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
                 explain::explain_client(protocol, &String::from_utf8_lossy(&bytes)),
             ),
         },
+        Item::Finding { finding, .. } => ("!", finding_explanations(finding)),
         Item::Note { .. } => ("*", Vec::new()),
     };
     (
@@ -151,6 +157,27 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
     )
 }
 
+/// A finding in the explain pane: what happened with its evidence, what
+/// to do, and the source; then the catalogue's entry for its id, if any.
+fn finding_explanations(f: &crate::finding::Finding) -> Vec<Explanation> {
+    let mut text = f.summary.clone();
+    if !f.evidence.is_empty() {
+        text.push_str(" Evidence: ");
+        text.push_str(&f.evidence_escaped(300));
+    }
+    if !f.advice.is_empty() {
+        text.push_str(" What to do: ");
+        text.push_str(&f.advice);
+    }
+    vec![Explanation {
+        key: format!("finding.{}", f.id),
+        title: format!("{} {}: {}", f.severity, f.id, f.id.meaning()),
+        text: crate::escape::escape_bytes(text.as_bytes()),
+        source: f.source.clone(),
+        matched: explain::Match::Exact,
+    }]
+}
+
 /// The pane's title for a subject.
 fn title(subject: &Subject, raw: bool, width: usize) -> String {
     let what = if raw { "Raw" } else { "Explain" };
@@ -162,7 +189,12 @@ fn title(subject: &Subject, raw: bool, width: usize) -> String {
             )
         }
         Subject::Row { mark, bytes, .. } => {
-            let first = wire::first_line(bytes);
+            let end = bytes
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(bytes.len());
+            let first = String::from_utf8_lossy(&bytes[..end]);
+            let first = first.trim_end_matches('\r');
             format!(
                 "{what} · {mark} {}",
                 crate::escape::escape_prefix(first.as_bytes(), width)

@@ -16,7 +16,6 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::pane_block;
 use crate::tui::app::App;
-use crate::tui::wire;
 
 /// Rows the pane takes in the wide layout (border included).
 pub const HEIGHT: u16 = 7;
@@ -38,12 +37,7 @@ pub fn content(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     match (lesson.steps.get(done), app.plan.next()) {
         (Some(step), Some(command)) => {
             // An auth step's line holds the demo password: masked like the transcript.
-            let shown = wire::mask_command(app.protocol(), command)
-                .or_else(|| wire::mask_command(app.protocol(), &format!("a1 {command}")))
-                .map_or_else(
-                    || command.to_string(),
-                    |m| m.trim_start_matches("a1 ").to_string(),
-                );
+            let shown = crate::protocol::command::redact_typed(app.protocol(), command);
             lines.push(Line::from(vec![
                 Span::styled("next (F8): ", theme.label),
                 Span::styled(shown, theme.client),

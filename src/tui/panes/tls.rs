@@ -22,15 +22,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::pane_block;
+use crate::protocol::command::starttls_verb;
 use crate::target::TlsMode;
 use crate::tui::app::{App, ConnState, tls_version_label};
-use crate::tui::plan::starttls_verb;
 use crate::tui::theme::Theme;
 
 /// Rows the pane needs in the wide layout (nine fields and the border).
 pub const HEIGHT: u16 = 11;
 
-fn field<'a>(label: &'a str, value: String, style: Style, theme: &Theme) -> Line<'a> {
+fn field<'a>(
+    label: impl Into<std::borrow::Cow<'a, str>>,
+    value: String,
+    style: Style,
+    theme: &Theme,
+) -> Line<'a> {
+    let label = label.into();
     Line::from(vec![
         Span::styled(format!("{label:<10} "), theme.label),
         Span::styled(value, style),
@@ -41,7 +47,8 @@ fn field<'a>(label: &'a str, value: String, style: Style, theme: &Theme) -> Line
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let Some(tls) = &app.tls else {
-        let verb = starttls_verb(app.protocol());
+        let verb = starttls_verb(app.protocol()).to_string();
+        let verb = verb.as_str();
         let state = match app.conn {
             ConnState::Connecting => "connecting".to_string(),
             ConnState::Closed => "closed, never upgraded".to_string(),
@@ -56,7 +63,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         };
         return vec![
             field("state", state, theme.warning, theme),
-            field(verb, offer, theme.server, theme),
+            field(verb.to_string(), offer, theme.server, theme),
             Line::from(Span::styled(
                 "Everything sent now can be read and altered on the way.",
                 theme.dim,
@@ -66,8 +73,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     let s = &tls.summary;
     let v = &tls.verdict;
     let how = match app.target.tls {
-        TlsMode::Implicit => "implicit TLS",
-        TlsMode::Starttls => starttls_verb(app.protocol()),
+        TlsMode::Implicit => "implicit TLS".to_string(),
+        TlsMode::Starttls => starttls_verb(app.protocol()).to_string(),
     };
     let (verdict, verdict_style) = if v.trusted {
         ("trusted".to_string(), theme.good)

@@ -12,7 +12,8 @@
 //! │    141 C ~> EHLO client.example                                       │
 //! │    160 S <~ 250 AUTH PLAIN\x1b[2J                                     │
 //! └───────────────────────────────────────────────────────────────────────┘
-//!   time ms, C client / S server / * note, -> <- plaintext, ~> <~ inside TLS
+//!   time ms, C client / S server / * note / ! finding (i: info),
+//!   -> <- plaintext, ~> <~ inside TLS
 //! ```
 //!
 //! Bytes from the server never reach the terminal raw: control characters
@@ -26,6 +27,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::pane_block;
+use crate::finding::Severity;
 use crate::session::Direction;
 use crate::session::transcript::{Item, LineEnding, NoteKind, RowView};
 use crate::tui::app::{App, Focus};
@@ -110,6 +112,20 @@ pub fn row_line<'a>(row: &RowView<'_>, theme: &Theme, width: usize) -> Line<'a> 
             } else if row.ending == LineEnding::None {
                 spans.push(Span::styled(" ¶none", theme.warning));
             }
+        }
+        Item::Finding { finding, .. } => {
+            let style = match finding.severity {
+                Severity::Info => theme.note,
+                Severity::Warning => theme.warning,
+                Severity::Error => theme.error,
+            };
+            let mark = match finding.severity {
+                Severity::Info => "i",
+                Severity::Warning | Severity::Error => "!",
+            };
+            spans.push(Span::styled(mark, style));
+            spans.push(Span::raw("    "));
+            push_escaped(&mut spans, row.text, style, theme, width);
         }
         Item::Note { kind, .. } => {
             let style = match kind {
