@@ -6,9 +6,16 @@
 //! an `Entry`, or the line being typed) or a TLS item and show what comes back.
 //!
 //! The texts are data, one TOML file per protocol under `assets/explain/`
-//! (plus `sasl.toml` for the SASL mechanisms all three share), compiled in
-//! with `include_str!` and parsed once on first use. A unit test loads every
+//! (plus `sasl.toml` for the SASL mechanisms all three share and
+//! `finding.toml` for mailwire's own finding ids), compiled in with
+//! `include_str!` and parsed once on first use. A unit test loads every
 //! file, so a broken asset fails the tests rather than a session.
+//!
+//! Beside them, `assets/explain/registries/` holds snapshots of the IANA
+//! registries the catalogue explains (registry title, date, registered
+//! keys; see [`REGISTRY_FILES`]). `tests/explain.rs` checks that every
+//! registered key has an entry or a family fallback, and that every source
+//! naming an IANA registry names a real one and a key it really holds.
 //!
 //! Keys are `FILE.GROUP.NAME`, compared without regard to case:
 //!
@@ -22,6 +29,9 @@
 //! C: a3 LOGIN alice secret
 //!    imap.syntax.tag, imap.command.LOGIN   (arguments are never echoed)
 //! TLS: version.TLSv1.3, cipher.TLS13_AES_256_GCM_SHA384, group.X25519, error.expired
+//! TLS alert 70 (from the handshake):  tls.alert.70   protocol_version   RFC 8446 §6.2
+//! Finding timeout:                    finding.id.timeout
+//! C: AUTH SCRAM-SHA-512-PLUS          sasl.family.SCRAM-*-PLUS (family fallback)
 //! ```
 //!
 //! Lines are split here with a small tokenizer of their own instead of the
@@ -33,6 +43,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::finding::FindingId;
 use crate::target::Protocol;
 use crate::tls::{HandshakeSummary, Verdict};
 
@@ -44,7 +55,99 @@ pub const FILES: &[(&str, &str)] = &[
     ("pop3", include_str!("../assets/explain/pop3.toml")),
     ("sasl", include_str!("../assets/explain/sasl.toml")),
     ("tls", include_str!("../assets/explain/tls.toml")),
+    ("finding", include_str!("../assets/explain/finding.toml")),
 ];
+
+/// Snapshots of the IANA registries the catalogue explains, as (file stem,
+/// TOML text); see [`RegistrySnapshot`] for the fields. One file per IANA
+/// registry table; the coverage and citation tests read them.
+pub const REGISTRY_FILES: &[(&str, &str)] = &[
+    (
+        "smtp-service-extensions",
+        include_str!("../assets/explain/registries/smtp-service-extensions.toml"),
+    ),
+    (
+        "smtp-enhanced-class",
+        include_str!("../assets/explain/registries/smtp-enhanced-class.toml"),
+    ),
+    (
+        "smtp-enhanced-subject",
+        include_str!("../assets/explain/registries/smtp-enhanced-subject.toml"),
+    ),
+    (
+        "smtp-enhanced-enumerated",
+        include_str!("../assets/explain/registries/smtp-enhanced-enumerated.toml"),
+    ),
+    (
+        "imap-capabilities",
+        include_str!("../assets/explain/registries/imap-capabilities.toml"),
+    ),
+    (
+        "imap-response-codes",
+        include_str!("../assets/explain/registries/imap-response-codes.toml"),
+    ),
+    (
+        "imap-threading-algorithms",
+        include_str!("../assets/explain/registries/imap-threading-algorithms.toml"),
+    ),
+    (
+        "pop3-capabilities",
+        include_str!("../assets/explain/registries/pop3-capabilities.toml"),
+    ),
+    (
+        "pop3-response-codes",
+        include_str!("../assets/explain/registries/pop3-response-codes.toml"),
+    ),
+    (
+        "sasl-mechanisms",
+        include_str!("../assets/explain/registries/sasl-mechanisms.toml"),
+    ),
+    (
+        "tls-alerts",
+        include_str!("../assets/explain/registries/tls-alerts.toml"),
+    ),
+];
+
+/// One IANA registry table as mailwire last assembled it (a file under
+/// `assets/explain/registries/`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySnapshot {
+    /// The registry table's title exactly as IANA writes it, e.g. `TLS Alerts`.
+    pub title: String,
+    /// The IANA page (registry group) the table is on, e.g.
+    /// `Transport Layer Security (TLS) Parameters`.
+    pub page: String,
+    /// The date (YYYY-MM-DD) this key list was assembled for mailwire.
+    pub assembled: String,
+    /// IANA's "Last Updated" date of the page, as seen when assembling, if known.
+    #[serde(default)]
+    pub iana_updated: Option<String>,
+    /// How the list was assembled (which copies and RFCs were read).
+    pub how: String,
+    /// The catalogue group whose entries explain these keys, e.g. `tls.alert`.
+    pub catalogue: String,
+    /// The registered keys as IANA writes them (`70`, `X.7.8`, `AUTH=`, `GS2-*`).
+    pub keys: Vec<String>,
+}
+
+/// The registry snapshots of [`REGISTRY_FILES`], parsed, as (file stem, snapshot).
+///
+/// # Errors
+/// [`CatalogueError::Parse`] naming the file when one does not parse.
+pub fn registry_snapshots() -> Result<Vec<(&'static str, RegistrySnapshot)>, CatalogueError> {
+    REGISTRY_FILES
+        .iter()
+        .map(|(stem, text)| {
+            toml::from_str(text)
+                .map(|snapshot| (*stem, snapshot))
+                .map_err(|e| CatalogueError::Parse {
+                    file: format!("registries/{stem}"),
+                    message: e.to_string(),
+                })
+        })
+        .collect()
+}
 
 /// Longest piece of wire text quoted in a title, in characters.
 const MAX_QUOTE: usize = 60;
@@ -67,9 +170,10 @@ pub enum Match {
     /// The catalogue has an entry for exactly this item (or for the family
     /// it names, such as IMAP `AUTH=` for `AUTH=PLAIN`).
     Exact,
-    /// Explained from its parts: SMTP reply code digits (RFC 5321 §4.2.1),
-    /// enhanced status class and subject (RFC 3463 §3), or the parent of a
-    /// hierarchical POP3 code (RFC 2449 §8).
+    /// Explained from its parts or its family: SMTP reply code digits
+    /// (RFC 5321 §4.2.1), enhanced status class and subject (RFC 3463 §2),
+    /// the parent of a hierarchical POP3 code (RFC 2449 §8), or a SASL
+    /// mechanism family such as `SCRAM-*-PLUS` (RFC 5802 §4, RFC 5801).
     Fallback,
     /// Not in the catalogue; the text says so and where to look.
     Unknown,
@@ -153,6 +257,25 @@ pub fn explain_cipher_suite(name: &str) -> Vec<Explanation> {
 /// and its parts, group, SNI, ALPN, resumption and OCSP stapling.
 pub fn explain_handshake(summary: &HandshakeSummary) -> Vec<Explanation> {
     catalogue().handshake(summary)
+}
+
+/// A TLS alert by its number (the AlertDescription byte, RFC 8446 §6): its
+/// IANA name, what it means when a mail server sends it, and the usual fix.
+/// A number not in the IANA TLS Alerts registry gets an explanation that
+/// says so ([`Match::Unknown`]); this never fails.
+///
+/// ```text
+/// handshake ends with a fatal alert 70 -> "TLS alert 70: protocol_version (no common TLS version)"
+/// ```
+pub fn explain_alert(code: u8) -> Explanation {
+    catalogue().alert(code)
+}
+
+/// A finding id (`src/finding.rs`): what it means and what to do, with its
+/// source. An id this build does not know ([`FindingId::Unknown`], from a
+/// newer recording) gets an explanation that says so ([`Match::Unknown`]).
+pub fn explain_finding(id: &FindingId) -> Explanation {
+    catalogue().finding(id)
 }
 
 /// The verdict's error code in operator terms with the usual fix; `None`
@@ -262,6 +385,23 @@ impl Catalogue {
             return self.exact(&format!("tls.version.{}", name.replace('_', ".")), name);
         }
         None
+    }
+
+    /// See [`explain_alert`].
+    pub fn alert(&self, code: u8) -> Explanation {
+        let wire = format!("TLS alert {code}");
+        self.exact(&format!("tls.alert.{code}"), &wire)
+            .unwrap_or_else(|| self.unknown("tls.unknown.alert", &wire))
+    }
+
+    /// See [`explain_finding`].
+    pub fn finding(&self, id: &FindingId) -> Explanation {
+        let wire = format!("Finding {}", quote(id.as_str()));
+        match id {
+            FindingId::Unknown(_) => None,
+            known => self.exact(&format!("finding.id.{}", known.as_str()), &wire),
+        }
+        .unwrap_or_else(|| self.unknown("finding.unknown.id", &wire))
     }
 
     /// See [`explain_cipher_suite`].
@@ -736,8 +876,30 @@ impl Catalogue {
 
     fn sasl(&self, mechanism: &str) -> Explanation {
         let wire = format!("SASL mechanism {}", quote(mechanism));
-        self.exact(&format!("sasl.mechanism.{mechanism}"), &wire)
-            .unwrap_or_else(|| self.unknown("sasl.unknown.mechanism", &wire))
+        if let Some(e) = self.exact(&format!("sasl.mechanism.{mechanism}"), &wire) {
+            return e;
+        }
+        // Families such as SCRAM-* (RFC 5802 §4) and GS2-* (RFC 5801) name
+        // many mechanisms by one pattern; the most specific pattern wins, so
+        // SCRAM-SHA-512-PLUS is explained by SCRAM-*-PLUS, not SCRAM-*.
+        let upper = mechanism.to_ascii_uppercase();
+        let family = self
+            .entries
+            .range("sasl.family.".to_string()..)
+            .take_while(|(k, _)| k.starts_with("sasl.family."))
+            .filter_map(|(k, (written, entry))| {
+                let pattern = k.strip_prefix("sasl.family.")?.to_ascii_uppercase();
+                let (prefix, suffix) = pattern.split_once('*')?;
+                (upper.len() > prefix.len() + suffix.len()
+                    && upper.starts_with(prefix)
+                    && upper.ends_with(suffix))
+                .then_some((prefix.len() + suffix.len(), written, entry))
+            })
+            .max_by_key(|(specificity, _, _)| *specificity);
+        match family {
+            Some((_, key, entry)) => self.make(key, &wire, entry, Match::Fallback),
+            None => self.unknown("sasl.unknown.mechanism", &wire),
+        }
     }
 
     fn exact(&self, key: &str, wire: &str) -> Option<Explanation> {
@@ -953,6 +1115,63 @@ mod tests {
                 "{key}: text longer than a short paragraph"
             );
         }
+    }
+
+    #[test]
+    fn registry_snapshots_parse_and_point_at_catalogue_groups() {
+        let snapshots = registry_snapshots().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(snapshots.len(), REGISTRY_FILES.len());
+        for (stem, snapshot) in snapshots {
+            assert!(!snapshot.keys.is_empty(), "{stem}: no keys");
+            let date = |d: &str| {
+                d.len() == 10
+                    && d.bytes()
+                        .enumerate()
+                        .all(|(i, b)| matches!((i, b), (4 | 7, b'-')) || b.is_ascii_digit())
+            };
+            assert!(date(&snapshot.assembled), "{stem}: {}", snapshot.assembled);
+            assert!(snapshot.iana_updated.as_deref().is_none_or(date), "{stem}");
+            let group = format!("{}.", snapshot.catalogue.to_ascii_lowercase());
+            assert!(
+                catalogue()
+                    .iter()
+                    .any(|(k, _)| k.to_ascii_lowercase().starts_with(&group)),
+                "{stem}: no catalogue group {}",
+                snapshot.catalogue
+            );
+        }
+    }
+
+    #[test]
+    fn sasl_family_picks_the_most_specific_pattern() {
+        let cat = catalogue();
+        let plus = cat.sasl("SCRAM-SHA-512-PLUS");
+        assert_eq!(
+            (plus.key.as_str(), plus.matched),
+            ("sasl.family.SCRAM-*-PLUS", Match::Fallback)
+        );
+        assert!(
+            plus.title
+                .starts_with("SASL mechanism SCRAM-SHA-512-PLUS: ")
+        );
+        let plain = cat.sasl("scram-sha3-512");
+        assert_eq!(plain.key, "sasl.family.SCRAM-*");
+        // The family needs something where the * stands.
+        assert_eq!(cat.sasl("SCRAM-").matched, Match::Unknown);
+        assert_eq!(cat.sasl("XYZZY").matched, Match::Unknown);
+    }
+
+    #[test]
+    fn alert_and_finding_fallbacks_read_as_sentences() {
+        let e = catalogue().alert(200);
+        assert_eq!(e.matched, Match::Unknown);
+        assert_eq!(e.title, "TLS alert 200: not a registered TLS alert");
+        let f = catalogue().finding(&FindingId::Unknown("from_the_future".into()));
+        assert_eq!(f.matched, Match::Unknown);
+        assert_eq!(
+            f.title,
+            "Finding from_the_future: finding not in the catalogue"
+        );
     }
 
     #[test]

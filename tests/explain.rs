@@ -3,9 +3,11 @@
 //! everything the Postfix and Dovecot test servers emit must be covered.
 
 use mailwire::explain::{
-    Explanation, Match, explain_cipher_suite, explain_client, explain_handshake, explain_server,
-    explain_tls, explain_verdict,
+    Explanation, Match, RegistrySnapshot, catalogue, explain_alert, explain_cipher_suite,
+    explain_client, explain_finding, explain_handshake, explain_server, explain_tls,
+    explain_verdict, registry_snapshots,
 };
+use mailwire::finding::FindingId;
 use mailwire::target::Protocol;
 use mailwire::tls::{HandshakeSummary, Verdict};
 use test_case::test_case;
@@ -52,7 +54,7 @@ const EHLO: &str = "250-mail.test.example\r\n250-PIPELINING\r\n250-SIZE 10240000
 #[test_case(Protocol::Pop3, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n",
     &["pop3.status.-ERR", "pop3.code.AUTH"], "pop3.code.AUTH", "RFC 3206"; "POP3 -ERR AUTH")]
 #[test_case(Protocol::Pop3, "-ERR [IN-USE] Mailbox locked\r\n",
-    &["pop3.status.-ERR", "pop3.code.IN-USE"], "pop3.code.IN-USE", "RFC 2449 §8.2"; "POP3 -ERR IN-USE")]
+    &["pop3.status.-ERR", "pop3.code.IN-USE"], "pop3.code.IN-USE", "RFC 2449 §8.1.2"; "POP3 -ERR IN-USE")]
 #[test_case(Protocol::Pop3, "+OK Dovecot (Debian) ready.\r\n",
     &["pop3.status.+OK"], "pop3.status.+OK", "RFC 1939"; "POP3 greeting")]
 #[test_case(Protocol::Imap, "* BYE Logging out",
@@ -540,5 +542,559 @@ fn real_server_tls_items_are_covered() {
     }
     for code in VERDICT_CODES {
         assert!(explain_tls(&format!("error.{code}")).is_some(), "{code}");
+    }
+}
+
+// --- Corrected texts and citations (issue 16) ---------------------------------
+
+#[test]
+fn password_transition_432_4_7_12_means_log_in_once_with_plain() {
+    let got = explain_server(
+        Protocol::Smtp,
+        b"432 4.7.12 A password transition is needed\r\n",
+    );
+    assert_eq!(keys(&got), ["smtp.reply.432", "smtp.enhanced.X.7.12"]);
+    for e in &got {
+        // RFC 4954 §6: authenticate once with PLAIN so the server can convert
+        // the stored credential; the password is not changed.
+        assert!(
+            e.text.contains("PLAIN") && e.text.contains("convert"),
+            "{}: {}",
+            e.key,
+            e.text
+        );
+        assert!(!e.text.contains("must change"), "{}: {}", e.key, e.text);
+        assert!(e.source.contains("RFC 4954 §6"), "{}", e.source);
+    }
+}
+
+#[test]
+fn trust_relationship_x_7_14_is_the_burl_case() {
+    let got = explain_server(
+        Protocol::Smtp,
+        b"554 5.7.14 No IMAP URLAUTH access available\r\n",
+    );
+    let e = find(&got, "smtp.enhanced.X.7.14");
+    assert!(
+        e.text.contains("BURL")
+            && e.text.contains("submission server")
+            && e.text.contains("IMAP server named in the URL"),
+        "{}",
+        e.text
+    );
+    assert!(
+        e.source.contains("RFC 5248 §2.4") && e.source.contains("RFC 4468"),
+        "{}",
+        e.source
+    );
+}
+
+#[test]
+fn notsaved_means_the_result_was_not_saved_not_that_search_failed() {
+    let got = explain_server(
+        Protocol::Imap,
+        b"a1 OK [NOTSAVED] SEARCH completed, result not saved\r\n",
+    );
+    let e = find(&got, "imap.code.NOTSAVED");
+    assert!(
+        e.text.contains("refused to save")
+            && e.text.contains("search itself may well have succeeded"),
+        "{}",
+        e.text
+    );
+    assert!(!e.text.contains("because the last SEARCH failed"));
+    assert!(e.source.contains("RFC 5182 §2.5"), "{}", e.source);
+}
+
+#[test_case("smtp.enhanced.X.7.10", "authentication mechanism"; "X.7.10 is about the AUTH mechanism")]
+#[test_case("imap.code.CLIENTBUG", "usually still carried out"; "CLIENTBUG")]
+#[test_case("imap.code.METADATA", "LONGENTRIES n"; "METADATA arguments")]
+#[test_case("smtp.ehlo.SUBMITTER", "Deprecated"; "SUBMITTER deprecated")]
+#[test_case("smtp.reply.211", "most servers answer HELP with 214"; "211 is rare")]
+#[test_case("sasl.mechanism.XOAUTH2", "IANA lists it as obsolete"; "XOAUTH2 obsolete")]
+fn imprecise_texts_are_precise(key: &str, phrase: &str) {
+    let e = catalogue()
+        .get(key)
+        .unwrap_or_else(|| panic!("no entry {key}"));
+    assert!(e.text.contains(phrase), "{key}: {}", e.text);
+}
+
+#[test_case("smtp.enhanced-class.5", "RFC 3463 §2")]
+#[test_case("smtp.enhanced-subject.7", "RFC 3463 §2")]
+#[test_case("smtp.enhanced.X.1.10", "RFC 7505 §4.1")]
+#[test_case("smtp.enhanced.X.7.27", "RFC 7505 §4.1")]
+#[test_case("imap.capability.LITERAL-", "RFC 7888 §5")]
+#[test_case("imap.data.QUOTA", "RFC 9208 §4.2.1")]
+#[test_case("imap.data.QUOTAROOT", "RFC 9208 §4.2.2")]
+#[test_case("imap.command.GETQUOTA", "RFC 9208 §4.1.1")]
+#[test_case("imap.command.GETQUOTAROOT", "RFC 9208 §4.1.2")]
+#[test_case("imap.data.MYRIGHTS", "RFC 4314 §3.8")]
+#[test_case("imap.code.METADATA", "RFC 5464 §4.2.1, §4.3")]
+#[test_case("imap.code.TOOBIG", "RFC 4469 §4.2")]
+#[test_case("imap.code.BADURL", "RFC 4469 §4.1")]
+#[test_case("imap.code.NOUPDATE", "RFC 5267 §4.3.1")]
+#[test_case("imap.code.NOTSAVED", "RFC 5182 §2.5")]
+#[test_case("pop3.code.IN-USE", "RFC 2449 §8.1.2")]
+#[test_case("pop3.code.UTF8", "RFC 6856 §5")]
+#[test_case("imap.capability.UTF8=ACCEPT", "RFC 9755")]
+#[test_case("imap.capability.UTF8=ONLY", "RFC 9755")]
+#[test_case("tls.group.X25519MLKEM768", "RFC 10024")]
+#[test_case("tls.group.secp256r1MLKEM768", "RFC 10024")]
+#[test_case("tls.group.secp384r1MLKEM1024", "RFC 10024")]
+fn corrected_citations(key: &str, want: &str) {
+    let e = catalogue()
+        .get(key)
+        .unwrap_or_else(|| panic!("no entry {key}"));
+    assert!(e.source.contains(want), "{key}: {}", e.source);
+}
+
+/// The (RFC, section) pairs a source cites: `RFC 5321 §4.2.3, §3.1` gives
+/// (5321, 4.2.3) and (5321, 3.1).
+fn cited_sections(source: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for segment in source.split("; ") {
+        let Some(rest) = segment.strip_prefix("RFC ") else {
+            continue;
+        };
+        let (number, sections) = rest.split_once(' ').unwrap_or((rest, ""));
+        for section in sections.split(", ") {
+            if let Some(section) = section.strip_prefix('§') {
+                let section = section.split(' ').next().unwrap_or_default();
+                out.push((number.to_string(), section.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn sections_the_issue_names_as_wrong_are_gone() {
+    // Sections that do not exist, or hold something else (issue 16).
+    let wrong = [
+        ("7505", "4.2"),
+        ("7888", "4"),
+        ("4314", "3.9"),
+        ("5464", "4.2.3"),
+        ("4469", "5"),
+        ("5267", "4.2"),
+        ("5182", "2.1"),
+        ("2449", "8.2"),
+    ];
+    for (key, e) in catalogue().iter() {
+        for (rfc, section) in cited_sections(&e.source) {
+            assert!(
+                !wrong.contains(&(rfc.as_str(), section.as_str())),
+                "{key} still cites RFC {rfc} §{section}: {}",
+                e.source
+            );
+        }
+        // Enhanced class and subject entries cite the structure section, §2.
+        if key.starts_with("smtp.enhanced-") {
+            assert!(e.source.contains("RFC 3463 §2"), "{key}: {}", e.source);
+        }
+        assert!(
+            !e.source.contains("draft-ietf-tls-ecdhe-mlkem"),
+            "{key}: the hybrid groups are RFC 10024 now"
+        );
+    }
+    assert_eq!(
+        cited_sections("RFC 5321 §4.2.3, §3.1; RFC 3207 §4; IANA X"),
+        [
+            ("5321".to_string(), "4.2.3".to_string()),
+            ("5321".to_string(), "3.1".to_string()),
+            ("3207".to_string(), "4".to_string())
+        ]
+    );
+}
+
+// --- Gaps the issue lists -------------------------------------------------------
+
+#[test_case("253 2.0.0 OK, 3 pending messages for node example.org started\r\n", "smtp.reply.253"; "253")]
+#[test_case("458 Unable to queue messages for node example.org\r\n", "smtp.reply.458"; "458")]
+#[test_case("459 Node example.org not allowed: not a client\r\n", "smtp.reply.459"; "459")]
+#[test_case("430 4.2.0 busy\r\n", "smtp.reply.430"; "430")]
+#[test_case("523 5.7.10 Encryption Needed\r\n", "smtp.reply.523"; "523")]
+#[test_case("525 5.7.13 User Account Disabled\r\n", "smtp.reply.525"; "525")]
+fn missing_reply_codes_have_entries(raw: &str, key: &str) {
+    let got = explain_server(Protocol::Smtp, raw.as_bytes());
+    assert_eq!((got[0].key.as_str(), got[0].matched), (key, Match::Exact));
+}
+
+#[test]
+fn historic_ehlo_keywords_have_entries() {
+    let ehlo = "250-mail.example\r\n250-VERB\r\n250-ONEX\r\n250-CHECKPOINT\r\n250-CONNEG\r\n\
+                250-CONPERM\r\n250-SEND\r\n250-SOML\r\n250 SAML\r\n";
+    let got = explain_server(Protocol::Smtp, ehlo.as_bytes());
+    assert_eq!(
+        keys(&got)[1..],
+        [
+            "smtp.ehlo.VERB",
+            "smtp.ehlo.ONEX",
+            "smtp.ehlo.CHECKPOINT",
+            "smtp.ehlo.CONNEG",
+            "smtp.ehlo.CONPERM",
+            "smtp.ehlo.SEND",
+            "smtp.ehlo.SOML",
+            "smtp.ehlo.SAML"
+        ]
+    );
+    assert_all_exact("historic EHLO", &got);
+}
+
+#[test_case("UIDREQUIRED")]
+#[test_case("TOOMANY")]
+#[test_case("TOOFEW")]
+#[test_case("DOWNGRADED")]
+#[test_case("BADCOMPARATOR")]
+#[test_case("NOTIFICATIONOVERFLOW")]
+#[test_case("BADEVENT")]
+#[test_case("UNDEFINED-FILTER")]
+#[test_case("URLMECH")]
+#[test_case("TEMPFAIL")]
+#[test_case("MAXCONVERTMESSAGES")]
+#[test_case("MAXCONVERTPARTS")]
+fn extension_response_codes_have_entries(code: &str) {
+    let got = explain_server(Protocol::Imap, format!("a1 NO [{code}] x\r\n").as_bytes());
+    let e = find(&got, &format!("imap.code.{code}"));
+    assert_eq!(e.matched, Match::Exact);
+}
+
+#[test_case("SCRAM-SHA-512", "sasl.family.SCRAM-*"; "SCRAM family")]
+#[test_case("SCRAM-SHA3-512-PLUS", "sasl.family.SCRAM-*-PLUS"; "SCRAM PLUS family")]
+#[test_case("GS2-IAKERB", "sasl.family.GS2-*"; "GS2 family")]
+#[test_case("GS2-KRB5-PLUS", "sasl.family.GS2-*-PLUS"; "GS2 PLUS family")]
+#[test_case("9798-U-RSA-SHA1-ENC", "sasl.family.9798-*"; "ISO 9798 family")]
+fn sasl_families_explain_unlisted_variants(mechanism: &str, key: &str) {
+    let got = explain_client(Protocol::Smtp, &format!("AUTH {mechanism}"));
+    assert_eq!(
+        (got[1].key.as_str(), got[1].matched),
+        (key, Match::Fallback)
+    );
+    assert!(got[1].title.contains(mechanism), "{}", got[1].title);
+}
+
+// --- TLS alerts -------------------------------------------------------------------
+
+#[test]
+fn alert_70_says_no_common_version_and_how_to_fix_it() {
+    let e = explain_alert(70);
+    assert_eq!((e.key.as_str(), e.matched), ("tls.alert.70", Match::Exact));
+    assert!(
+        e.title
+            .starts_with("TLS alert 70: protocol_version (no common TLS version)"),
+        "{}",
+        e.title
+    );
+    assert!(
+        e.text.contains("TLS 1.2 and 1.3") && e.text.contains("Enable"),
+        "{}",
+        e.text
+    );
+    assert!(e.source.contains("IANA TLS Alerts") && e.source.contains("RFC 8446 §6.2"));
+}
+
+#[test_case(0, "close_notify")]
+#[test_case(40, "handshake_failure")]
+#[test_case(48, "unknown_ca")]
+#[test_case(112, "unrecognized_name")]
+#[test_case(116, "certificate_required")]
+#[test_case(117, "general_error")]
+#[test_case(121, "ech_required")]
+fn alerts_carry_their_iana_names(code: u8, name: &str) {
+    let e = explain_alert(code);
+    assert_eq!(e.matched, Match::Exact);
+    assert!(
+        e.title.starts_with(&format!("TLS alert {code}: {name} (")),
+        "{}",
+        e.title
+    );
+}
+
+#[test]
+fn unregistered_alert_still_reads_as_a_sentence() {
+    for code in [1u8, 99, 200, 255] {
+        let e = explain_alert(code);
+        assert_eq!(e.matched, Match::Unknown);
+        assert_eq!(e.key, "tls.unknown.alert");
+        assert_eq!(
+            e.title,
+            format!("TLS alert {code}: not a registered TLS alert")
+        );
+        assert!(e.text.ends_with('.'));
+    }
+}
+
+// --- Findings ------------------------------------------------------------------------
+
+#[test]
+fn every_finding_id_has_an_explanation() {
+    for id in FindingId::ALL {
+        let e = explain_finding(id);
+        assert_eq!(
+            (e.key.as_str(), e.matched),
+            (format!("finding.id.{id}").as_str(), Match::Exact),
+            "finding id {id} has no entry in assets/explain/finding.toml"
+        );
+        assert!(e.title.to_lowercase().contains(id.as_str()), "{}", e.title);
+    }
+    // And no entry for an id that no longer exists.
+    for (key, _) in catalogue().iter() {
+        if let Some(id) = key.strip_prefix("finding.id.") {
+            assert!(
+                FindingId::ALL.iter().any(|known| known.as_str() == id),
+                "{key} explains an id FindingId::ALL does not have"
+            );
+        }
+    }
+    let unknown = explain_finding(&FindingId::Unknown("from_the_future".into()));
+    assert_eq!(unknown.matched, Match::Unknown);
+}
+
+// --- IANA registry snapshots ------------------------------------------------------------
+
+fn snapshots() -> Vec<(&'static str, RegistrySnapshot)> {
+    registry_snapshots().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether `key` of registry file `stem` is explained, by an entry or a
+/// family fallback, through the same lookups the explain pane uses.
+fn covered(stem: &str, key: &str) -> Result<(), String> {
+    let fail = |got: &[Explanation]| Err(format!("{:?}", keys(got)));
+    match stem {
+        "smtp-service-extensions" => {
+            let got = explain_server(Protocol::Smtp, format!("250-x\r\n250 {key}\r\n").as_bytes());
+            match got.get(1) {
+                Some(e) if e.key.starts_with("smtp.ehlo.") && e.matched == Match::Exact => Ok(()),
+                _ => fail(&got),
+            }
+        }
+        "smtp-enhanced-class" => {
+            let class = key.split('.').next().unwrap_or_default();
+            let got = explain_server(
+                Protocol::Smtp,
+                format!("{class}50 {class}.9.999 x\r\n").as_bytes(),
+            );
+            match got.get(1) {
+                Some(e) if e.key == format!("smtp.enhanced-class.{class}") => Ok(()),
+                _ => fail(&got),
+            }
+        }
+        "smtp-enhanced-subject" => {
+            let subject = key.split('.').nth(1).unwrap_or_default();
+            let entry = catalogue().get(&format!("smtp.enhanced-subject.{subject}"));
+            let got = explain_server(
+                Protocol::Smtp,
+                format!("550 5.{subject}.999 x\r\n").as_bytes(),
+            );
+            match (entry, got.get(1)) {
+                (Some(entry), Some(e))
+                    if e.matched == Match::Fallback
+                        && e.title.contains(&entry.name.to_lowercase()) =>
+                {
+                    Ok(())
+                }
+                _ => fail(&got),
+            }
+        }
+        "smtp-enhanced-enumerated" => {
+            let code = key.replacen('X', "5", 1);
+            let got = explain_server(Protocol::Smtp, format!("550 {code} x\r\n").as_bytes());
+            match got.get(1) {
+                Some(e) if e.key == format!("smtp.enhanced.{key}") && e.matched == Match::Exact => {
+                    Ok(())
+                }
+                _ => fail(&got),
+            }
+        }
+        "imap-capabilities" | "imap-threading-algorithms" => {
+            let cap = if stem == "imap-threading-algorithms" {
+                format!("THREAD={key}")
+            } else {
+                key.to_string()
+            };
+            let got = explain_server(Protocol::Imap, format!("* CAPABILITY {cap}\r\n").as_bytes());
+            match got.get(2) {
+                Some(e)
+                    if e.matched == Match::Exact
+                        && (stem == "imap-capabilities"
+                            || e.key
+                                .eq_ignore_ascii_case(&format!("imap.capability.{cap}"))) =>
+                {
+                    Ok(())
+                }
+                _ => fail(&got),
+            }
+        }
+        "imap-response-codes" => {
+            let got = explain_server(Protocol::Imap, format!("a1 NO [{key}] x\r\n").as_bytes());
+            match got.get(2) {
+                Some(e) if e.key.starts_with("imap.code.") && e.matched == Match::Exact => Ok(()),
+                _ => fail(&got),
+            }
+        }
+        "pop3-capabilities" => {
+            let got = explain_server(Protocol::Pop3, format!("+OK\r\n{key}\r\n.\r\n").as_bytes());
+            match got.get(1) {
+                Some(e) if e.key.starts_with("pop3.capa.") && e.matched == Match::Exact => Ok(()),
+                _ => fail(&got),
+            }
+        }
+        "pop3-response-codes" => {
+            let got = explain_server(Protocol::Pop3, format!("-ERR [{key}] x\r\n").as_bytes());
+            match got.get(1) {
+                Some(e) if e.key.starts_with("pop3.code.") && e.matched == Match::Exact => Ok(()),
+                _ => fail(&got),
+            }
+        }
+        "sasl-mechanisms" => {
+            let got = explain_client(Protocol::Smtp, &format!("AUTH {key}"));
+            match got.get(1) {
+                Some(e) if e.matched != Match::Unknown => Ok(()),
+                _ => fail(&got),
+            }
+        }
+        "tls-alerts" => {
+            let code: u8 = key.parse().map_err(|e| format!("{e}"))?;
+            let e = explain_alert(code);
+            if e.matched == Match::Exact && e.key == format!("tls.alert.{code}") {
+                Ok(())
+            } else {
+                Err(e.key)
+            }
+        }
+        other => Err(format!("no coverage probe for registry file {other}")),
+    }
+}
+
+#[test]
+fn every_registered_key_has_an_entry_or_a_family_fallback() {
+    let mut missing = Vec::new();
+    for (stem, snapshot) in snapshots() {
+        for key in &snapshot.keys {
+            if let Err(got) = covered(stem, key) {
+                missing.push(format!("{} {key}: {got}", snapshot.title));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not covered:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn snapshots_hold_the_registries_the_issue_names() {
+    let titles: Vec<String> = snapshots().into_iter().map(|(_, s)| s.title).collect();
+    for want in [
+        "SMTP Service Extensions",
+        "Class Sub-Codes",
+        "Subject Sub-Codes",
+        "Enumerated Status Codes",
+        "IMAP Capabilities",
+        "IMAP Response Codes",
+        "IMAP Threading Algorithms",
+        "POP3 Capabilities",
+        "POP3 Response Codes",
+        "SASL Mechanisms",
+        "TLS Alerts",
+    ] {
+        assert!(titles.iter().any(|t| t == want), "no snapshot of {want}");
+    }
+    let alerts = snapshots()
+        .into_iter()
+        .find(|(stem, _)| *stem == "tls-alerts")
+        .map(|(_, s)| s.keys.len());
+    assert_eq!(alerts, Some(37), "IANA lists 37 TLS alerts");
+}
+
+/// IANA registries the catalogue cites without a snapshot (no key check).
+const CITED_WITHOUT_SNAPSHOT: &[&str] = &[
+    "TLS Cipher Suites",
+    "TLS Supported Groups",
+    "Service Name and Transport Protocol Port Number Registry",
+];
+
+/// A registry key as the catalogue names it: `2.XXX.YYY` -> `2`, `X.7.XXX` -> `7`.
+fn short_key(key: &str) -> String {
+    if let Some(class) = key.strip_suffix(".XXX.YYY") {
+        return class.to_ascii_uppercase();
+    }
+    if let Some(subject) = key.strip_suffix(".XXX").and_then(|k| k.strip_prefix("X.")) {
+        return subject.to_string();
+    }
+    key.to_ascii_uppercase()
+}
+
+#[test]
+fn every_iana_citation_names_a_real_registry_and_a_key_it_holds() {
+    let snapshots = snapshots();
+    let mut bad = Vec::new();
+    for (key, entry) in catalogue().iter() {
+        let mut parts = key.splitn(3, '.');
+        let (group, name) = (
+            parts.nth(1).unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        for segment in entry.source.split("; ") {
+            let Some(cited) = segment.strip_prefix("IANA ") else {
+                assert!(
+                    !segment.contains("IANA"),
+                    "{key}: write IANA citations as \"IANA <title>\": {segment}"
+                );
+                continue;
+            };
+            // A trailing "(KEY, note)" names the key; titles may hold "(SMTP)".
+            let (title, listed) = match cited.strip_suffix(')').and_then(|c| c.rsplit_once(" (")) {
+                Some((title, inner)) => (
+                    title,
+                    Some(
+                        inner
+                            .split(',')
+                            .next()
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
+                    ),
+                ),
+                None => (cited, None),
+            };
+            let snapshot = snapshots
+                .iter()
+                .map(|(_, s)| s)
+                .find(|s| title == s.title || title == format!("{}, {}", s.page, s.title));
+            let Some(snapshot) = snapshot else {
+                if !CITED_WITHOUT_SNAPSHOT.contains(&title) {
+                    bad.push(format!("{key}: no IANA registry is titled {title:?}"));
+                }
+                continue;
+            };
+            // The key it lists: named in parentheses, else the entry's own name;
+            // the "not in the catalogue" entries cite a registry as a pointer only.
+            let wanted = match listed {
+                Some(k) => k,
+                None if group == "unknown" => continue,
+                None => name.to_string(),
+            };
+            if !snapshot
+                .keys
+                .iter()
+                .any(|k| short_key(k) == wanted.to_ascii_uppercase())
+            {
+                bad.push(format!("{key}: {title} has no key {wanted}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn readme_states_the_coverage_of_every_snapshot() {
+    let readme = include_str!("../README.md");
+    for (stem, snapshot) in snapshots() {
+        let row = format!("{} | {} |", snapshot.title, snapshot.keys.len());
+        assert!(readme.contains(&row), "README lacks \"{row}\" ({stem})");
+        let date = snapshot.iana_updated.as_deref().unwrap_or("none");
+        assert!(
+            readme.lines().any(|l| l.contains(&row) && l.contains(date)),
+            "README's row for {stem} lacks {date}"
+        );
+        assert!(readme.contains(&format!("assembled {}", snapshot.assembled)));
     }
 }
