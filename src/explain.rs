@@ -34,9 +34,13 @@
 //! C: AUTH SCRAM-SHA-512-PLUS          sasl.family.SCRAM-*-PLUS (family fallback)
 //! ```
 //!
-//! Lines are split here with a small tokenizer of their own instead of the
-//! `protocol` parsers: a malformed or partial line still gets explained, and
-//! nothing here can fail on what a peer sends.
+//! It never parses the wire itself: a server response is explained from
+//! the parsed `Response` and the dialogue's note (which command it answers,
+//! what it advertised), a client line from the command vocabulary
+//! (`protocol::command`). So `250 2.0.0 Ok: queued` after DATA is explained
+//! as the verdict on the message, not as an EHLO reply. A line that is not a
+//! response gets the finding that said so; nothing here can fail on what a
+//! peer sends.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -44,6 +48,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::finding::FindingId;
+use crate::protocol::command::{self, Verb};
+use crate::protocol::{Capability, imap, pop3, smtp};
+use crate::session::{Answer, Direction, Entry as SessionEntry, Outcome, Response};
 use crate::target::Protocol;
 use crate::tls::{HandshakeSummary, Verdict};
 
@@ -228,9 +235,22 @@ pub fn catalogue() -> &'static Catalogue {
 }
 
 /// Explanations for one server response as received: raw bytes including
-/// CRLF, possibly several lines (a multi-line SMTP reply, a POP3 body).
+/// CRLF, possibly several lines (a multi-line SMTP reply, a POP3 body),
+/// framed with the protocol parsers, without the context of a session.
 pub fn explain_server(protocol: Protocol, raw: &[u8]) -> Vec<Explanation> {
     catalogue().server(protocol, raw)
+}
+
+/// Explanations for one transcript entry, from its note: a server response
+/// in the context of the command it answers, or a client line. `line`
+/// picks one line of a multi-line SMTP reply (an EHLO keyword); `None`
+/// explains the whole entry.
+pub fn explain_entry(
+    protocol: Protocol,
+    entry: &SessionEntry,
+    line: Option<usize>,
+) -> Vec<Explanation> {
+    catalogue().entry(protocol, entry, line)
 }
 
 /// Explanations for one client line as sent or being typed. Arguments that
@@ -349,17 +369,159 @@ impl Catalogue {
 
     /// See [`explain_server`].
     pub fn server(&self, protocol: Protocol, raw: &[u8]) -> Vec<Explanation> {
-        let lines = wire_lines(raw);
-        if lines.is_empty() {
+        if raw.is_empty() {
             return Vec::new();
         }
-        match protocol {
-            Protocol::Smtp | Protocol::Lmtp => self.smtp_server(&lines),
-            Protocol::Imap => self.imap_server(&lines),
-            Protocol::Pop3 => self.pop3_server(&lines),
+        // A line typed or pasted without its ending is still one response.
+        let mut owned;
+        let raw = if raw.ends_with(b"\n") {
+            raw
+        } else {
+            owned = raw.to_vec();
+            owned.extend_from_slice(b"\r\n");
+            &owned[..]
+        };
+        let response = frame(protocol, raw);
+        self.response(protocol, &response, raw, None, None, None)
+    }
+
+    /// See [`explain_entry`].
+    pub fn entry(
+        &self,
+        protocol: Protocol,
+        entry: &SessionEntry,
+        line: Option<usize>,
+    ) -> Vec<Explanation> {
+        let note = &entry.note;
+        if entry.direction == Direction::Client {
+            let shown = entry.redacted();
+            let lines = wire_lines(&shown);
+            let text = match line {
+                Some(i) => lines.get(i).cloned().unwrap_or_default(),
+                None => lines.first().cloned().unwrap_or_default(),
+            };
+            if note.outcome == Outcome::ClientData && note.sent.is_none() {
+                // A SASL response, literal bytes or the message body: no command.
+                return vec![self.client_data(protocol, note, &text)];
+            }
+            return self.client(protocol, &text);
+        }
+        match (&note.response, note.outcome) {
+            (_, Outcome::Injected) => vec![self.unknown_note(
+                "Injected",
+                "Received after the positive STARTTLS reply and before the TLS handshake: possibly injected by a man in the middle (CVE-2011-0411). mailwire discarded it and never fed it to TLS; see the starttls_injection finding.",
+                "RFC 3207 §4.2",
+            )],
+            (Some(response), _) => self.response(
+                protocol,
+                response,
+                &entry.raw,
+                note.answers.as_ref(),
+                note.capabilities.as_deref(),
+                line,
+            ),
+            (None, _) => vec![self.unknown_note(
+                "Not a response",
+                "This line does not follow the protocol's syntax, so it answers nothing: mailwire skipped it and kept waiting for the real reply. The finding below it says what it looked like.",
+                source_of(protocol),
+            )],
         }
     }
 
+    /// A parsed response, with the command it answers and what it advertised.
+    fn response(
+        &self,
+        protocol: Protocol,
+        response: &Response,
+        raw: &[u8],
+        answers: Option<&Answer>,
+        caps: Option<&[Capability]>,
+        line: Option<usize>,
+    ) -> Vec<Explanation> {
+        // The command answered, once, on the response's first line; a
+        // keyword line of an EHLO reply explains that keyword first.
+        let mut out: Vec<Explanation> = answers
+            .filter(|_| line.unwrap_or(0) == 0)
+            .and_then(|a| self.answers(protocol, a))
+            .into_iter()
+            .collect();
+        match response {
+            Response::Smtp(reply) => out.extend(self.smtp_reply(reply, answers, line)),
+            Response::Imap(r) => out.extend(self.imap_response(r, caps)),
+            Response::Pop3(r) => out.extend(self.pop3_response(r, raw, answers, caps)),
+            Response::Malformed { .. } => {
+                let key = match protocol {
+                    Protocol::Smtp | Protocol::Lmtp => "smtp.unknown.reply",
+                    Protocol::Imap => "imap.unknown.line",
+                    Protocol::Pop3 => "pop3.unknown.line",
+                };
+                out.push(self.unknown(key, "Server line"))
+            }
+        }
+        out
+    }
+
+    /// "Answers EHLO": which command a reply belongs to, from the note.
+    fn answers(&self, protocol: Protocol, a: &Answer) -> Option<Explanation> {
+        let verb = a.verb.as_str();
+        let entry = self.get(&format!("{}.command.{verb}", ns(protocol)))?;
+        let what = if a.body {
+            format!("the message sent after {verb}")
+        } else {
+            verb.to_string()
+        };
+        Some(Explanation {
+            key: self.written_key(&format!("{}.command.{verb}", ns(protocol))),
+            title: format!("Answers {what}: {}", entry.name),
+            text: if a.body {
+                "This reply is the server's verdict on the message itself: a 2xx means it took responsibility for delivering it; a 4xx or 5xx that it did not.".to_string()
+            } else {
+                entry.text.clone()
+            },
+            source: entry.source.clone(),
+            matched: Match::Exact,
+        })
+    }
+
+    fn unknown_note(&self, title: &str, text: &str, source: &str) -> Explanation {
+        Explanation {
+            key: "session.note".into(),
+            title: title.into(),
+            text: text.into(),
+            source: source.into(),
+            matched: Match::Exact,
+        }
+    }
+
+    /// Client bytes that are no command line.
+    fn client_data(
+        &self,
+        protocol: Protocol,
+        note: &crate::session::Note,
+        text: &str,
+    ) -> Explanation {
+        let _ = protocol;
+        if text.eq_ignore_ascii_case("DONE") {
+            if let Some(e) = self.exact("imap.command.DONE", "Command DONE") {
+                return e;
+            }
+        }
+        let (title, body) = match note.phase {
+            _ if !note.secrets.is_empty() => (
+                "Credential (masked)",
+                "A SASL response or a LOGIN password literal: masked here and in recordings. It answers the server's challenge (334 or +); * would cancel the exchange.",
+            ),
+            crate::session::Phase::Data => (
+                "Message body",
+                "Part of the message sent after 354: header lines, a blank line, then the body. Lines starting with a dot are dot-stuffed; a lone dot ends it.",
+            ),
+            _ => (
+                "Continuation data",
+                "Bytes that continue the previous command: literal data after a + continuation request, or a SASL response.",
+            ),
+        };
+        self.unknown_note(title, body, "RFC 4954 §4, RFC 5321 §4.1.1.4, RFC 9051 §4.3")
+    }
     /// See [`explain_client`].
     pub fn client(&self, protocol: Protocol, line: &str) -> Vec<Explanation> {
         let line = line.trim_end_matches(['\r', '\n']).trim();
@@ -475,23 +637,38 @@ impl Catalogue {
 
     // --- SMTP ----------------------------------------------------------------
 
-    fn smtp_server(&self, lines: &[String]) -> Vec<Explanation> {
-        let Some((code, text)) = lines.first().and_then(|l| smtp_reply_line(l)) else {
-            return vec![self.unknown("smtp.unknown.reply", "Server line")];
-        };
-        let mut out = vec![self.smtp_reply_code(code)];
-        // RFC 2034 §3: the enhanced code leads the text of every line; the first one is enough.
-        if let Some(status) = enhanced_status(text) {
-            out.push(self.smtp_enhanced(status));
-        }
-        // A multi-line 250 is the EHLO/LHLO reply: greeting name first, then one keyword a line.
-        if code == 250 && lines.len() > 1 {
-            for line in &lines[1..] {
-                if let Some((c, text)) = smtp_reply_line(line)
-                    && c == code
-                {
-                    out.extend(self.ehlo_keyword(text));
+    fn smtp_reply(
+        &self,
+        reply: &smtp::Reply,
+        answers: Option<&Answer>,
+        line: Option<usize>,
+    ) -> Vec<Explanation> {
+        let code = reply.code.0;
+        // An EHLO/LHLO reply lists one keyword a line after the greeting
+        // name; without a session's context a multi-line 250 is read as one.
+        let ehlo = match answers {
+            Some(a) => matches!(a.verb, Verb::Ehlo | Verb::Lhlo),
+            None => code == 250 && reply.lines.len() > 1,
+        } && code == 250;
+        let mut out = Vec::new();
+        match line {
+            Some(i) if i > 0 && ehlo => {
+                out.push(self.smtp_reply_code(code));
+                if let Some(l) = reply.lines.get(i) {
+                    out.extend(self.ehlo_keyword(&l.text));
                 }
+                return out;
+            }
+            _ => {}
+        }
+        out.push(self.smtp_reply_code(code));
+        // RFC 2034 §3: the enhanced code leads the text of every line; the first one is enough.
+        if let Some(status) = reply.enhanced() {
+            out.push(self.smtp_enhanced((status.class, status.subject, status.detail)));
+        }
+        if ehlo && line.is_none() {
+            for l in &reply.lines[1..] {
+                out.extend(self.ehlo_keyword(&l.text));
             }
         }
         out
@@ -513,7 +690,7 @@ impl Catalogue {
 
     fn smtp_enhanced(&self, (class, subject, detail): (u8, u16, u16)) -> Explanation {
         let wire = format!("{class}.{subject}.{detail}");
-        // A class-specific entry (5.7.0) wins over the registry's X.7.0.
+        // A class-specific entry (2.7.0, 5.7.0) wins over the registry's X.7.0.
         for key in [
             format!("smtp.enhanced.{wire}"),
             format!("smtp.enhanced.X.{subject}.{detail}"),
@@ -557,17 +734,18 @@ impl Catalogue {
     }
 
     fn smtp_client(&self, line: &str) -> Vec<Explanation> {
-        let (verb, rest) = split_token(line);
-        let verb = verb.to_ascii_uppercase();
-        let Some(command) = self.exact(&format!("smtp.command.{verb}"), &format!("Command {verb}"))
+        let cmd = command::parse(Protocol::Smtp, line.as_bytes(), false);
+        let verb = cmd.verb.as_str().to_string();
+        let Some(first) = self.exact(&format!("smtp.command.{verb}"), &format!("Command {verb}"))
         else {
             // Could be a base64 AUTH response: never quote it.
             return vec![self.unknown("smtp.unknown.command", "Client line")];
         };
-        let mut out = vec![command];
-        match verb.as_str() {
-            "MAIL" | "RCPT" => {
-                let (group, label) = if verb == "MAIL" {
+        let mut out = vec![first];
+        let rest = cmd.args_text(line.as_bytes());
+        match cmd.verb {
+            Verb::Mail | Verb::Rcpt => {
+                let (group, label) = if cmd.verb == Verb::Mail {
                     ("mail-param", "MAIL FROM parameter")
                 } else {
                     ("rcpt-param", "RCPT TO parameter")
@@ -586,67 +764,76 @@ impl Catalogue {
                     );
                 }
             }
-            "AUTH" => {
-                let (mech, _initial_response) = split_token(rest);
-                if !mech.is_empty() {
-                    out.push(self.sasl(mech));
+            _ => {
+                if let Some(mech) = &cmd.sasl {
+                    out.push(self.sasl(mech.name()));
                 }
             }
-            _ => {}
         }
         out
     }
 
     // --- IMAP ----------------------------------------------------------------
 
-    fn imap_server(&self, lines: &[String]) -> Vec<Explanation> {
-        // Only the first line is a response line; the rest is literal data.
-        let line = lines[0].as_str();
-        if line == "+" || line.starts_with("+ ") {
-            return self
-                .exact("imap.response.continuation", "")
-                .into_iter()
-                .collect();
-        }
-        let (tag, rest) = split_token(line);
-        let (word, after) = split_token(rest);
-        let status = word.to_ascii_uppercase();
-        let is_status = matches!(status.as_str(), "OK" | "NO" | "BAD" | "PREAUTH" | "BYE");
+    fn imap_response(&self, r: &imap::Response, caps: Option<&[Capability]>) -> Vec<Explanation> {
         let mut out = Vec::new();
-        if tag == "*" {
-            out.extend(self.exact("imap.response.untagged", ""));
-        } else if is_status {
-            out.extend(self.exact("imap.response.tagged", &format!("Tag {}", quote(tag))));
-        } else {
-            return vec![self.unknown("imap.unknown.line", "Server line")];
-        }
-        if is_status {
-            out.extend(self.exact(&format!("imap.status.{status}"), &status));
-            if let Some((name, args)) = bracketed(after) {
-                let name = name.to_ascii_uppercase();
-                let wire = if args.is_empty() {
-                    format!("[{name}]")
+        let status = match r {
+            imap::Response::Continuation { .. } => {
+                return self
+                    .exact("imap.response.continuation", "")
+                    .into_iter()
+                    .collect();
+            }
+            imap::Response::Tagged { tag, status, .. } => {
+                out.extend(self.exact("imap.response.tagged", &format!("Tag {}", quote(&tag.0))));
+                Some(*status)
+            }
+            imap::Response::Untagged { status, .. } => {
+                out.extend(self.exact("imap.response.untagged", ""));
+                *status
+            }
+        };
+        let listed = |out: &mut Vec<Explanation>, atoms: &mut dyn Iterator<Item = String>| {
+            for c in atoms {
+                out.extend(self.imap_capability(&c));
+            }
+        };
+        if let Some(status) = status {
+            let word = status.to_string();
+            out.extend(self.exact(&format!("imap.status.{word}"), &word));
+            if let Some(code) = r.code() {
+                let wire = if code.args.is_empty() {
+                    format!("[{}]", code.name)
                 } else {
-                    format!("[{name} {}]", quote(args))
+                    format!("[{} {}]", code.name, quote(&code.args))
                 };
                 out.push(
-                    self.exact(&format!("imap.code.{name}"), &wire)
+                    self.exact(&format!("imap.code.{}", code.name), &wire)
                         .unwrap_or_else(|| self.unknown("imap.unknown.code", &wire)),
                 );
-                if name == "CAPABILITY" {
-                    out.extend(
-                        args.split_whitespace()
-                            .flat_map(|c| self.imap_capability(c)),
-                    );
+                if code.name == "CAPABILITY" {
+                    match caps {
+                        Some(caps) => listed(&mut out, &mut caps.iter().map(|c| c.name.clone())),
+                        None => listed(
+                            &mut out,
+                            &mut code.args.split_whitespace().map(str::to_string),
+                        ),
+                    }
                 }
             }
             return out;
         }
         // Untagged data: `* CAPABILITY ...`, `* FLAGS (...)` or `* 23 EXISTS`.
-        let (kind, args) = if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
-            split_token(after)
+        let text = match r {
+            imap::Response::Untagged { text, .. } => text.as_str(),
+            _ => "",
+        };
+        let mut words = text.split(' ');
+        let first = words.next().unwrap_or_default();
+        let kind = if !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()) {
+            words.next().unwrap_or_default()
         } else {
-            (word, after)
+            first
         };
         let kind = kind.to_ascii_uppercase();
         let wire = format!("Untagged {kind}");
@@ -655,10 +842,12 @@ impl Catalogue {
                 .unwrap_or_else(|| self.unknown("imap.unknown.data", &wire)),
         );
         if kind == "CAPABILITY" || kind == "ENABLED" {
-            out.extend(
-                args.split_whitespace()
-                    .flat_map(|c| self.imap_capability(c)),
-            );
+            match (kind.as_str(), caps) {
+                ("CAPABILITY", Some(caps)) => {
+                    listed(&mut out, &mut caps.iter().map(|c| c.name.clone()))
+                }
+                _ => listed(&mut out, &mut words.map(str::to_string)),
+            }
         }
         out
     }
@@ -689,18 +878,19 @@ impl Catalogue {
                 .into_iter()
                 .collect();
         }
-        let (tag, rest) = split_token(line);
-        let (command, args) = split_token(rest);
+        let cmd = command::parse(Protocol::Imap, line.as_bytes(), true);
+        let tag = cmd.tag.as_ref().map(|t| t.0.clone()).unwrap_or_default();
+        let args_text = cmd.args_text(line.as_bytes()).into_owned();
         let mut out = Vec::new();
-        out.extend(self.exact("imap.syntax.tag", &format!("Tag {}", quote(tag))));
-        let mut command = command.to_ascii_uppercase();
-        let mut args = args;
+        out.extend(self.exact("imap.syntax.tag", &format!("Tag {}", quote(&tag))));
+        let mut command = cmd.verb.as_str().to_string();
+        let mut args = args_text.as_str();
         let Some(first) = self.exact(
             &format!("imap.command.{command}"),
             &format!("Command {command}"),
         ) else {
             // `LOGIN alice secret` typed without a tag: say so rather than call LOGIN a tag.
-            let untagged = tag.to_ascii_uppercase();
+            let untagged = command::parse(Protocol::Imap, line.as_bytes(), false).verb;
             if let Some(command) = self.exact(
                 &format!("imap.command.{untagged}"),
                 &format!("Command {untagged}"),
@@ -727,13 +917,10 @@ impl Catalogue {
                 );
             }
         }
+        if let Some(mech) = &cmd.sasl {
+            out.push(self.sasl(mech.name()));
+        }
         match command.as_str() {
-            "AUTHENTICATE" => {
-                let (mech, _initial_response) = split_token(args);
-                if !mech.is_empty() {
-                    out.push(self.sasl(mech));
-                }
-            }
             "ENABLE" => out.extend(
                 args.split_whitespace()
                     .flat_map(|c| self.imap_capability(c)),
@@ -772,35 +959,50 @@ impl Catalogue {
 
     // --- POP3 ----------------------------------------------------------------
 
-    fn pop3_server(&self, lines: &[String]) -> Vec<Explanation> {
-        let first = lines[0].as_str();
-        if first == "+" || first.starts_with("+ ") {
-            return self.exact("pop3.status.+", "+").into_iter().collect();
-        }
-        let (word, rest) = split_token(first);
-        let status = word.to_ascii_uppercase();
-        let Some(status_entry) = (status == "+OK" || status == "-ERR")
-            .then(|| self.exact(&format!("pop3.status.{status}"), &status))
-            .flatten()
-        else {
-            return vec![self.unknown("pop3.unknown.line", "Server line")];
+    fn pop3_response(
+        &self,
+        r: &pop3::Response,
+        raw: &[u8],
+        answers: Option<&Answer>,
+        caps: Option<&[Capability]>,
+    ) -> Vec<Explanation> {
+        let (status, code) = match r {
+            pop3::Response::Continuation { .. } => {
+                return self.exact("pop3.status.+", "+").into_iter().collect();
+            }
+            pop3::Response::Status { status, code, .. } => (status.to_string(), code),
         };
-        let mut out = vec![status_entry];
-        if let Some((code, _)) = bracketed(rest) {
+        let mut out: Vec<Explanation> = self
+            .exact(&format!("pop3.status.{status}"), &status)
+            .into_iter()
+            .collect();
+        if let Some(code) = code {
             out.push(self.pop3_code(&code.to_ascii_uppercase()));
         }
-        if status == "+OK" {
-            // A multi-line body ends with a lone dot (RFC 1939 §3).
-            let body: Vec<&str> = lines[1..]
-                .iter()
-                .map(String::as_str)
-                .take_while(|l| *l != ".")
-                .collect();
-            if self.looks_like_capa(&body) {
-                for line in body {
-                    out.extend(self.capa_tag(line));
+        match (answers, caps) {
+            // The dialogue read the CAPA body (RFC 2449 §5).
+            (Some(a), Some(caps)) if a.verb == Verb::Capa => {
+                for c in caps {
+                    out.extend(self.capa_tag(&c.to_string()));
                 }
             }
+            (Some(_), _) => {}
+            // No session context: a body that reads as a list of CAPA tags is one.
+            (None, _) if status == "+OK" => {
+                let lines = wire_lines(raw);
+                let body: Vec<&str> = lines
+                    .iter()
+                    .skip(1)
+                    .map(String::as_str)
+                    .take_while(|l| *l != ".")
+                    .collect();
+                if self.looks_like_capa(&body) {
+                    for line in body {
+                        out.extend(self.capa_tag(line));
+                    }
+                }
+            }
+            (None, _) => {}
         }
         out
     }
@@ -855,19 +1057,16 @@ impl Catalogue {
     }
 
     fn pop3_client(&self, line: &str) -> Vec<Explanation> {
-        let (verb, rest) = split_token(line);
-        let verb = verb.to_ascii_uppercase();
-        let Some(command) = self.exact(&format!("pop3.command.{verb}"), &format!("Command {verb}"))
+        let cmd = command::parse(Protocol::Pop3, line.as_bytes(), false);
+        let verb = cmd.verb.as_str();
+        let Some(first) = self.exact(&format!("pop3.command.{verb}"), &format!("Command {verb}"))
         else {
             // Could be a base64 SASL response: never quote it.
             return vec![self.unknown("pop3.unknown.command", "Client line")];
         };
-        let mut out = vec![command];
-        if verb == "AUTH" {
-            let (mech, _initial_response) = split_token(rest);
-            if !mech.is_empty() {
-                out.push(self.sasl(mech));
-            }
+        let mut out = vec![first];
+        if let Some(mech) = &cmd.sasl {
+            out.push(self.sasl(mech.name()));
         }
         out
     }
@@ -985,6 +1184,70 @@ fn title(wire: &str, name: &str) -> String {
     }
 }
 
+/// Frames `raw` as one response with the protocol parsers (POP3: multi-line
+/// when more than one line was given).
+fn frame(protocol: Protocol, raw: &[u8]) -> Response {
+    use crate::protocol::{Frame, Limits};
+    let limits = Limits::default();
+    let frame = match protocol {
+        Protocol::Smtp | Protocol::Lmtp => {
+            smtp::parse_reply(raw, &limits).map(|f| map_frame(f, Response::Smtp))
+        }
+        Protocol::Imap => imap::parse_response(raw, &limits).map(|f| map_frame(f, Response::Imap)),
+        Protocol::Pop3 => {
+            let lines = raw.iter().filter(|&&b| b == b'\n').count();
+            let expect = if lines > 1 {
+                pop3::Expect::MultiLine
+            } else {
+                pop3::Expect::Single
+            };
+            pop3::parse_response(raw, expect, &limits).map(|f| map_frame(f, Response::Pop3))
+        }
+    };
+    match frame {
+        Ok(Frame::Complete { value, .. }) => value,
+        Ok(Frame::Malformed { reason, .. }) => Response::Malformed { reason },
+        Ok(Frame::Incomplete) => Response::Malformed {
+            reason: "unfinished response".into(),
+        },
+        Err(e) => Response::Malformed {
+            reason: e.to_string(),
+        },
+    }
+}
+
+fn map_frame<T>(
+    frame: crate::protocol::Frame<T>,
+    f: impl FnOnce(T) -> Response,
+) -> crate::protocol::Frame<Response> {
+    use crate::protocol::Frame;
+    match frame {
+        Frame::Incomplete => Frame::Incomplete,
+        Frame::Complete { value, len } => Frame::Complete {
+            value: f(value),
+            len,
+        },
+        Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
+    }
+}
+
+/// The catalogue namespace of a protocol (LMTP shares SMTP's).
+fn ns(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => "smtp",
+        Protocol::Imap => "imap",
+        Protocol::Pop3 => "pop3",
+    }
+}
+
+fn source_of(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => "RFC 5321 §4.2",
+        Protocol::Imap => "RFC 9051 §7",
+        Protocol::Pop3 => "RFC 1939 §3",
+    }
+}
+
 /// Lines without their CR LF (or bare LF); invalid UTF-8 is replaced.
 fn wire_lines(raw: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(raw)
@@ -1000,59 +1263,6 @@ fn split_token(s: &str) -> (&str, &str) {
         Some((a, b)) => (a, b.trim_start()),
         None => (s, ""),
     }
-}
-
-/// An SMTP reply line `ddd[ -]text` as (code, text), RFC 5321 §4.2.
-fn smtp_reply_line(line: &str) -> Option<(u16, &str)> {
-    let digits = line.get(..3)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let code = digits.parse().ok()?;
-    match line.as_bytes().get(3) {
-        None => Some((code, "")),
-        Some(b' ' | b'-') => Some((code, &line[4..])),
-        Some(_) => None,
-    }
-}
-
-/// An enhanced status code `class.subject.detail` at the start of reply
-/// text, RFC 3463 §2: class 2, 4 or 5; subject and detail up to three digits.
-fn enhanced_status(text: &str) -> Option<(u8, u16, u16)> {
-    let (token, _) = split_token(text);
-    let mut parts = token.split('.');
-    let (class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
-    let number = |p: &str| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
-    if parts.next().is_some()
-        || !matches!(class, "2" | "4" | "5")
-        || !number(subject)
-        || !number(detail)
-    {
-        return None;
-    }
-    Some((
-        class.parse().ok()?,
-        subject.parse().ok()?,
-        detail.parse().ok()?,
-    ))
-}
-
-/// A response code in brackets at the start of `text` as (atom, arguments),
-/// RFC 9051 §7.1 and RFC 2449 §8. Nested brackets (an IPv6 URL in REFERRAL)
-/// are kept inside.
-fn bracketed(text: &str) -> Option<(&str, &str)> {
-    let inner = text.strip_prefix('[')?;
-    let mut depth = 1;
-    let end = inner.char_indices().find_map(|(i, c)| {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            _ => {}
-        }
-        (depth == 0).then_some(i)
-    })?;
-    let inner = &inner[..end];
-    Some(split_token(inner))
 }
 
 /// FETCH items: `(FLAGS BODY.PEEK[HEADER.FIELDS (FROM)] UID)` or one atom,
@@ -1213,27 +1423,6 @@ mod tests {
             "535: Authentication credentials invalid"
         );
         assert_eq!(title("", "Tagged response"), "Tagged response");
-    }
-
-    #[test]
-    fn enhanced_status_needs_a_valid_class() {
-        assert_eq!(enhanced_status("5.7.8 Error"), Some((5, 7, 8)));
-        assert_eq!(enhanced_status("2.1.5"), Some((2, 1, 5)));
-        assert_eq!(enhanced_status("3.0.0 x"), None);
-        assert_eq!(enhanced_status("VXNlcm5hbWU6"), None);
-        assert_eq!(enhanced_status("5.7.1234 x"), None);
-        assert_eq!(enhanced_status("mail.example.com"), None);
-    }
-
-    #[test]
-    fn bracketed_keeps_nested_brackets() {
-        assert_eq!(
-            bracketed("[REFERRAL imap://[::1]/] go"),
-            Some(("REFERRAL", "imap://[::1]/"))
-        );
-        assert_eq!(bracketed("[ALERT] x"), Some(("ALERT", "")));
-        assert_eq!(bracketed("[ALERT x"), None);
-        assert_eq!(bracketed("no code"), None);
     }
 
     #[test]

@@ -81,6 +81,8 @@ struct Row {
     item: usize,
     start: usize,
     end: usize,
+    /// Line number within the item, from 0.
+    line: u32,
     first: bool,
     ending: LineEnding,
 }
@@ -93,6 +95,8 @@ pub struct RowView<'a> {
     pub text: &'a [u8],
     /// True for the first line of its item (time and direction are shown there).
     pub first: bool,
+    /// Line number within its item, from 0 (an EHLO keyword's line).
+    pub line: usize,
     pub ending: LineEnding,
 }
 
@@ -160,10 +164,12 @@ impl Transcript {
                 }
                 None => (bytes.len(), bytes.len(), LineEnding::None),
             };
+            let line = u32::try_from(self.rows.len() - before).unwrap_or(u32::MAX);
             self.rows.push(Row {
                 item: index,
                 start,
                 end,
+                line,
                 first: start == 0,
                 ending,
             });
@@ -175,6 +181,7 @@ impl Transcript {
                 item: index,
                 start: 0,
                 end: 0,
+                line: 0,
                 first: true,
                 ending: LineEnding::None,
             });
@@ -222,6 +229,7 @@ impl Transcript {
                 item,
                 text: &item.bytes()[row.start..row.end],
                 first: row.first,
+                line: row.line as usize,
                 ending: row.ending,
             }
         })

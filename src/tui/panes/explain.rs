@@ -27,8 +27,8 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{pane_block, raw};
 use crate::explain::{self, Explanation};
-use crate::session::Direction;
 use crate::session::transcript::{Item, LineEnding};
+use crate::session::{Direction, Outcome, Phase};
 use crate::target::Protocol;
 use crate::tui::app::{App, Focus, Mode, PaneId};
 use crate::tui::teach::tls_items;
@@ -111,38 +111,37 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
         bytes = finding.evidence.clone();
     }
     let (mark, explanations) = match row.item {
-        Item::Entry(entry) => match entry.direction {
-            Direction::Server => {
-                // SMTP: each line of a multi-line reply (an EHLO keyword) on its own;
-                // IMAP and POP3: the whole response, so a literal or a body line
-                // is read in the context of the response it belongs to.
-                let raw = match protocol {
-                    Protocol::Smtp | Protocol::Lmtp => bytes.as_slice(),
-                    _ => entry.raw.as_slice(),
-                };
-                let mut found = explain::explain_server(protocol, raw);
-                if let Some(text) = crate::tui::auth::decode_challenge(protocol, &bytes) {
-                    found.insert(
-                        0,
-                        Explanation {
-                            key: "sasl.challenge".into(),
-                            title: format!("SASL challenge decodes to \"{text}\""),
-                            text: "The server asks for the next piece of the exchange; \
-                                   answer with its base64 on one line (* cancels)."
-                                .into(),
-                            source: "RFC 4954 §4 (SMTP), RFC 9051 §7.5 (IMAP), RFC 5034 §4 (POP3)"
-                                .into(),
-                            matched: explain::Match::Exact,
-                        },
-                    );
-                }
-                ("S <-", found)
+        Item::Entry(entry) => {
+            // From the dialogue's note: the command this answers, what was
+            // advertised; an SMTP multi-line reply explains the selected line.
+            let mut found = explain::explain_entry(protocol, entry, Some(row.line));
+            let challenge = entry.direction == Direction::Server
+                && entry.note.phase == Phase::Sasl
+                && matches!(
+                    entry.note.outcome,
+                    Outcome::Intermediate | Outcome::Continuation
+                );
+            if challenge && let Some(text) = crate::tui::auth::decode_challenge(protocol, &bytes) {
+                found.insert(
+                    0,
+                    Explanation {
+                        key: "sasl.challenge".into(),
+                        title: format!("SASL challenge decodes to \"{text}\""),
+                        text: "The server asks for the next piece of the exchange; \
+                               answer with its base64 on one line (* cancels)."
+                            .into(),
+                        source: "RFC 4954 §4 (SMTP), RFC 9051 §7.6 (IMAP), RFC 5034 §4 (POP3)"
+                            .into(),
+                        matched: explain::Match::Exact,
+                    },
+                );
             }
-            Direction::Client => (
-                "C ->",
-                explain::explain_client(protocol, &String::from_utf8_lossy(&bytes)),
-            ),
-        },
+            let mark = match entry.direction {
+                Direction::Server => "S <-",
+                Direction::Client => "C ->",
+            };
+            (mark, found)
+        }
         Item::Finding { finding, .. } => ("!", finding_explanations(finding)),
         Item::Note { .. } => ("*", Vec::new()),
     };
