@@ -29,6 +29,7 @@ use super::Conn;
 use super::framed::{Framed, MailStream, WireError};
 use super::mailbox::{Flags, Message};
 use super::sasl::{self, Mechanism, SaslError};
+use crate::protocol::command::Verb;
 
 /// Capabilities before TLS: no AUTH=, and LOGIN refused (RFC 2595 §3.2).
 const CAPS_PLAINTEXT: &str = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS LOGINDISABLED";
@@ -86,8 +87,13 @@ impl Token {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Command {
     tag: String,
-    /// Upper case; `UID FETCH` etc. for UID commands.
+    /// Upper case, as shown in errors; `UID FETCH` etc. for UID commands.
     name: String,
+    /// The verb in the client's vocabulary (`protocol::command`); for a UID
+    /// command, the verb after `UID`.
+    verb: Verb,
+    /// `UID FETCH`, `UID STORE`, ... (RFC 9051 §6.4.9).
+    uid: bool,
     args: Vec<Token>,
 }
 
@@ -796,10 +802,14 @@ fn finish_command(tag: Option<String>, mut tokens: Vec<Token>) -> Input {
         }
     };
     tokens.remove(0);
-    let name = if name == "UID" {
+    let mut verb = Verb::parse(name.as_bytes());
+    let mut uid = false;
+    let name = if verb == Verb::Other("UID".into()) {
         match tokens.first().and_then(Token::atom) {
             Some(sub) => {
-                let n = format!("UID {}", sub.to_ascii_uppercase());
+                verb = Verb::parse(sub.as_bytes());
+                uid = true;
+                let n = format!("UID {verb}");
                 tokens.remove(0);
                 n
             }
@@ -811,6 +821,8 @@ fn finish_command(tag: Option<String>, mut tokens: Vec<Token>) -> Input {
     Input::Command(Command {
         tag,
         name,
+        verb,
+        uid,
         args: tokens,
     })
 }
@@ -872,8 +884,9 @@ impl Session<'_> {
     ) -> Result<Next, WireError> {
         let tag = cmd.tag.as_str();
         // Commands valid in every state (RFC 9051 §6.1).
-        match cmd.name.as_str() {
-            "CAPABILITY" => {
+        let other = |name: &str| cmd.verb == Verb::Other(name.into());
+        match &cmd.verb {
+            Verb::Capability => {
                 let (caps, done) = if self.authenticated() {
                     (CAPS_AUTHENTICATED, "Capability completed.")
                 } else {
@@ -887,9 +900,11 @@ impl Session<'_> {
                     .await?;
                 return Ok(Next::Continue);
             }
-            "NOOP" | "CHECK" if self.authenticated() || cmd.name == "NOOP" => {
+            Verb::Noop | Verb::Other(_)
+                if cmd.verb == Verb::Noop || (other("CHECK") && self.authenticated()) =>
+            {
                 let mut out = self.new_mail_untagged();
-                let done = if cmd.name == "NOOP" {
+                let done = if cmd.verb == Verb::Noop {
                     "NOOP completed."
                 } else {
                     "Check completed."
@@ -898,13 +913,13 @@ impl Session<'_> {
                 framed.send(&out).await?;
                 return Ok(Next::Continue);
             }
-            "LOGOUT" => {
+            Verb::Logout => {
                 framed
                     .send(format!("* BYE Logging out\r\n{tag} OK Logout completed.\r\n").as_bytes())
                     .await?;
                 return Ok(Next::Close);
             }
-            "ID" => {
+            Verb::Id => {
                 framed
                     .send(
                         format!("* ID (\"name\" \"mailwire\")\r\n{tag} OK ID completed.\r\n")
@@ -913,7 +928,7 @@ impl Session<'_> {
                     .await?;
                 return Ok(Next::Continue);
             }
-            "ENABLE" => {
+            Verb::Enable => {
                 // Nothing we implement needs enabling, so nothing is enabled.
                 let done = if self.authenticated() {
                     "Enabled."
@@ -928,8 +943,8 @@ impl Session<'_> {
             _ => {}
         }
         if !self.authenticated() {
-            return match cmd.name.as_str() {
-                "STARTTLS" => {
+            return match cmd.verb {
+                Verb::StartTls => {
                     if self.tls {
                         self.bad_command(framed, tag, "BAD TLS is already active.")
                             .await
@@ -940,15 +955,26 @@ impl Session<'_> {
                         Ok(Next::StartTls)
                     }
                 }
-                "LOGIN" => self.login(framed, &cmd).await,
-                "AUTHENTICATE" => self.authenticate(framed, &cmd).await,
+                Verb::Login => self.login(framed, &cmd).await,
+                Verb::Authenticate => self.authenticate(framed, &cmd).await,
                 _ => self.bad_command(framed, tag, BAD_PRELOGIN).await,
             };
         }
         let name = cmd.name.as_str();
         let selected = matches!(self.state, State::Selected(_));
-        match name {
-            "SELECT" | "EXAMINE" => self.select(framed, &cmd).await,
+        // UID only prefixes FETCH and STORE here (COPY/MOVE/SEARCH are not served).
+        let verb = match (&cmd.verb, cmd.uid) {
+            (Verb::Fetch, _) => "FETCH",
+            (Verb::Other(v), _) if v == "STORE" => "STORE",
+            (_, true) => "",
+            (Verb::Select | Verb::Examine, _) => "SELECT",
+            (Verb::List, _) => "LIST",
+            (Verb::Idle, _) => "IDLE",
+            (Verb::Other(v), _) => v.as_str(),
+            _ => "",
+        };
+        match verb {
+            "SELECT" => self.select(framed, &cmd).await,
             "LIST" | "LSUB" => self.list(framed, &cmd).await,
             "STATUS" => self.status(framed, &cmd).await,
             "NAMESPACE" => {
@@ -958,14 +984,12 @@ impl Session<'_> {
                 Ok(Next::Continue)
             }
             "IDLE" => self.idle(framed, tag).await,
-            "FETCH" | "UID FETCH" | "STORE" | "UID STORE" | "CLOSE" | "UNSELECT" | "EXPUNGE"
-                if !selected =>
-            {
+            "FETCH" | "STORE" | "CLOSE" | "UNSELECT" | "EXPUNGE" if !selected => {
                 self.bad_command(framed, tag, "BAD No mailbox selected.")
                     .await
             }
-            "FETCH" | "UID FETCH" => self.fetch(framed, &cmd).await,
-            "STORE" | "UID STORE" => self.store(framed, &cmd).await,
+            "FETCH" => self.fetch(framed, &cmd).await,
+            "STORE" => self.store(framed, &cmd).await,
             "CLOSE" | "UNSELECT" => {
                 if name == "CLOSE" {
                     // CLOSE silently expunges \Deleted messages (RFC 9051 §6.4.1).
@@ -1145,7 +1169,7 @@ impl Session<'_> {
         cmd: &Command,
     ) -> Result<Next, WireError> {
         let tag = cmd.tag.as_str();
-        let examine = cmd.name == "EXAMINE";
+        let examine = cmd.verb == Verb::Examine;
         let Some(name) = cmd
             .args
             .first()
@@ -1241,7 +1265,7 @@ impl Session<'_> {
             return self.bad_command(framed, tag, &text).await;
         };
         let pattern = String::from_utf8_lossy(&pattern).into_owned();
-        let lsub = cmd.name == "LSUB";
+        let lsub = cmd.verb == Verb::Other("LSUB".into());
         let mut out = Vec::new();
         if pattern.is_empty() && !lsub {
             // The hierarchy delimiter query (RFC 9051 §6.3.9).
@@ -1367,7 +1391,7 @@ impl Session<'_> {
         cmd: &Command,
     ) -> Result<Next, WireError> {
         let tag = cmd.tag.as_str();
-        let uid_mode = cmd.name == "UID FETCH";
+        let uid_mode = cmd.uid;
         let bad = |reason: &str| format!("BAD Error in IMAP command {}: {reason}.", cmd.name);
         let (Some(set), Some(attrs), 2) = (
             cmd.args.first().and_then(Token::atom),
@@ -1490,7 +1514,7 @@ impl Session<'_> {
         cmd: &Command,
     ) -> Result<Next, WireError> {
         let tag = cmd.tag.as_str();
-        let uid_mode = cmd.name == "UID STORE";
+        let uid_mode = cmd.uid;
         let bad = |reason: &str| format!("BAD Error in IMAP command {}: {reason}.", cmd.name);
         let (Some(set), Some(action), Some(flags_tok), 3) = (
             cmd.args.first().and_then(Token::atom),

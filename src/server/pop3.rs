@@ -19,6 +19,8 @@ use super::Conn;
 use super::framed::{Framed, MailStream, WireError};
 use super::mailbox::{Flags, Message};
 use super::sasl::{self, Mechanism, SaslError};
+use crate::protocol::command::{self, Verb};
+use crate::target::Protocol;
 
 /// Dovecot's pop3-login disconnects after this many unknown commands.
 const MAX_BAD_PRELOGIN: u32 = 3;
@@ -155,15 +157,16 @@ impl Session<'_> {
         framed: &mut Framed<MailStream>,
         line: &str,
     ) -> Result<Next, WireError> {
-        let (verb, arg) = match line.split_once(' ') {
-            Some((v, a)) => (v.to_ascii_uppercase(), a),
-            None => (line.to_ascii_uppercase(), ""),
-        };
+        // The client's vocabulary (`protocol::command`); PASS keeps its
+        // argument whole, spaces included (RFC 1939 §7).
+        let parsed = command::parse(Protocol::Pop3, line.as_bytes(), false);
+        let verb = parsed.verb.clone();
+        let arg = line.get(parsed.args.clone()).unwrap_or_default();
         if self.maildrop.is_some() {
             return self.transaction(framed, &verb, arg).await;
         }
-        match verb.as_str() {
-            "CAPA" => {
+        match verb {
+            Verb::Capa => {
                 let mut caps = String::from(
                     "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n",
                 );
@@ -177,7 +180,7 @@ impl Session<'_> {
                 caps.push_str(".\r\n");
                 framed.send(caps.as_bytes()).await?;
             }
-            "STLS" => {
+            Verb::Stls => {
                 if self.tls {
                     framed.send_line("-ERR TLS is already active.").await?;
                 } else {
@@ -185,7 +188,7 @@ impl Session<'_> {
                     return Ok(Next::StartTls);
                 }
             }
-            "USER" => {
+            Verb::User => {
                 if !self.tls {
                     framed.send_line(PLAINTEXT_DISALLOWED).await?;
                 } else if arg.is_empty() {
@@ -195,7 +198,7 @@ impl Session<'_> {
                     framed.send_line("+OK").await?;
                 }
             }
-            "PASS" => {
+            Verb::Pass => {
                 if !self.tls {
                     framed.send_line(PLAINTEXT_DISALLOWED).await?;
                 } else if let Some(user) = self.user.take() {
@@ -205,8 +208,8 @@ impl Session<'_> {
                     framed.send_line("-ERR No username given.").await?;
                 }
             }
-            "AUTH" => self.auth(framed, arg).await?,
-            "QUIT" => {
+            Verb::Auth => self.auth(framed, arg).await?,
+            Verb::Quit => {
                 framed.send_line("+OK Logging out").await?;
                 return Ok(Next::Close);
             }
@@ -317,7 +320,7 @@ impl Session<'_> {
     async fn transaction(
         &mut self,
         framed: &mut Framed<MailStream>,
-        verb: &str,
+        verb: &Verb,
         arg: &str,
     ) -> Result<Next, WireError> {
         let validity = self.conn.shared.mailbox.uid_validity();
@@ -334,11 +337,11 @@ impl Session<'_> {
             Ok(i)
         };
         let reply: Vec<u8> = match verb {
-            "CAPA" => {
+            Verb::Capa => {
                 b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n.\r\n"
                     .to_vec()
             }
-            "STAT" => {
+            Verb::Stat => {
                 let (n, size) = md
                     .messages
                     .iter()
@@ -347,7 +350,7 @@ impl Session<'_> {
                     .fold((0, 0), |(n, s), (m, _)| (n + 1, s + m.raw.len()));
                 format!("+OK {n} {size}\r\n").into_bytes()
             }
-            "LIST" if arg.is_empty() => {
+            Verb::List if arg.is_empty() => {
                 let live_count = md.deleted.iter().filter(|d| !**d).count();
                 let mut out = format!("+OK {live_count} messages:\r\n");
                 for (i, m) in md.messages.iter().enumerate() {
@@ -358,11 +361,11 @@ impl Session<'_> {
                 out.push_str(".\r\n");
                 out.into_bytes()
             }
-            "LIST" => match live(md, arg) {
+            Verb::List => match live(md, arg) {
                 Ok(i) => format!("+OK {} {}\r\n", i + 1, md.messages[i].raw.len()).into_bytes(),
                 Err(e) => format!("{e}\r\n").into_bytes(),
             },
-            "UIDL" if arg.is_empty() => {
+            Verb::Uidl if arg.is_empty() => {
                 let mut out = String::from("+OK\r\n");
                 for (i, m) in md.messages.iter().enumerate() {
                     if !md.deleted[i] {
@@ -372,13 +375,13 @@ impl Session<'_> {
                 out.push_str(".\r\n");
                 out.into_bytes()
             }
-            "UIDL" => match live(md, arg) {
+            Verb::Uidl => match live(md, arg) {
                 Ok(i) => {
                     format!("+OK {} {}\r\n", i + 1, uidl(&md.messages[i], validity)).into_bytes()
                 }
                 Err(e) => format!("{e}\r\n").into_bytes(),
             },
-            "RETR" => match live(md, arg) {
+            Verb::Retr => match live(md, arg) {
                 Ok(i) => {
                     md.retrieved[i] = true;
                     let m = &md.messages[i];
@@ -388,7 +391,7 @@ impl Session<'_> {
                 }
                 Err(e) => format!("{e}\r\n").into_bytes(),
             },
-            "TOP" => match arg.split_once(' ') {
+            Verb::Top => match arg.split_once(' ') {
                 // Dovecot wants a space and a line count after the number.
                 None if arg.starts_with(|c: char| c.is_ascii_digit()) => {
                     b"-ERR Noise after message number: \r\n".to_vec()
@@ -406,20 +409,20 @@ impl Session<'_> {
                     },
                 },
             },
-            "DELE" => match live(md, arg) {
+            Verb::Dele => match live(md, arg) {
                 Ok(i) => {
                     md.deleted[i] = true;
                     b"+OK Marked to be deleted.\r\n".to_vec()
                 }
                 Err(e) => format!("{e}\r\n").into_bytes(),
             },
-            "RSET" => {
+            Verb::Rset => {
                 md.deleted.iter_mut().for_each(|d| *d = false);
                 md.retrieved.iter_mut().for_each(|r| *r = false);
                 b"+OK\r\n".to_vec()
             }
-            "NOOP" => b"+OK\r\n".to_vec(),
-            "QUIT" => {
+            Verb::Noop => b"+OK\r\n".to_vec(),
+            Verb::Quit => {
                 // The UPDATE state (RFC 1939 §6).
                 let mailbox = &self.conn.shared.mailbox;
                 for (i, m) in md.messages.iter().enumerate() {

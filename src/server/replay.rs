@@ -150,16 +150,13 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             };
             stream.get_mut().write_all(&reply).await?;
         }
-        let word = rest
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        let verb =
+            crate::protocol::command::parse(script.protocol, rest.trim().as_bytes(), false).verb;
         let positive = matches!(
             status(script.protocol, &want.replies).as_str(),
             "220" | "OK" | "+OK"
         );
-        if (word == "STARTTLS" || word == "STLS") && positive {
+        if verb == crate::protocol::command::starttls_verb(script.protocol) && positive {
             return Ok(Next::Upgrade);
         }
     }

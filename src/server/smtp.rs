@@ -21,6 +21,8 @@ use time::format_description::well_known::Rfc2822;
 use super::framed::{Framed, MailStream, WireError};
 use super::sasl::{self, Mechanism, SaslError};
 use super::{Conn, MAX_MESSAGE_SIZE, SERVER_HOST, Service};
+use crate::protocol::command::{self, Verb};
+use crate::target::Protocol;
 
 /// Domains delivered to the demo mailbox without authentication.
 const LOCAL_DOMAINS: &[&str] = &[
@@ -122,12 +124,16 @@ pub(crate) async fn run(conn: &Conn, mut framed: Framed<MailStream>) {
     framed.close().await;
 }
 
-/// Splits `VERB rest` at the first space; the verb is upper-cased.
-fn split_command(line: &str) -> (String, &str) {
-    match line.split_once(' ') {
-        Some((verb, rest)) => (verb.to_ascii_uppercase(), rest.trim()),
-        None => (line.trim().to_ascii_uppercase(), ""),
-    }
+/// Splits a command line into its verb (the client's vocabulary,
+/// `protocol::command`) and its argument text, trimmed.
+fn split_command(line: &str) -> (Verb, &str) {
+    let parsed = command::parse(Protocol::Smtp, line.trim().as_bytes(), false);
+    let rest = line
+        .trim()
+        .get(parsed.args.clone())
+        .unwrap_or_default()
+        .trim();
+    (parsed.verb, rest)
 }
 
 /// A path and its ESMTP parameters from `FROM:<path> params` (RFC 5321 §4.1.2).
@@ -203,7 +209,7 @@ impl Session<'_> {
                 .await?;
             return Ok(Next::Close);
         }
-        if verb.is_empty() {
+        if verb == Verb::Empty {
             self.reply(framed, "500 5.5.2 Error: bad syntax").await?;
             return Ok(Next::Continue);
         }
@@ -211,24 +217,30 @@ impl Session<'_> {
         // commands that lead to TLS work in plaintext.
         if self.submission
             && !self.tls
-            && matches!(
-                verb.as_str(),
-                "AUTH" | "MAIL" | "RCPT" | "DATA" | "VRFY" | "RSET" | "BDAT" | "ETRN"
-            )
+            && (matches!(
+                verb,
+                Verb::Auth
+                    | Verb::Mail
+                    | Verb::Rcpt
+                    | Verb::Data
+                    | Verb::Vrfy
+                    | Verb::Rset
+                    | Verb::Bdat
+            ) || verb == Verb::Other("ETRN".into()))
         {
             self.reply(framed, "530 5.7.0 Must issue a STARTTLS command first")
                 .await?;
             return Ok(Next::Continue);
         }
-        match verb.as_str() {
-            "EHLO" => self.ehlo(framed, arg).await,
-            "HELO" => self.helo(framed, arg).await,
-            "STARTTLS" => self.starttls(framed, arg).await,
-            "AUTH" => self.auth(framed, arg).await,
-            "MAIL" => self.mail(framed, arg).await,
-            "RCPT" => self.rcpt(framed, arg).await,
-            "DATA" => self.data(framed, arg).await,
-            "RSET" => {
+        match verb {
+            Verb::Ehlo => self.ehlo(framed, arg).await,
+            Verb::Helo => self.helo(framed, arg).await,
+            Verb::StartTls => self.starttls(framed, arg).await,
+            Verb::Auth => self.auth(framed, arg).await,
+            Verb::Mail => self.mail(framed, arg).await,
+            Verb::Rcpt => self.rcpt(framed, arg).await,
+            Verb::Data => self.data(framed, arg).await,
+            Verb::Rset => {
                 if arg.is_empty() {
                     self.tx = None;
                     self.reply(framed, "250 2.0.0 Ok").await?;
@@ -237,11 +249,11 @@ impl Session<'_> {
                 }
                 Ok(Next::Continue)
             }
-            "NOOP" => {
+            Verb::Noop => {
                 self.reply(framed, "250 2.0.0 Ok").await?;
                 Ok(Next::Continue)
             }
-            "VRFY" => {
+            Verb::Vrfy => {
                 if arg.is_empty() {
                     self.reply(framed, "501 5.5.4 Syntax: VRFY address").await?;
                 } else {
@@ -250,7 +262,7 @@ impl Session<'_> {
                 }
                 Ok(Next::Continue)
             }
-            "QUIT" => {
+            Verb::Quit => {
                 framed.send_line("221 2.0.0 Bye").await?;
                 Ok(Next::Close)
             }
@@ -638,12 +650,12 @@ mod tests {
     fn commands_split_case_insensitively() {
         assert_eq!(
             split_command("ehlo client.example"),
-            ("EHLO".to_string(), "client.example")
+            (Verb::Ehlo, "client.example")
         );
-        assert_eq!(split_command("QUIT"), ("QUIT".to_string(), ""));
+        assert_eq!(split_command("QUIT"), (Verb::Quit, ""));
         assert_eq!(
             split_command("mail FROM:<a@b>  "),
-            ("MAIL".to_string(), "FROM:<a@b>")
+            (Verb::Mail, "FROM:<a@b>")
         );
     }
 
