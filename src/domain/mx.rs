@@ -217,14 +217,18 @@ pub async fn resolve(resolver: &Resolver, domain: &str, ip: IpVersion) -> MxRepo
         let why = match &h.addresses.outcome {
             Outcome::Failed(r) => format!("the lookup failed: {r}"),
             Outcome::NxDomain => "the name does not exist".into(),
-            _ => format!("it has no{family} address records"),
+            _ => match ip {
+                IpVersion::Any => "the name has no A or AAAA records".into(),
+                IpVersion::V4 => "the name has no A records".into(),
+                IpVersion::V6 => "the name has no AAAA records".into(),
+            },
         };
         let all = without.len() == hosts.len();
         findings.push(Finding::new(
             FindingId::MxNoAddress,
             if all { Severity::Error } else { Severity::Warning },
             Stage::Dns,
-            format!("MX host {} of {domain} has no{family} address: {why}", h.name),
+            format!("MX host {} has no{family} address: {why}", h.name),
             if all {
                 "No MX host can be reached, so senders defer the mail and eventually bounce it."
             } else {

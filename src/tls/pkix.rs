@@ -82,10 +82,25 @@ pub fn verify_to_anchor(chain: &[Vec<u8>], anchor: &[u8], name: &str, now: u64) 
 pub fn tls_reason(err: &(dyn std::error::Error + 'static), name: &str) -> Option<String> {
     let mut src = Some(err);
     while let Some(e) = src {
-        if let Some(tls) = e.downcast_ref::<Error>() {
+        if let Some(tls) = find_rustls(e, 0) {
             return Some(describe(tls, name));
         }
         src = e.source();
+    }
+    None
+}
+
+/// The rustls error in `e`, looking inside (nested) io::Errors, whose
+/// `source()` skips the error they wrap. Bounded depth.
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static), depth: usize) -> Option<&'a Error> {
+    if let Some(tls) = e.downcast_ref::<Error>() {
+        return Some(tls);
+    }
+    if depth < 8 {
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            return find_rustls(inner, depth + 1);
+        }
     }
     None
 }
