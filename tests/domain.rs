@@ -40,8 +40,7 @@ struct World {
     ca_file: tempfile::NamedTempFile,
 }
 
-const GOOD_POLICY: &str =
-    "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\nmx: *.example.test\r\nmax_age: 604800\r\n";
+const GOOD_POLICY: &str = "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\nmx: *.example.test\r\nmax_age: 604800\r\n";
 
 fn world() -> Option<World> {
     let pki = TestPki::new();
@@ -135,7 +134,10 @@ fn world() -> Option<World> {
         ),
         site(
             "mta-sts.redir.example.test",
-            Serve::Redirect(301, "https://mta-sts.example.test/.well-known/mta-sts.txt".into()),
+            Serve::Redirect(
+                301,
+                "https://mta-sts.example.test/.well-known/mta-sts.txt".into(),
+            ),
         ),
         site(
             "mta-sts.html.example.test",
@@ -146,7 +148,10 @@ fn world() -> Option<World> {
         ),
         site(
             "mta-sts.big.example.test",
-            text(&format!("{GOOD_POLICY}{}", "x-padding: 0123456789\n".repeat(4000))),
+            text(&format!(
+                "{GOOD_POLICY}{}",
+                "x-padding: 0123456789\n".repeat(4000)
+            )),
         ),
         site("mta-sts.gone.example.test", Serve::Status(404)),
         Site {
@@ -218,7 +223,11 @@ async fn resolver_reports_mx_and_dnssec_status_from_nsd() {
 
     let mx = r.mx("example.test").await;
     assert_eq!(mx.outcome, Outcome::Records);
-    assert_eq!(mx.dnssec, DnssecStatus::Validated, "signed zone, DS in test.");
+    assert_eq!(
+        mx.dnssec,
+        DnssecStatus::Validated,
+        "signed zone, DS in test."
+    );
     let hosts: Vec<(u16, &str)> = mx
         .records
         .iter()
@@ -228,7 +237,11 @@ async fn resolver_reports_mx_and_dnssec_status_from_nsd() {
 
     let insecure = r.mx("insecure.test").await;
     assert_eq!(insecure.outcome, Outcome::Records);
-    assert_eq!(insecure.dnssec, DnssecStatus::Insecure, "unsigned child, no DS");
+    assert_eq!(
+        insecure.dnssec,
+        DnssecStatus::Insecure,
+        "unsigned child, no DS"
+    );
 
     let bogus = r.mx("bogus.test").await;
     assert_eq!(bogus.dnssec, DnssecStatus::Bogus, "DS of another key");
@@ -245,7 +258,10 @@ async fn resolver_reports_mx_and_dnssec_status_from_nsd() {
     got.sort();
     assert_eq!(
         got,
-        ["127.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]
+        [
+            "127.0.0.1".parse::<IpAddr>().unwrap(),
+            "::1".parse().unwrap()
+        ]
     );
     let v4 = r.addresses("mx1.example.test", IpVersion::V4).await;
     assert_eq!(v4.records, ["127.0.0.1".parse::<IpAddr>().unwrap()]);
@@ -267,7 +283,10 @@ async fn resolver_reports_mx_and_dnssec_status_from_nsd() {
     let tlsa = r.tlsa("mx1.example.test", 25).await;
     assert_eq!(tlsa.name, "_25._tcp.mx1.example.test");
     assert_eq!(tlsa.dnssec, DnssecStatus::Validated);
-    assert_eq!(tlsa.records[0].to_text(), format!("3 1 1 {}", w.mx1.spki_sha256()));
+    assert_eq!(
+        tlsa.records[0].to_text(),
+        format!("3 1 1 {}", w.mx1.spki_sha256())
+    );
     let tlsa = r.tlsa("mx.insecure.test", 25).await;
     assert_eq!(tlsa.outcome, Outcome::Records);
     assert_eq!(tlsa.dnssec, DnssecStatus::Insecure);
@@ -296,19 +315,37 @@ async fn mx_resolution_fallbacks_and_findings() {
 
     let rep = domain::mx::resolve(&r, "example.test", IpVersion::Any).await;
     assert_eq!(rep.source, MxSource::Mx);
-    assert_eq!(rep.targets().len(), 3, "mx1 v4+v6, mx2 v4: {:?}", rep.targets());
+    assert_eq!(
+        rep.targets().len(),
+        3,
+        "mx1 v4+v6, mx2 v4: {:?}",
+        rep.targets()
+    );
     assert!(rep.findings.is_empty(), "{:?}", rep.findings);
 
     let rep = domain::mx::resolve(&r, "example.test", IpVersion::V6).await;
-    assert_eq!(rep.targets(), [("mx1.example.test", "::1".parse().unwrap())]);
+    assert_eq!(
+        rep.targets(),
+        [("mx1.example.test", "::1".parse().unwrap())]
+    );
     let f = &rep.findings[0];
-    assert_eq!((f.id.as_str(), f.severity), ("mx_no_address", Severity::Warning));
-    assert!(f.summary.contains("mx2.example.test has no IPv6 address"), "{}", f.summary);
+    assert_eq!(
+        (f.id.as_str(), f.severity),
+        ("mx_no_address", Severity::Warning)
+    );
+    assert!(
+        f.summary.contains("mx2.example.test has no IPv6 address"),
+        "{}",
+        f.summary
+    );
 
     // No MX: the domain's own address (RFC 5321 §5.1).
     let rep = domain::mx::resolve(&r, "nomx.example.test", IpVersion::Any).await;
     assert_eq!(rep.source, MxSource::Implicit);
-    assert_eq!(rep.targets(), [("nomx.example.test", "127.0.0.2".parse().unwrap())]);
+    assert_eq!(
+        rep.targets(),
+        [("nomx.example.test", "127.0.0.2".parse().unwrap())]
+    );
     assert_eq!(rep.findings[0].id, FindingId::MxImplicit);
     assert_eq!(rep.host_list_dnssec(), DnssecStatus::Validated);
 
@@ -332,7 +369,9 @@ async fn mx_resolution_fallbacks_and_findings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn good_domain_policy_fetched_parsed_and_every_mx_matched() {
     let Some(w) = world() else { return };
-    let rep = domain::inspect("Example.TEST.", &w.options()).await.unwrap();
+    let rep = domain::inspect("Example.TEST.", &w.options())
+        .await
+        .unwrap();
     assert_eq!(rep.domain, "example.test");
     assert_eq!(rep.mx.hosts.len(), 2);
 
@@ -343,7 +382,10 @@ async fn good_domain_policy_fetched_parsed_and_every_mx_matched() {
         sts.record
     );
     let fetched = sts.fetch.as_ref().unwrap();
-    assert_eq!(fetched.url, "https://mta-sts.example.test/.well-known/mta-sts.txt");
+    assert_eq!(
+        fetched.url,
+        "https://mta-sts.example.test/.well-known/mta-sts.txt"
+    );
     assert_eq!(fetched.result.as_ref().unwrap(), GOOD_POLICY.as_bytes());
     let policy = sts.policy.as_ref().unwrap();
     assert_eq!((policy.mode, policy.max_age), (Mode::Enforce, 604_800));
@@ -355,14 +397,24 @@ async fn good_domain_policy_fetched_parsed_and_every_mx_matched() {
     assert_eq!(
         matched,
         [
-            ("mx1.example.test".to_string(), "mx1.example.test".to_string()),
+            (
+                "mx1.example.test".to_string(),
+                "mx1.example.test".to_string()
+            ),
             ("mx2.example.test".to_string(), "*.example.test".to_string())
         ]
     );
 
-    assert!(matches!(rep.tls_rpt.state, TlsRptState::Found { .. }), "{:?}", rep.tls_rpt.state);
+    assert!(
+        matches!(rep.tls_rpt.state, TlsRptState::Found { .. }),
+        "{:?}",
+        rep.tls_rpt.state
+    );
     assert_eq!(rep.dane.len(), 2);
-    assert!(rep.dane.iter().all(|d| d.applies), "TLSA validated, MX validated");
+    assert!(
+        rep.dane.iter().all(|d| d.applies),
+        "TLSA validated, MX validated"
+    );
     assert!(rep.findings().is_empty(), "{:?}", ids(&rep.findings()));
 
     // Round two feeds the STARTTLS results back: the chains the MX hosts
@@ -381,7 +433,13 @@ async fn good_domain_policy_fetched_parsed_and_every_mx_matched() {
         assert!(m.matched.is_some(), "{}: {:?}", d.host, m);
     }
     assert_eq!(
-        rep.dane[1].matching.as_ref().unwrap().matched_record().unwrap().usage,
+        rep.dane[1]
+            .matching
+            .as_ref()
+            .unwrap()
+            .matched_record()
+            .unwrap()
+            .usage,
         Usage::DaneTa
     );
     assert!(rep.findings().is_empty(), "{:?}", ids(&rep.findings()));
@@ -397,7 +455,11 @@ async fn good_domain_policy_fetched_parsed_and_every_mx_matched() {
         .find(|f| f.id == FindingId::MtaStsMxCertificate)
         .unwrap();
     assert_eq!(f.severity, Severity::Error);
-    assert!(f.advice.contains("will not deliver to mx2.example.test"), "{}", f.advice);
+    assert!(
+        f.advice.contains("will not deliver to mx2.example.test"),
+        "{}",
+        f.advice
+    );
     assert!(all.iter().any(|f| f.id == FindingId::DaneMismatch));
 }
 
@@ -416,11 +478,20 @@ async fn broken_domain_every_problem_is_a_finding() {
         .expect("policy MX mismatch");
     assert_eq!(mismatch.severity, Severity::Error, "mode enforce");
     assert!(mismatch.summary.contains("rogue.example.test"));
-    assert!(mismatch.advice.contains("will not deliver to rogue.example.test"));
+    assert!(
+        mismatch
+            .advice
+            .contains("will not deliver to rogue.example.test")
+    );
     assert_eq!(mismatch.evidence, b"mx: mx.broken.test");
 
     assert!(matches!(rep.tls_rpt.state, TlsRptState::Invalid { .. }));
-    assert!(rep.tls_rpt.findings.iter().any(|f| f.id == FindingId::TlsRptInvalid));
+    assert!(
+        rep.tls_rpt
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::TlsRptInvalid)
+    );
 
     let ok = MxTls {
         tls: true,
@@ -439,14 +510,17 @@ async fn broken_domain_every_problem_is_a_finding() {
     assert_eq!(f.severity, Severity::Error);
     assert!(f.summary.contains("does not match"), "{}", f.summary);
     assert!(
-        String::from_utf8_lossy(&f.evidence).starts_with("_25._tcp.mx.broken.test. TLSA 3 1 1 abab"),
+        String::from_utf8_lossy(&f.evidence)
+            .starts_with("_25._tcp.mx.broken.test. TLSA 3 1 1 abab"),
         "{}",
         String::from_utf8_lossy(&f.evidence)
     );
     assert_eq!(rep.worst(), Some(Severity::Error));
 
     // Unsigned zone: TLSA present but ignored.
-    let mut rep = domain::inspect("insecure.test", &w.options()).await.unwrap();
+    let mut rep = domain::inspect("insecure.test", &w.options())
+        .await
+        .unwrap();
     assert_eq!(rep.mx.mx.dnssec, DnssecStatus::Insecure);
     assert!(!rep.dane[0].applies);
     let f = rep.dane[0]
@@ -459,7 +533,12 @@ async fn broken_domain_every_problem_is_a_finding() {
     // Matching still shows what would happen (here: it matches).
     rep.apply_tls("mx.insecure.test", Some(&w.insecure_mx.chain), &ok, now());
     assert!(rep.dane[0].matching.as_ref().unwrap().matched.is_some());
-    assert!(!rep.dane[0].findings.iter().any(|f| f.id == FindingId::DaneMismatch));
+    assert!(
+        !rep.dane[0]
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::DaneMismatch)
+    );
 }
 
 #[test_case("twice.example.test", "mta_sts_record_invalid"; "two records")]
@@ -473,9 +552,14 @@ async fn broken_domain_every_problem_is_a_finding() {
 async fn mta_sts_failures_are_findings(domain_name: &str, expected: &str) {
     let Some(w) = world() else { return };
     let r = w.resolver();
-    let rep = mta_sts::inspect(domain_name, &r, &["mx1.example.test".into()], &w.fetch_options())
-        .await
-        .unwrap();
+    let rep = mta_sts::inspect(
+        domain_name,
+        &r,
+        &["mx1.example.test".into()],
+        &w.fetch_options(),
+    )
+    .await
+    .unwrap();
     assert!(rep.policy.is_none(), "{:?}", rep.policy);
     let text: Vec<String> = rep
         .findings
@@ -534,7 +618,9 @@ async fn presented_chain(leaf: &Leaf, pki: &TestPki, name: &str) -> Vec<Vec<u8>>
     let opts = mailwire::tls::ClientOptions::default();
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(rustls::pki_types::CertificateDer::from(pki.root_der.clone()))
+        .add(rustls::pki_types::CertificateDer::from(
+            pki.root_der.clone(),
+        ))
         .unwrap();
     let client = mailwire::tls::client::Client::new(&opts, name, roots).unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -547,9 +633,20 @@ async fn presented_chain(leaf: &Leaf, pki: &TestPki, name: &str) -> Vec<Vec<u8>>
     chain
 }
 
-fn record(usage: u8, selector: u8, matching: u8, leaf: &Leaf, pki: &TestPki, on_issuer: bool) -> dane::Tlsa {
+fn record(
+    usage: u8,
+    selector: u8,
+    matching: u8,
+    leaf: &Leaf,
+    pki: &TestPki,
+    on_issuer: bool,
+) -> dane::Tlsa {
     use sha2::Digest;
-    let der = if on_issuer { pki.intermediate_der.clone() } else { leaf.chain[0].clone() };
+    let der = if on_issuer {
+        pki.intermediate_der.clone()
+    } else {
+        leaf.chain[0].clone()
+    };
     let selected = if selector == 1 {
         let (_, c) = x509_parser::parse_x509_certificate(&der).unwrap();
         c.tbs_certificate.subject_pki.raw.to_vec()
@@ -589,7 +686,12 @@ async fn each_usage_selector_and_matching_type_matches(usage: u8, selector: u8, 
     assert_eq!(chain.len(), 2, "leaf and intermediate sent");
     let ta = usage == 2;
     let good = record(usage, selector, matching, &leaf, &pki, ta);
-    let m = dane::match_chain(std::slice::from_ref(&good), &chain, "mx1.example.test", now());
+    let m = dane::match_chain(
+        std::slice::from_ref(&good),
+        &chain,
+        "mx1.example.test",
+        now(),
+    );
     assert_eq!(
         m.records[0].verdict,
         RecordVerdict::Matched {
@@ -625,8 +727,18 @@ async fn each_usage_selector_and_matching_type_matches(usage: u8, selector: u8, 
         m.records[0]
     );
     // Another CA's record matches nothing either.
-    let foreign = record(usage, selector, matching, &other_pki.leaf(&["x.test"], false), &other_pki, ta);
-    assert_eq!(dane::match_chain(&[foreign], &chain, "mx1.example.test", now()).matched, None);
+    let foreign = record(
+        usage,
+        selector,
+        matching,
+        &other_pki.leaf(&["x.test"], false),
+        &other_pki,
+        ta,
+    );
+    assert_eq!(
+        dane::match_chain(&[foreign], &chain, "mx1.example.test", now()).matched,
+        None
+    );
 }
 
 #[tokio::test]
@@ -638,14 +750,24 @@ async fn dane_rules_beyond_matching() {
     let expired = pki.leaf(&["old.example.test"], true);
     let chain = presented_chain(&expired, &pki, "mx1.example.test").await;
     let ee = record(3, 1, 1, &expired, &pki, false);
-    assert!(dane::match_chain(&[ee], &chain, "mx1.example.test", now).matched.is_some());
+    assert!(
+        dane::match_chain(&[ee], &chain, "mx1.example.test", now)
+            .matched
+            .is_some()
+    );
 
     // DANE-TA checks the name and the dates below the anchor.
     let ta = record(2, 0, 1, &expired, &pki, true);
     let m = dane::match_chain(std::slice::from_ref(&ta), &chain, "mx1.example.test", now);
     match &m.records[0].verdict {
-        RecordVerdict::ChainInvalid { depth: Some(1), reason } => {
-            assert!(reason.contains("expired") || reason.contains("not valid for"), "{reason}")
+        RecordVerdict::ChainInvalid {
+            depth: Some(1),
+            reason,
+        } => {
+            assert!(
+                reason.contains("expired") || reason.contains("not valid for"),
+                "{reason}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -672,14 +794,23 @@ async fn dane_rules_beyond_matching() {
             other => format!("{other:?}"),
         })
         .collect();
-    assert!(reasons[0].contains("publish it as DANE-EE(3)"), "{reasons:?}");
-    assert!(reasons[1].contains("publish it as DANE-TA(2)"), "{reasons:?}");
+    assert!(
+        reasons[0].contains("publish it as DANE-EE(3)"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("publish it as DANE-TA(2)"),
+        "{reasons:?}"
+    );
 
     // Usage 0/1 are unusable for SMTP; one usable record is enough.
     let pkix = record(1, 1, 1, &leaf, &pki, false);
     let good = record(3, 1, 1, &leaf, &pki, false);
     let m = dane::match_chain(&[pkix, good], &chain, "mx1.example.test", now);
-    assert!(matches!(m.records[0].verdict, RecordVerdict::Unusable { .. }));
+    assert!(matches!(
+        m.records[0].verdict,
+        RecordVerdict::Unusable { .. }
+    ));
     assert_eq!(m.matched, Some(1));
 
     // DANE-TA with the issuer published in full but not sent by the server.

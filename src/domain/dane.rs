@@ -334,7 +334,10 @@ pub enum RecordVerdict {
     NoMatch { reason: String },
     /// DANE-TA: the record names a certificate, but the chain does not
     /// verify up to it or the leaf is not valid for the MX host name.
-    ChainInvalid { depth: Option<usize>, reason: String },
+    ChainInvalid {
+        depth: Option<usize>,
+        reason: String,
+    },
     /// The record cannot be used.
     Unusable { why: Unusable },
 }
@@ -370,7 +373,7 @@ impl DaneMatch {
 }
 
 /// The bytes a selector picks from one certificate, or why not.
-fn selected<'a>(selector: Selector, der: &'a [u8]) -> Result<&'a [u8], String> {
+fn selected(selector: Selector, der: &[u8]) -> Result<&[u8], String> {
     match selector {
         Selector::Cert => Ok(der),
         Selector::Spki => X509Certificate::from_der(der)
@@ -615,7 +618,8 @@ pub fn assess(
                 .records
                 .iter()
                 .filter_map(|r| match &r.verdict {
-                    RecordVerdict::NoMatch { reason } | RecordVerdict::ChainInvalid { reason, .. } => {
+                    RecordVerdict::NoMatch { reason }
+                    | RecordVerdict::ChainInvalid { reason, .. } => {
                         Some(format!("{}: {reason}", r.record.describe()))
                     }
                     _ => None,
@@ -687,19 +691,33 @@ mod tests {
 
     #[test]
     fn presentation_form_round_trips() {
-        let t = Tlsa::parse("3 1 1 0123456789ABCDEF0123456789abcdef 0123456789abcdef0123456789abcdef").unwrap();
+        let t =
+            Tlsa::parse("3 1 1 0123456789ABCDEF0123456789abcdef 0123456789abcdef0123456789abcdef")
+                .unwrap();
         assert_eq!(t.usage, Usage::DaneEe);
         assert_eq!(t.selector, Selector::Spki);
         assert_eq!(t.matching, MatchingType::Sha256);
         assert_eq!(t.data.len(), 32);
         assert_eq!(Tlsa::parse(&t.to_text()).unwrap(), t);
-        assert!(t.describe().starts_with("DANE-EE(3) SPKI(1) SHA2-256(1) 0123456789abcdef…"));
+        assert!(
+            t.describe()
+                .starts_with("DANE-EE(3) SPKI(1) SHA2-256(1) 0123456789abcdef…")
+        );
         assert_eq!(t.unusable(), None);
     }
 
     #[test]
     fn malformed_presentation_forms() {
-        for bad in ["", "3", "3 1", "3 1 1", "3 1 1 abc", "3 1 1 zz", "300 1 1 00", "a 1 1 00"] {
+        for bad in [
+            "",
+            "3",
+            "3 1",
+            "3 1 1",
+            "3 1 1 abc",
+            "3 1 1 zz",
+            "300 1 1 00",
+            "a 1 1 00",
+        ] {
             assert!(Tlsa::parse(bad).is_err(), "{bad:?} parsed");
         }
     }
@@ -714,11 +732,17 @@ mod tests {
         assert_eq!(t("3 1 3 00"), Some(Unusable::UnknownMatchingType(3)));
         assert_eq!(
             t("3 1 1 0011"),
-            Some(Unusable::BadDigestLength { expected: 32, got: 2 })
+            Some(Unusable::BadDigestLength {
+                expected: 32,
+                got: 2
+            })
         );
         assert_eq!(
             t(&format!("2 0 2 {}", "ab".repeat(32))),
-            Some(Unusable::BadDigestLength { expected: 64, got: 32 })
+            Some(Unusable::BadDigestLength {
+                expected: 64,
+                got: 32
+            })
         );
         assert_eq!(t("3 0 0 3082"), None);
         assert_eq!(Usage::from(255).name(), "usage(255)");
@@ -737,14 +761,22 @@ mod tests {
     fn no_chain_no_match() {
         let t = Tlsa::parse(&format!("3 1 1 {}", "00".repeat(32))).unwrap();
         let m = match_chain(&[t], &[], "mx.example.test", 0);
-        assert!(matches!(m.records[0].verdict, RecordVerdict::NoMatch { .. }));
+        assert!(matches!(
+            m.records[0].verdict,
+            RecordVerdict::NoMatch { .. }
+        ));
         assert_eq!(m.matched, None);
     }
 
     #[test]
     fn garbage_certificate_matches_nothing_and_does_not_panic() {
         let t = Tlsa::parse(&format!("3 1 1 {}", "00".repeat(32))).unwrap();
-        let m = match_chain(&[t.clone()], &[b"not a certificate".to_vec()], "mx", 0);
+        let m = match_chain(
+            std::slice::from_ref(&t),
+            &[b"not a certificate".to_vec()],
+            "mx",
+            0,
+        );
         assert_eq!(m.matched, None);
         let ta = Tlsa::parse(&format!("2 1 1 {}", "00".repeat(32))).unwrap();
         let m = match_chain(&[ta], &[b"x".to_vec(), b"y".to_vec()], "mx", 0);

@@ -262,8 +262,8 @@ impl Resolver {
         let anchors = match &opts.trust_anchor {
             None => TrustAnchors::default(),
             Some(text) => {
-                let anchors = TrustAnchors::from_str(text)
-                    .map_err(|e| Error::TrustAnchor(e.to_string()))?;
+                let anchors =
+                    TrustAnchors::from_str(text).map_err(|e| Error::TrustAnchor(e.to_string()))?;
                 if !text.contains("DNSKEY") {
                     return Err(Error::TrustAnchor("no DNSKEY record in the text".into()));
                 }
@@ -320,9 +320,8 @@ impl Resolver {
                 _ => None,
             })
             .await;
-        a.records.sort_by(|x, y| {
-            (x.preference, &x.exchange).cmp(&(y.preference, &y.exchange))
-        });
+        a.records
+            .sort_by(|x, y| (x.preference, &x.exchange).cmp(&(y.preference, &y.exchange)));
         a
     }
 
@@ -330,7 +329,12 @@ impl Resolver {
     /// (RFC 7208 §3.3 style, as RFC 8461 §3.1 and RFC 8460 §3 read them).
     pub async fn txt(&self, name: &str) -> Answer<Vec<u8>> {
         self.lookup(name, RecordType::TXT, |d| match d {
-            RData::TXT(txt) => Some(txt.txt_data.iter().flat_map(|s| s.iter().copied()).collect()),
+            RData::TXT(txt) => Some(
+                txt.txt_data
+                    .iter()
+                    .flat_map(|s| s.iter().copied())
+                    .collect(),
+            ),
             _ => None,
         })
         .await
@@ -408,17 +412,17 @@ impl Resolver {
                         from_records(&shown, lookup.answers(), &pick, Some(DnssecStatus::Bogus))
                     }
                     Err(e) => {
-                        let mut a = self.from_error(&shown, &e);
+                        let mut a = self.answer_for_error(&shown, &e);
                         a.dnssec = DnssecStatus::Bogus;
                         a
                     }
                 }
             }
-            Err(e) => self.from_error(&shown, &e),
+            Err(e) => self.answer_for_error(&shown, &e),
         }
     }
 
-    fn from_error<T>(&self, shown: &str, e: &NetError) -> Answer<T> {
+    fn answer_for_error<T>(&self, shown: &str, e: &NetError) -> Answer<T> {
         let (outcome, dnssec) = match e {
             NetError::Dns(DnsError::NoRecordsFound(nr)) => {
                 let proofs: Vec<DnssecStatus> = nr
@@ -503,8 +507,9 @@ fn from_records<T>(
             _ => None,
         })
         .collect();
-    let dnssec = status
-        .unwrap_or_else(|| DnssecStatus::combine(data.iter().map(|r| DnssecStatus::from_proof(r.proof))));
+    let dnssec = status.unwrap_or_else(|| {
+        DnssecStatus::combine(data.iter().map(|r| DnssecStatus::from_proof(r.proof)))
+    });
     Answer {
         name: shown.to_string(),
         outcome: if records.is_empty() {
@@ -523,7 +528,10 @@ fn merge_answers(host: &str, parts: Vec<Answer<IpAddr>>) -> Answer<IpAddr> {
     let dnssec = DnssecStatus::combine(parts.iter().map(|a| a.dnssec));
     let outcome = if parts.iter().any(|a| a.outcome == Outcome::Records) {
         Outcome::Records
-    } else if let Some(f) = parts.iter().find(|a| matches!(a.outcome, Outcome::Failed(_))) {
+    } else if let Some(f) = parts
+        .iter()
+        .find(|a| matches!(a.outcome, Outcome::Failed(_)))
+    {
         f.outcome.clone()
     } else if !parts.is_empty() && parts.iter().all(|a| a.outcome == Outcome::NxDomain) {
         Outcome::NxDomain
@@ -568,7 +576,10 @@ mod tests {
             parse_dns_server("[::1]:5353").unwrap(),
             "[::1]:5353".parse().unwrap()
         );
-        assert_eq!(parse_dns_server("::1").unwrap(), "[::1]:53".parse().unwrap());
+        assert_eq!(
+            parse_dns_server("::1").unwrap(),
+            "[::1]:53".parse().unwrap()
+        );
         assert!(parse_dns_server("dns.example").is_err());
     }
 
@@ -578,14 +589,20 @@ mod tests {
         assert_eq!(DnssecStatus::combine([Validated, Validated]), Validated);
         assert_eq!(DnssecStatus::combine([Validated, Insecure]), Insecure);
         assert_eq!(DnssecStatus::combine([Insecure, Bogus, Validated]), Bogus);
-        assert_eq!(DnssecStatus::combine([Insecure, Indeterminate]), Indeterminate);
+        assert_eq!(
+            DnssecStatus::combine([Insecure, Indeterminate]),
+            Indeterminate
+        );
         assert_eq!(DnssecStatus::combine([]), Indeterminate);
     }
 
     #[test]
     fn names_are_normalized() {
         assert_eq!(normalize_name("Example.TEST.").unwrap(), "example.test");
-        assert_eq!(normalize_name(" mx.example.test ").unwrap(), "mx.example.test");
+        assert_eq!(
+            normalize_name(" mx.example.test ").unwrap(),
+            "mx.example.test"
+        );
         assert_eq!(
             normalize_name("bücher.example").unwrap(),
             "xn--bcher-kva.example"

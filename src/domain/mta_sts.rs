@@ -120,9 +120,7 @@ pub fn parse_sts_record(txt: &[u8]) -> std::result::Result<StsRecord, String> {
                 || value.len() > 32
                 || !value.bytes().all(|b| b.is_ascii_alphanumeric())
             {
-                return Err(format!(
-                    "id {value:?} is not 1 to 32 letters and digits"
-                ));
+                return Err(format!("id {value:?} is not 1 to 32 letters and digits"));
             }
             // A repeated field: the first counts (RFC 8461 §3.2).
             id.get_or_insert(value);
@@ -332,7 +330,9 @@ pub fn parse_policy(body: &[u8]) -> std::result::Result<Policy, String> {
         if line.is_empty() {
             // The final line terminator leaves one empty piece: fine.
             if i != last {
-                notes.push(format!("line {n} is blank (the grammar has no blank lines)"));
+                notes.push(format!(
+                    "line {n} is blank (the grammar has no blank lines)"
+                ));
             }
             continue;
         }
@@ -380,7 +380,9 @@ pub fn parse_policy(body: &[u8]) -> std::result::Result<Policy, String> {
                     repeated(&mut notes);
                     continue;
                 }
-                if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit())
+                if value.is_empty()
+                    || value.len() > 10
+                    || !value.bytes().all(|b| b.is_ascii_digit())
                 {
                     return Err(format!(
                         "line {n}: max_age {value:?} is not a number of seconds (1 to 10 digits)"
@@ -562,7 +564,11 @@ impl reqwest::dns::Resolve for HostResolver {
 /// # Errors
 /// [`Error::Tls`] when the trust anchors cannot be loaded (a local
 /// problem); everything the server does wrong is a [`FetchFailure`].
-pub async fn fetch_policy(domain: &str, resolver: &Resolver, opts: &FetchOptions) -> Result<Fetched> {
+pub async fn fetch_policy(
+    domain: &str,
+    resolver: &Resolver,
+    opts: &FetchOptions,
+) -> Result<Fetched> {
     let url = policy_url(domain);
     let roots = crate::tls::client::root_store(&crate::tls::ClientOptions {
         ca_files: opts.ca_files.clone(),
@@ -622,7 +628,12 @@ async fn get(
         .get(reqwest::header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let essence = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence != "text/plain" {
         return Err(FetchFailure::ContentType(ctype));
     }
@@ -660,7 +671,10 @@ fn classify(e: &reqwest::Error, host: &str, opts: &FetchOptions) -> FetchFailure
         }
         src = s.source();
     }
-    let innermost = chain.last().cloned().unwrap_or_else(|| "unknown error".into());
+    let innermost = chain
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "unknown error".into());
     let dns_failed = {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
         let mut found = false;
@@ -863,12 +877,11 @@ pub fn evaluate(
             let pattern = p.matching_pattern(host).cloned();
             if pattern.is_none() {
                 let (severity, advice) = consequence(p.mode, host);
-                let patterns = p
-                    .mx
-                    .iter()
-                    .map(|m| format!("mx: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let patterns =
+                    p.mx.iter()
+                        .map(|m| format!("mx: {m}"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                 findings.push(
                     Finding::new(
                         FindingId::MtaStsMxMismatch,
@@ -1012,7 +1025,10 @@ mod tests {
             select_record(&txt_answer(&["v=spf1 -all", "v=STSv1; id=1;"])),
             StsRecordState::Found { .. }
         ));
-        assert_eq!(select_record(&txt_answer(&["v=spf1 -all"])), StsRecordState::Absent);
+        assert_eq!(
+            select_record(&txt_answer(&["v=spf1 -all"])),
+            StsRecordState::Absent
+        );
         assert_eq!(select_record(&txt_answer(&[])), StsRecordState::Absent);
         assert_eq!(
             select_record(&txt_answer(&["v=STSv1; id=1;", "v=STSv1; id=2;"])),
@@ -1037,9 +1053,15 @@ mod tests {
         );
         assert!(p.notes.is_empty(), "{:?}", p.notes);
         // LF alone, any order, extensions, trailing spaces.
-        let p = parse_policy(b"max_age: 86400\nmx: a.test  \nmode: testing\nversion: STSv1\nx-ext: hi there").unwrap();
+        let p = parse_policy(
+            b"max_age: 86400\nmx: a.test  \nmode: testing\nversion: STSv1\nx-ext: hi there",
+        )
+        .unwrap();
         assert_eq!(p.mode, Mode::Testing);
-        assert_eq!(p.extensions, [("x-ext".to_string(), "hi there".to_string())]);
+        assert_eq!(
+            p.extensions,
+            [("x-ext".to_string(), "hi there".to_string())]
+        );
         // mode none needs no mx.
         let p = parse_policy(b"version: STSv1\nmode: none\nmax_age: 86400\n").unwrap();
         assert!(p.mx.is_empty());
@@ -1111,28 +1133,55 @@ mod tests {
             "example.test",
             &txt_answer(&["v=STSv1; id=1;"]),
             fetched(GOOD),
-            &["mx1.example.test".into(), "a.mx.example.test".into(), "rogue.example.test".into()],
+            &[
+                "mx1.example.test".into(),
+                "a.mx.example.test".into(),
+                "rogue.example.test".into(),
+            ],
         );
         assert_eq!(r.mode(), Some(Mode::Enforce));
         assert_eq!(r.mx.len(), 3);
-        assert_eq!(r.mx[1].pattern.as_ref().unwrap().to_string(), "*.mx.example.test");
+        assert_eq!(
+            r.mx[1].pattern.as_ref().unwrap().to_string(),
+            "*.mx.example.test"
+        );
         assert!(r.mx[2].pattern.is_none());
         let ids: Vec<&FindingId> = r.findings.iter().map(|f| &f.id).collect();
         assert_eq!(ids, [&FindingId::MtaStsMxMismatch]);
         let f = &r.findings[0];
         assert_eq!(f.severity, Severity::Error);
         assert!(f.summary.contains("rogue.example.test"));
-        assert!(f.advice.contains("will not deliver to rogue.example.test"), "{}", f.advice);
-        assert_eq!(String::from_utf8_lossy(&f.evidence), "mx: mx1.example.test\nmx: *.mx.example.test");
+        assert!(
+            f.advice.contains("will not deliver to rogue.example.test"),
+            "{}",
+            f.advice
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&f.evidence),
+            "mx: mx1.example.test\nmx: *.mx.example.test"
+        );
     }
 
     #[test]
     fn testing_mode_mismatch_is_a_warning() {
         let body = GOOD.replace("enforce", "testing");
-        let r = evaluate("example.test", &txt_answer(&["v=STSv1; id=1;"]), fetched(&body), &["x.test".into()]);
-        let f = r.findings.iter().find(|f| f.id == FindingId::MtaStsMxMismatch).unwrap();
+        let r = evaluate(
+            "example.test",
+            &txt_answer(&["v=STSv1; id=1;"]),
+            fetched(&body),
+            &["x.test".into()],
+        );
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::MtaStsMxMismatch)
+            .unwrap();
         assert_eq!(f.severity, Severity::Warning);
-        assert!(r.findings.iter().any(|f| f.id == FindingId::MtaStsNotEnforced));
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.id == FindingId::MtaStsNotEnforced)
+        );
     }
 
     #[test]
@@ -1144,11 +1193,25 @@ mod tests {
                 location: "https://elsewhere.test/".into(),
             }),
         });
-        let r = evaluate("example.test", &txt_answer(&["v=STSv1; id=1;"]), failed, &[]);
+        let r = evaluate(
+            "example.test",
+            &txt_answer(&["v=STSv1; id=1;"]),
+            failed,
+            &[],
+        );
         assert_eq!(r.findings[0].id, FindingId::MtaStsFetchFailed);
-        assert!(r.findings[0].summary.contains("301"), "{}", r.findings[0].summary);
+        assert!(
+            r.findings[0].summary.contains("301"),
+            "{}",
+            r.findings[0].summary
+        );
         assert!(r.policy.is_none());
-        let r = evaluate("example.test", &txt_answer(&["v=STSv1; id=1;"]), fetched("version: STSv1\n"), &[]);
+        let r = evaluate(
+            "example.test",
+            &txt_answer(&["v=STSv1; id=1;"]),
+            fetched("version: STSv1\n"),
+            &[],
+        );
         assert_eq!(r.findings[0].id, FindingId::MtaStsPolicyInvalid);
         assert_eq!(r.findings[0].severity, Severity::Error);
         assert_eq!(r.findings[0].evidence, b"version: STSv1\n");
@@ -1158,7 +1221,12 @@ mod tests {
     fn record_problems_are_findings() {
         let r = evaluate("example.test", &txt_answer(&[]), None, &[]);
         assert_eq!(r.findings[0].id, FindingId::MtaStsAbsent);
-        let r = evaluate("example.test", &txt_answer(&["v=STSv1; id=1;", "v=STSv1; id=2;"]), None, &[]);
+        let r = evaluate(
+            "example.test",
+            &txt_answer(&["v=STSv1; id=1;", "v=STSv1; id=2;"]),
+            None,
+            &[],
+        );
         assert_eq!(r.findings[0].id, FindingId::MtaStsRecordInvalid);
         assert!(r.findings[0].summary.contains("2 MTA-STS records"));
     }
@@ -1180,15 +1248,19 @@ mod tests {
         };
         let f = check_mx_tls("example.test", &p, "mx1.example.test", &wrong_name).unwrap();
         assert_eq!(f.id, FindingId::MtaStsMxCertificate);
-        assert!(f.summary.contains("not valid for the name mx1.example.test"), "{}", f.summary);
+        assert!(
+            f.summary
+                .contains("not valid for the name mx1.example.test"),
+            "{}",
+            f.summary
+        );
         assert_eq!(f.severity, Severity::Error);
-        let no_tls = MxTls {
-            tls: false,
-            ..ok
-        };
-        assert!(check_mx_tls("example.test", &p, "mx1.example.test", &no_tls)
-            .unwrap()
-            .summary
-            .contains("STARTTLS"));
+        let no_tls = MxTls { tls: false, ..ok };
+        assert!(
+            check_mx_tls("example.test", &p, "mx1.example.test", &no_tls)
+                .unwrap()
+                .summary
+                .contains("STARTTLS")
+        );
     }
 }

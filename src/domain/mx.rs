@@ -79,7 +79,12 @@ impl MxReport {
     pub fn targets(&self) -> Vec<(&str, IpAddr)> {
         self.hosts
             .iter()
-            .flat_map(|h| h.addresses.records.iter().map(move |a| (h.name.as_str(), *a)))
+            .flat_map(|h| {
+                h.addresses
+                    .records
+                    .iter()
+                    .map(move |a| (h.name.as_str(), *a))
+            })
             .collect()
     }
 }
@@ -88,7 +93,11 @@ fn mx_text(domain: &str, records: &[MxRecord]) -> Vec<u8> {
     records
         .iter()
         .map(|r| {
-            let ex = if r.exchange.is_empty() { "." } else { &r.exchange };
+            let ex = if r.exchange.is_empty() {
+                "."
+            } else {
+                &r.exchange
+            };
             format!("{domain}. MX {} {ex}", r.preference)
         })
         .collect::<Vec<_>>()
@@ -115,7 +124,11 @@ pub async fn resolve(resolver: &Resolver, domain: &str, ip: IpVersion) -> MxRepo
     }
     let (source, wanted): (MxSource, Vec<(u16, String)>) = match &mx.outcome {
         Outcome::Records => {
-            let null: Vec<&MxRecord> = mx.records.iter().filter(|r| r.exchange.is_empty()).collect();
+            let null: Vec<&MxRecord> = mx
+                .records
+                .iter()
+                .filter(|r| r.exchange.is_empty())
+                .collect();
             if !null.is_empty() {
                 let only = mx.records.len() == 1 && mx.records[0].preference == 0;
                 findings.push(
@@ -195,7 +208,14 @@ pub async fn resolve(resolver: &Resolver, domain: &str, ip: IpVersion) -> MxRepo
         let pref = *pref;
         set.spawn(async move {
             let addresses = resolver.addresses(&name, ip).await;
-            (i, MxHost { preference: pref, name, addresses })
+            (
+                i,
+                MxHost {
+                    preference: pref,
+                    name,
+                    addresses,
+                },
+            )
         });
     }
     let mut hosts: Vec<(usize, MxHost)> = Vec::with_capacity(wanted.len());
@@ -212,7 +232,10 @@ pub async fn resolve(resolver: &Resolver, domain: &str, ip: IpVersion) -> MxRepo
         IpVersion::V4 => " IPv4",
         IpVersion::V6 => " IPv6",
     };
-    let without: Vec<&MxHost> = hosts.iter().filter(|h| h.addresses.records.is_empty()).collect();
+    let without: Vec<&MxHost> = hosts
+        .iter()
+        .filter(|h| h.addresses.records.is_empty())
+        .collect();
     for h in &without {
         let why = match &h.addresses.outcome {
             Outcome::Failed(r) => format!("the lookup failed: {r}"),

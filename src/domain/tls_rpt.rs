@@ -267,7 +267,10 @@ mod tests {
 
     #[test]
     fn evaluation() {
-        let r = evaluate("example.test", &answer(&["v=TLSRPTv1; rua=mailto:a@example.test"]));
+        let r = evaluate(
+            "example.test",
+            &answer(&["v=TLSRPTv1; rua=mailto:a@example.test"]),
+        );
         assert!(matches!(r.state, TlsRptState::Found { .. }));
         assert!(r.findings.is_empty());
         let r = evaluate("example.test", &answer(&["v=spf1 -all"]));
@@ -275,7 +278,10 @@ mod tests {
         assert_eq!(r.findings[0].id, FindingId::TlsRptAbsent);
         let r = evaluate(
             "example.test",
-            &answer(&["v=TLSRPTv1; rua=mailto:a@example.test", "v=TLSRPTv1; rua=mailto:b@example.test"]),
+            &answer(&[
+                "v=TLSRPTv1; rua=mailto:a@example.test",
+                "v=TLSRPTv1; rua=mailto:b@example.test",
+            ]),
         );
         assert_eq!(r.state, TlsRptState::Multiple { count: 2 });
         assert_eq!(r.findings[0].id, FindingId::TlsRptInvalid);

@@ -199,7 +199,9 @@ impl Service {
             Protocol::Imap => {
                 b"* BYE [UNAVAILABLE] Server busy: too many connections, try again later\r\n"
             }
-            Protocol::Pop3 => b"-ERR [SYS/TEMP] Server busy: too many connections, try again later\r\n",
+            Protocol::Pop3 => {
+                b"-ERR [SYS/TEMP] Server busy: too many connections, try again later\r\n"
+            }
             // SMTP and LMTP (the server speaks no LMTP, but the reply would be the same).
             _ => b"421 4.3.2 All server ports are busy, try again later\r\n",
         }

@@ -48,7 +48,12 @@ pub fn https_client_config(roots: RootCertStore) -> Result<ClientConfig, String>
 /// # Errors
 /// The reason in operator terms: expired, wrong name, not issued by the
 /// anchor, unparsable certificate.
-pub fn verify_to_anchor(chain: &[Vec<u8>], anchor: &[u8], name: &str, now: u64) -> Result<(), String> {
+pub fn verify_to_anchor(
+    chain: &[Vec<u8>],
+    anchor: &[u8],
+    name: &str,
+    now: u64,
+) -> Result<(), String> {
     let Some((leaf, rest)) = chain.split_first() else {
         return Err("the server sent no certificate".into());
     };
@@ -97,7 +102,10 @@ fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static), depth: usize) -> Op
         return Some(tls);
     }
     if depth < 8 {
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             let inner: &(dyn std::error::Error + 'static) = inner;
             return find_rustls(inner, depth + 1);
         }

@@ -63,7 +63,9 @@ pub fn free_port() -> u16 {
 }
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}{}",
@@ -269,23 +271,30 @@ fn zone_header(origin: &str) -> String {
 
 /// Makes a key for `zone` in `dir`, returning its file base name.
 fn keygen(dir: &Path, zone: &str) -> String {
-    run(Command::new("ldns-keygen")
-        .current_dir(dir)
-        .args(["-a", "ECDSAP256SHA256", "-k", &format!("{zone}.")]))
+    run(Command::new("ldns-keygen").current_dir(dir).args([
+        "-a",
+        "ECDSAP256SHA256",
+        "-k",
+        &format!("{zone}."),
+    ]))
     .trim()
     .to_string()
 }
 
 fn sign(dir: &Path, zone: &str, file: &str, key: &str) {
-    run(Command::new("ldns-signzone")
-        .current_dir(dir)
-        .args(["-o", &format!("{zone}."), file, key]));
+    run(Command::new("ldns-signzone").current_dir(dir).args([
+        "-o",
+        &format!("{zone}."),
+        file,
+        key,
+    ]));
 }
 
 fn ds(dir: &Path, key: &str) -> String {
-    let out = run(Command::new("ldns-key2ds")
-        .current_dir(dir)
-        .args(["-n", "-2", &format!("{key}.key")]));
+    let out =
+        run(Command::new("ldns-key2ds")
+            .current_dir(dir)
+            .args(["-n", "-2", &format!("{key}.key")]));
     out.trim().to_string()
 }
 
@@ -307,10 +316,17 @@ impl Dns {
         parent.push_str("ns A 127.0.0.1\n");
         let mut conf_zones = String::new();
         for z in zones {
-            let label = z.name.strip_suffix(".test").expect("zones live under test.");
+            let label = z
+                .name
+                .strip_suffix(".test")
+                .expect("zones live under test.");
             parent.push_str(&format!("{label} NS ns.test.\n"));
             let file = format!("{}.zone", z.name);
-            std::fs::write(d.join(&file), format!("{}{}\n", zone_header(&z.name), z.records)).unwrap();
+            std::fs::write(
+                d.join(&file),
+                format!("{}{}\n", zone_header(&z.name), z.records),
+            )
+            .unwrap();
             let served = match z.signing {
                 Signing::Unsigned => file.clone(),
                 Signing::Signed | Signing::WrongDs => {
@@ -328,7 +344,10 @@ impl Dns {
                     format!("{file}.signed")
                 }
             };
-            conf_zones.push_str(&format!("zone:\n  name: {}.\n  zonefile: {served}\n", z.name));
+            conf_zones.push_str(&format!(
+                "zone:\n  name: {}.\n  zonefile: {served}\n",
+                z.name
+            ));
         }
         std::fs::write(d.join("test.zone"), parent).unwrap();
         let test_key = keygen(d, "test");
@@ -378,7 +397,10 @@ impl Dns {
 /// What one virtual host answers for `/.well-known/mta-sts.txt`.
 pub enum Answer {
     /// 200 with this body and media type.
-    Body { content_type: &'static str, body: String },
+    Body {
+        content_type: &'static str,
+        body: String,
+    },
     /// A redirect with this status to this URL.
     Redirect(u16, String),
     /// This status, empty body.
