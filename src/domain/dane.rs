@@ -19,7 +19,7 @@
 //!   leaf must be valid for the MX host name (§3.1.2, §3.2.3).
 //! - PKIX-TA(0) and PKIX-EE(1) are not used for SMTP (§3.1.3); records with
 //!   unknown parameters or a digest of the wrong length are unusable
-//!   (RFC 6698 §2.1, RFC 7671 §4). With no usable record, a DANE sender
+//!   (RFC 6698 §2.1.3, §7). With no usable record, a DANE sender
 //!   still insists on TLS but does not authenticate the server (§2.2).
 //! - CNAME expansion of the TLSA base domain (§2.2.3) is not done: TLSA is
 //!   looked up at the MX host name as published.
@@ -299,7 +299,7 @@ pub enum Unusable {
     UnknownSelector(u8),
     /// A matching type with no meaning (RFC 6698 §7.4).
     UnknownMatchingType(u8),
-    /// A digest of the wrong length for its matching type (RFC 7671 §4).
+    /// A digest of the wrong length for its matching type (RFC 6698 §2.1.3).
     BadDigestLength { expected: usize, got: usize },
 }
 
@@ -453,7 +453,7 @@ fn match_ee(record: &Tlsa, chain: &[Vec<u8>]) -> RecordVerdict {
 }
 
 fn match_ta(record: &Tlsa, chain: &[Vec<u8>], mx_host: &str, now: u64) -> RecordVerdict {
-    // The trust anchor is an issuer: depth 1 and up (RFC 7671 §5.2.2).
+    // The trust anchor is an issuer: depth 1 and up (RFC 7672 §3.1.2).
     let hit = chain
         .iter()
         .enumerate()
@@ -550,7 +550,7 @@ pub fn assess(
                     Stage::Dns,
                     format!("the TLSA records of {host} fail DNSSEC validation (bogus)"),
                     "A DANE sender cannot tell an attack from a mistake: it defers mail for this MX host and retries; fix the signatures or the DS records of the zone.",
-                    "RFC 7672 §2.2",
+                    "RFC 7672 §2.1.1",
                 )
                 .with_evidence(rrset_text.clone().into_bytes()),
             ),
@@ -577,7 +577,7 @@ pub fn assess(
             Stage::Dns,
             format!("the TLSA lookup at {} failed: {reason}", tlsa.name),
             "For an MX host in a signed zone, a DANE sender defers mail when the TLSA lookup fails for any reason other than a validated denial.",
-            "RFC 7672 §2.2",
+            "RFC 7672 §2.1.1, §2.2.3",
         ));
     }
     let matching = match (has_records, chain) {
@@ -595,7 +595,7 @@ pub fn assess(
                     Stage::Policy,
                     format!("TLSA record {} of {host} is unusable: {}", r.describe(), why.text()),
                     "Publish DANE-EE(3) or DANE-TA(2) records with selector 0/1 and matching type 1 (SHA2-256) or 2 (SHA2-512).",
-                    "RFC 7672 §3.1.3, RFC 6698 §2.1",
+                    "RFC 7672 §3.1.3; RFC 6698 §2.1",
                 )
                 .with_evidence(format!("{}. TLSA {}", tlsa.name, r.to_text()).into_bytes()),
             );
@@ -628,7 +628,7 @@ pub fn assess(
             let (severity, advice) = if applies {
                 (
                     Severity::Error,
-                    "A DANE sender will not deliver to this host: it defers the mail and retries until the records or the certificate are fixed. Publish a TLSA record for the certificate the host presents before switching certificates (RFC 7671 §8.1).",
+                    "A DANE sender will not deliver to this host: it defers the mail and retries until the records or the certificate are fixed. Publish a TLSA record for the certificate the host presents before switching certificates (RFC 7671).",
                 )
             } else {
                 (
@@ -646,7 +646,7 @@ pub fn assess(
                         reasons.join("; ")
                     ),
                     advice,
-                    "RFC 7672 §3.1, RFC 6698 §2.1",
+                    "RFC 7672 §3.1; RFC 6698 §2.1",
                 )
                 .with_evidence(rrset_text.clone().into_bytes()),
             );

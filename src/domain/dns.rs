@@ -1,6 +1,6 @@
 //! DNS for domain mode: one lookup = one [`Answer`] with its records, how
 //! the server answered (records, no data, no such domain, failure) and the
-//! DNSSEC status mailwire itself validated (RFC 4033 §5, RFC 4035 §4.3).
+//! DNSSEC status mailwire itself validated (RFC 4035 §4.3).
 //!
 //! ```text
 //! Resolver::mx / txt / tlsa / addresses
@@ -100,7 +100,7 @@ pub fn parse_dns_server(s: &str) -> std::result::Result<SocketAddr, String> {
 }
 
 /// The DNSSEC status of one answer, as a validating resolver sees it
-/// (RFC 4033 §5, RFC 4035 §4.3).
+/// (RFC 4035 §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DnssecStatus {

@@ -146,7 +146,7 @@ pub async fn resolve(resolver: &Resolver, domain: &str, ip: IpVersion) -> MxRepo
                         } else {
                             "A domain with a null MX must publish no other MX record; senders may treat it as taking no mail. Remove the null MX or the others."
                         },
-                        "RFC 7505 §3",
+                        "RFC 7505 §3, §4.1",
                     )
                     .with_evidence(mx_text(domain, &mx.records)),
                 );
@@ -269,7 +269,7 @@ pub async fn resolve(resolver: &Resolver, domain: &str, ip: IpVersion) -> MxRepo
                     Stage::Dns,
                     format!("MX host {} of {domain} is an alias (CNAME)", h.name),
                     "An MX must name a host with address records, not an alias; most senders follow it, but MTA-STS and DANE then judge names that may surprise you. Point the MX at the canonical name.",
-                    "RFC 2181 §10.3, RFC 5321 §5.1",
+                    "RFC 2181 §10.3; RFC 5321 §5.1",
                 )
                 .with_evidence(
                     format!("{} CNAME {}", h.name, h.addresses.cnames.join(" -> ")).into_bytes(),

@@ -1,7 +1,7 @@
 //! PKIX pieces for domain mode, kept here so rustls types stay in `tls/`:
 //! a strict client configuration for the MTA-STS policy fetch (RFC 8461
 //! §3.3), and chain verification against one given trust anchor, as a
-//! DANE-TA(2) TLSA record names it (RFC 7672 §3.1.2, RFC 7671 §5.2.2).
+//! DANE-TA(2) TLSA record names it (RFC 7672 §3.1.2; RFC 7671 §5.2).
 //!
 //! ```text
 //! domain::mta_sts::fetch_policy -> https_client_config(roots) -> reqwest (HTTPS GET)
@@ -43,7 +43,7 @@ pub fn https_client_config(roots: RootCertStore) -> Result<ClientConfig, String>
 /// Verifies that `chain` (DER, leaf first, as sent) leads to the trust
 /// anchor `anchor` (a certificate, DER) and that the leaf is valid for
 /// `name` at `now` (Unix seconds). The anchor's own validity period is not
-/// checked (RFC 7671 §5.2.2), the rest of the chain's is.
+/// checked (RFC 7671 §5.2), the rest of the chain's is.
 ///
 /// # Errors
 /// The reason in operator terms: expired, wrong name, not issued by the
