@@ -265,6 +265,11 @@ pub struct ServeArgs {
     /// Certificate the server presents.
     #[arg(long, value_enum, default_value_t = LeafKind::Good)]
     pub leaf: LeafKind,
+    /// Sessions served at once per listener; a connection beyond the limit
+    /// gets the protocol's "busy" refusal (SMTP 421 4.3.2, IMAP * BYE,
+    /// POP3 -ERR [SYS/TEMP]) and is closed.
+    #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// Act as the server of this recording on one ephemeral port of --listen
     /// (STARTTLS with a fresh certificate: the recorded key is not known).
     #[arg(long, value_name = "FILE")]

@@ -190,6 +190,29 @@ finding_ids! {
     // ---- TLS (engine and tls/) ----
     HandshakeFailed => "handshake_failed", "The TLS handshake failed.";
     CertificateUntrusted => "certificate_untrusted", "The certificate chain does not verify (see the verdict and the chain findings).";
+    // ---- domain mode: DNS (domain/) ----
+    DnsLookupFailed => "dns_lookup_failed", "A DNS lookup failed (SERVFAIL, REFUSED, timeout): the answer is unknown and senders retry later.";
+    DnssecBogus => "dnssec_bogus", "A DNSSEC-signed answer fails validation (bogus): validating senders cannot use it and defer the mail.";
+    DomainNotFound => "domain_not_found", "The domain does not exist (NXDOMAIN): senders bounce mail for it.";
+    NullMx => "null_mx", "The domain publishes a null MX (RFC 7505): it accepts no mail (or mixes it with other MX records).";
+    MxImplicit => "mx_implicit", "No MX records: senders deliver to the domain's own address records (implicit MX, RFC 5321 §5.1).";
+    MxNoAddress => "mx_no_address", "An MX host has no address records (of the IP version asked): senders skip it.";
+    MxCname => "mx_cname", "An MX record names an alias (CNAME) instead of a host (RFC 2181 §10.3).";
+    // ---- domain mode: policies (domain/) ----
+    MtaStsAbsent => "mta_sts_absent", "The domain publishes no MTA-STS record: senders cannot detect a STARTTLS downgrade.";
+    MtaStsRecordInvalid => "mta_sts_record_invalid", "The _mta-sts TXT record is malformed or there are several: senders assume no MTA-STS.";
+    MtaStsFetchFailed => "mta_sts_fetch_failed", "The MTA-STS policy could not be fetched over HTTPS (DNS, TLS, status, redirect, type, size, time).";
+    MtaStsPolicyInvalid => "mta_sts_policy_invalid", "The MTA-STS policy file is malformed (error: ignored by senders) or deviates from the grammar (warning).";
+    MtaStsNotEnforced => "mta_sts_not_enforced", "The MTA-STS policy is in testing or none mode: failures are reported or ignored, not enforced.";
+    MtaStsMxMismatch => "mta_sts_mx_mismatch", "An MX host matches no mx pattern of the MTA-STS policy: in enforce mode senders will not deliver to it.";
+    MtaStsMxCertificate => "mta_sts_mx_certificate", "An MX host lacks STARTTLS or a trusted certificate valid for its name: in enforce mode senders will not deliver to it.";
+    DaneTlsaInsecure => "dane_tlsa_insecure", "TLSA records (or the MX records naming the host) are not DNSSEC-validated: senders ignore DANE for the host.";
+    DaneTlsaBogus => "dane_tlsa_bogus", "The TLSA lookup fails DNSSEC validation (bogus): DANE senders defer mail for the host.";
+    DaneTlsaUnusable => "dane_tlsa_unusable", "A TLSA record is unusable for SMTP: usage 0/1 (RFC 7672 §3.1.3), unknown parameters or a bad digest length.";
+    DaneNoUsableRecord => "dane_no_usable_record", "No TLSA record of the host is usable: DANE senders insist on TLS but cannot authenticate.";
+    DaneMismatch => "dane_mismatch", "No TLSA record matches the certificate chain the MX host presented: DANE senders will not deliver.";
+    TlsRptAbsent => "tls_rpt_absent", "The domain publishes no TLS-RPT record: senders report no MTA-STS or DANE failures.";
+    TlsRptInvalid => "tls_rpt_invalid", "The _smtp._tls TXT record is malformed, duplicated or names a report URI senders cannot use.";
 }
 
 impl fmt::Display for FindingId {

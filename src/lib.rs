@@ -9,6 +9,8 @@
 //! - [`replay`]: recordings of those events (JSON Lines, secrets masked),
 //!   loaded back as the same events.
 //! - `check`, `server`, `tui`: consumers of those events.
+//! - [`domain`]: a mail domain from outside: MX, MTA-STS, DANE/TLSA and
+//!   TLS-RPT, with DNSSEC status (hickory-resolver, reqwest).
 //! - [`explain`]: the catalogue that says what each line and TLS item means,
 //!   with its RFC or IANA source, for the explain pane and lessons.
 
@@ -18,6 +20,7 @@
 pub mod cert;
 pub mod check;
 pub mod cli;
+pub mod domain;
 pub mod escape;
 pub mod explain;
 pub mod finding;

@@ -453,6 +453,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<i32> {
         bind: args.listen.ip(),
         port_base: args.port_base,
         leaf: args.leaf,
+        max_connections: args.max_connections,
         ..ServeOptions::default()
     };
     server::serve_forever(opts, args.ca_out.as_deref())

@@ -50,8 +50,15 @@ pub const SERVER_HOST: &str = "localhost";
 /// Largest message accepted by SMTP, as advertised in `SIZE` (RFC 1870).
 pub const MAX_MESSAGE_SIZE: usize = 10_240_000;
 
-/// Most connections served at once per listener; more are closed at once.
-const MAX_CONNECTIONS_PER_LISTENER: usize = 64;
+/// Default for [`ServeOptions::max_connections`]: sessions served at once
+/// per listener. Enough for `check --targets` with 1,000 loopback targets.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// Refusals being written at once per listener; beyond this (a flood), a
+/// connection over the limit is closed without a word. Each refusal is one
+/// short write (after a TLS handshake on implicit-TLS listeners).
+const MAX_REFUSALS_IN_FLIGHT: usize = 256;
+/// Time allowed to deliver a refusal, TLS handshake included.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long shutdown waits for sessions to say goodbye before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -100,6 +107,11 @@ pub struct ServeOptions {
     pub leaf: pki::LeafKind,
     /// Pause before each greeting (to show a slow server); default 0.
     pub greeting_delay: Duration,
+    /// Sessions served at once per listener (`serve --max-connections`);
+    /// a connection beyond it gets the protocol's refusal (SMTP 421 4.3.2,
+    /// IMAP `* BYE`, POP3 `-ERR [SYS/TEMP]`) and is closed. Default
+    /// [`DEFAULT_MAX_CONNECTIONS`]; 0 refuses every connection.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -109,6 +121,7 @@ impl Default for ServeOptions {
             port_base: None,
             leaf: pki::LeafKind::Good,
             greeting_delay: Duration::ZERO,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -173,6 +186,24 @@ impl Service {
         match self {
             Service::Smtps | Service::Imaps | Service::Pop3s => TlsMode::Implicit,
             _ => TlsMode::Starttls,
+        }
+    }
+
+    /// What the service says to a connection over the limit, in place of
+    /// the greeting, before it closes: a temporary failure, so the client
+    /// retries later (RFC 5321 §3.8 and §4.2.3 421 with RFC 3463 4.3.2
+    /// "system not accepting network messages", as Postfix's postscreen;
+    /// RFC 9051 §7.1.5 BYE with RFC 5530 UNAVAILABLE; RFC 3206 SYS/TEMP).
+    fn refusal(self) -> &'static [u8] {
+        match self.protocol() {
+            Protocol::Imap => {
+                b"* BYE [UNAVAILABLE] Server busy: too many connections, try again later\r\n"
+            }
+            Protocol::Pop3 => {
+                b"-ERR [SYS/TEMP] Server busy: too many connections, try again later\r\n"
+            }
+            // SMTP and LMTP (the server speaks no LMTP, but the reply would be the same).
+            _ => b"421 4.3.2 All server ports are busy, try again later\r\n",
         }
     }
 }
@@ -331,6 +362,7 @@ impl Server {
                 tcp,
                 service,
                 Arc::clone(&shared),
+                opts.max_connections,
                 shutdown.subscribe(),
             ));
         }
@@ -365,16 +397,22 @@ impl Server {
     }
 }
 
+/// Accepts connections for one listener: up to `max_connections` sessions
+/// at once; each one beyond gets [`Service::refusal`] and is closed, as a
+/// busy Postfix or Dovecot does, instead of being dropped without a word.
 async fn accept_loop(
     tcp: TcpListener,
     service: Service,
     shared: Arc<Shared>,
+    max_connections: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut sessions = JoinSet::new();
+    let mut refusals = JoinSet::new();
     loop {
-        // Reap finished sessions so the set stays bounded.
+        // Reap finished sessions so the count is of live sessions only.
         while sessions.try_join_next().is_some() {}
+        while refusals.try_join_next().is_some() {}
         let accepted = tokio::select! {
             r = tcp.accept() => r,
             _ = shutdown.changed() => break,
@@ -387,8 +425,14 @@ async fn accept_loop(
                 continue;
             }
         };
-        if sessions.len() >= MAX_CONNECTIONS_PER_LISTENER {
-            drop(stream);
+        if sessions.len() >= max_connections {
+            // Refuse in a task of its own so a slow reader (or a TLS
+            // handshake) never holds up the accept loop; the refusals are
+            // bounded too, so a flood cannot grow the task set.
+            if refusals.len() < MAX_REFUSALS_IN_FLIGHT {
+                let _ = stream.set_nodelay(true);
+                refusals.spawn(refuse(stream, service, Arc::clone(&shared)));
+            }
             continue;
         }
         let _ = stream.set_nodelay(true);
@@ -401,6 +445,7 @@ async fn accept_loop(
     }
     // Stop accepting before waiting, so a connect after shutdown is refused.
     drop(tcp);
+    refusals.shutdown().await;
     let graceful = async { while sessions.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful)
         .await
@@ -408,6 +453,29 @@ async fn accept_loop(
     {
         sessions.shutdown().await;
     }
+}
+
+/// Writes the service's refusal (inside TLS on an implicit-TLS listener, so
+/// the client can read it) and closes; bounded by [`REFUSAL_TIMEOUT`].
+async fn refuse(tcp: TcpStream, service: Service, shared: Arc<Shared>) {
+    use tokio::io::AsyncWriteExt;
+    let line = service.refusal();
+    let deliver = async {
+        match service.tls() {
+            TlsMode::Implicit => {
+                let mut tls = shared.tls.accept(tcp).await?;
+                tls.write_all(line).await?;
+                tls.shutdown().await
+            }
+            TlsMode::Starttls => {
+                let mut tcp = tcp;
+                tcp.write_all(line).await?;
+                tcp.shutdown().await
+            }
+        }
+    };
+    // A client that does not read or finish the handshake in time is cut.
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, deliver).await;
 }
 
 async fn serve_connection(conn: Conn, tcp: TcpStream, shutdown: watch::Receiver<bool>) {

@@ -3,6 +3,7 @@
 //! connectors used by `session` and `server`.
 
 pub mod client;
+pub mod pkix;
 pub mod server;
 pub mod summary;
 pub mod verifier;
