@@ -181,6 +181,7 @@ impl ConnectOpts {
                 servername: self.servername.clone(),
                 no_sni: self.no_sni,
                 ca_files: self.ca_files.clone(),
+                ca_pem: Vec::new(),
                 tls_version: self.tls_version.clone(),
                 alpn: self.alpn.clone(),
                 strict: self.strict,
@@ -259,7 +260,8 @@ pub struct ServeArgs {
     /// recommended. Port 0 or none: ephemeral.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_listen)]
     pub listen: std::net::SocketAddr,
-    /// Write the generated root CA certificate (PEM) here [default: a file in the temp directory, printed].
+    /// Write the generated root CA certificate (PEM) here, the only file serve
+    /// writes [default: the PEM is printed, nothing is written].
     #[arg(long, value_name = "FILE")]
     pub ca_out: Option<PathBuf>,
     /// Certificate the server presents.

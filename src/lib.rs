@@ -29,6 +29,7 @@ pub mod protocol;
 pub mod replay;
 pub mod server;
 pub mod session;
+pub mod signal;
 pub mod target;
 pub mod tls;
 pub mod tui;

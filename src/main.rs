@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -19,6 +20,10 @@ use mailwire::session::{self, SessionConfig};
 use mailwire::target::Target;
 use mailwire::tui::{self, App, AppConfig, Plan};
 
+/// How long a command that watches the stop signals itself (the TUI,
+/// `serve`) may take to finish after one, before it is dropped anyway.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -28,8 +33,53 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let code = runtime.block_on(dispatch(cli));
+    let code = runtime.block_on(until_stopped(cli));
+    // Tasks still running (e.g. a server's connections) end with the runtime.
+    drop(runtime);
     ExitCode::from(u8::try_from(code).unwrap_or(3))
+}
+
+/// Runs the command until it ends or a stop signal (SIGINT, SIGTERM,
+/// SIGHUP) arrives. Commands that watch the signals themselves get
+/// [`STOP_GRACE`] to finish (the TUI restores the terminal, `serve` says
+/// goodbye); any other command is dropped at once. Dropping runs every
+/// destructor on the way, so temporary files and terminal modes are cleaned
+/// up on this path too. A command stopped this way exits 128 + the signal number.
+async fn until_stopped(cli: Cli) -> i32 {
+    // Made first, so from here on the signals never end the process abruptly.
+    let mut watch = match mailwire::signal::Watch::new() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("mailwire: cannot watch stop signals: {e}");
+            None
+        }
+    };
+    let graceful = matches!(
+        cli.command,
+        Some(Command::Connect { .. } | Command::Demo(_) | Command::Serve(_))
+            | Some(Command::Replay(ReplayArgs { against: None, .. }))
+            | None
+    );
+    let work = dispatch(cli);
+    tokio::pin!(work);
+    let stopped = async {
+        match watch.as_mut() {
+            Some(w) => w.next().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        code = &mut work => code,
+        stop = stopped => {
+            if graceful
+                && let Ok(code) = tokio::time::timeout(STOP_GRACE, &mut work).await
+            {
+                return code;
+            }
+            eprintln!("mailwire: stopped by {}", stop.name());
+            stop.exit_code()
+        }
+    }
 }
 
 async fn dispatch(cli: Cli) -> i32 {
@@ -61,11 +111,11 @@ async fn dispatch(cli: Cli) -> i32 {
     })
 }
 
-/// The built-in server, started in-process, and a session config trusting its root.
+/// The built-in server, started in-process, and a session config trusting
+/// its root. The root goes to the session in memory: nothing is written to
+/// disk, so nothing is left there however the process ends.
 struct Demo {
     server: Server,
-    /// Removed on drop; a random name, so no other user can plant it.
-    ca_file: tempfile::NamedTempFile,
 }
 
 impl Demo {
@@ -76,13 +126,7 @@ impl Demo {
         })
         .await
         .context("cannot start the built-in server")?;
-        let ca_file = tempfile::Builder::new()
-            .prefix("mailwire-demo-root-")
-            .suffix(".pem")
-            .tempfile()
-            .context("cannot create a file for the demo root")?;
-        std::fs::write(ca_file.path(), server.root_pem()).context("cannot write the demo root")?;
-        Ok(Demo { server, ca_file })
+        Ok(Demo { server })
     }
 
     /// Session config for one of the demo listeners, trusting the demo root
@@ -106,10 +150,11 @@ impl Demo {
             .listener(name)
             .context("demo listener missing")?;
         let mut conn = conn.clone();
-        conn.ca_files.push(self.ca_file.path().to_path_buf());
         conn.servername
             .get_or_insert_with(|| server::SERVER_HOST.to_string());
-        Ok(conn.session_config(parse_target(&listener.url())?))
+        let mut config = conn.session_config(parse_target(&listener.url())?);
+        config.tls.ca_pem.push(self.server.root_pem().to_string());
+        Ok(config)
     }
 }
 
@@ -428,18 +473,7 @@ async fn local_addr_towards(target: &Target) -> Option<SocketAddr> {
 async fn run_serve(args: ServeArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.replay {
         let recording = replay::Recording::load(file)?;
-        let ca_out = match &args.ca_out {
-            Some(p) => p.clone(),
-            None => tempfile::Builder::new()
-                .prefix("mailwire-replay-root-")
-                .suffix(".pem")
-                .tempfile()
-                .context("cannot create a file for the root")?
-                .into_temp_path()
-                .keep()
-                .context("cannot keep the root file")?,
-        };
-        server::replay::serve(&recording, args.listen, &ca_out)
+        server::replay::serve(&recording, args.listen, args.ca_out.as_deref())
             .await
             .map_err(anyhow::Error::msg)?;
         return Ok(0);

@@ -1,11 +1,19 @@
 //! `mailwire check` against real Dovecot and Postfix: the good chain on
 //! every protocol and port, then each broken leaf; then the TUI end to end
 //! (tmux) against real Postfix SMTP and Dovecot IMAP. One test function so
-//! the servers are started once and stopped at the end.
+//! the servers are started once and stopped at the end; it runs while
+//! decoys hold the harness's former fixed ports (10025, 10143, ...) and while
+//! a second copy of the harness runs beside it
+//! (`two_copies_of_the_harness_run_side_by_side`), since every run picks its
+//! own free ports.
 
 mod common;
 
-use common::realservers::{self as rs, RealServers};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use common::realservers::{self as rs, RealServers, Set};
 use common::record::{assert_round_trip, record_session};
 use common::tmux::{self, Tmux};
 use common::{json, mailwire};
@@ -27,11 +35,12 @@ fn check(url: &str, ca: &str) -> (i32, serde_json::Value) {
 
 /// Records a STARTTLS session against real Dovecot (IMAP and POP3) and
 /// loads it back: the same events as the engine emitted, byte for byte.
-fn record_round_trip_against_dovecot(ca: &str) {
+fn record_round_trip_against_dovecot(servers: &RealServers) {
+    let ca = servers.ca();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (scheme, port) in [("imap", rs::IMAP), ("pop3", rs::POP3)] {
-        let url = format!("{scheme}://127.0.0.1:{port}");
+    for scheme in ["imap", "pop3"] {
+        let url = servers.url(scheme);
         let mut config = SessionConfig::new(Target::parse(&url).unwrap());
         config.tls.ca_files.push(ca.into());
         let path = dir.path().join(format!("{scheme}.jsonl"));
@@ -42,26 +51,89 @@ fn record_round_trip_against_dovecot(ca: &str) {
     }
 }
 
+/// The ports the harness used before it picked its own (SMTP, submission,
+/// SMTPS, IMAP, IMAPS, POP3, POP3S of the good set, and SMTP/IMAP of the
+/// expired set).
+const FORMER_DEFAULT_PORTS: [u16; 9] = [
+    10025, 10587, 10465, 10143, 10993, 10110, 10995, 11025, 11143,
+];
+
+/// What a decoy says to whoever connects: a mail server that is not ours.
+const DECOY_BANNER: &[u8] = b"220 decoy.invalid ESMTP another mail server\r\n";
+
+/// Listeners on the former fixed ports of the harness, each answering like
+/// some other SMTP server, for as long as the value lives. A port another
+/// process already holds is left to it (it is just as much in the way).
+struct Decoys {
+    ports: Vec<u16>,
+    _listeners: Vec<TcpListener>,
+}
+
+impl Decoys {
+    fn start() -> Decoys {
+        let mut ports = Vec::new();
+        let mut listeners = Vec::new();
+        for port in FORMER_DEFAULT_PORTS {
+            let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) else {
+                eprintln!("decoy: 127.0.0.1:{port} is already taken by another process");
+                continue;
+            };
+            let accept = listener.try_clone().expect("clone listener");
+            // Detached: it ends with the test process; every connection
+            // gets the banner and is closed.
+            std::thread::spawn(move || {
+                for mut conn in accept.incoming().flatten() {
+                    let _ = conn.write_all(DECOY_BANNER);
+                }
+            });
+            ports.push(port);
+            listeners.push(listener);
+        }
+        Decoys {
+            ports,
+            _listeners: listeners,
+        }
+    }
+
+    /// True while `port` still answers as a decoy.
+    fn answers(port: u16) -> bool {
+        let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut got = vec![0; DECOY_BANNER.len()];
+        conn.read_exact(&mut got).is_ok() && got == DECOY_BANNER
+    }
+}
+
 #[test]
 fn check_against_real_dovecot_and_postfix() {
+    // Decoys first, so the harness has to find its way around them.
+    let decoys = Decoys::start();
     let Some(servers) = RealServers::start() else {
         return;
     };
     let ca = servers.ca();
-    record_round_trip_against_dovecot(ca);
+    let base = servers.base();
+    assert!(
+        !(base..base + 40).any(|p| FORMER_DEFAULT_PORTS.contains(&p)),
+        "block {base}..{} overlaps the decoys",
+        base + 40
+    );
+    record_round_trip_against_dovecot(&servers);
 
     // Good chain: leaf + intermediate, trusted with the test root, TLS 1.3.
     let good = [
-        ("smtp", rs::SMTP, "upgraded"),
-        ("submission", rs::SUBMISSION, "upgraded"),
-        ("smtps", rs::SMTPS, "implicit"),
-        ("imap", rs::IMAP, "upgraded"),
-        ("imaps", rs::IMAPS, "implicit"),
-        ("pop3", rs::POP3, "upgraded"),
-        ("pop3s", rs::POP3S, "implicit"),
+        ("smtp", "upgraded"),
+        ("submission", "upgraded"),
+        ("smtps", "implicit"),
+        ("imap", "upgraded"),
+        ("imaps", "implicit"),
+        ("pop3", "upgraded"),
+        ("pop3s", "implicit"),
     ];
-    for (scheme, port, starttls) in good {
-        let url = format!("{scheme}://127.0.0.1:{port}");
+    for (scheme, starttls) in good {
+        let url = servers.url(scheme);
         let (code, j) = check(&url, ca);
         assert_eq!(code, 0, "{url}: {j:#}");
         assert_eq!(j["tls"]["version"], "TLSv1.3", "{url}");
@@ -95,7 +167,7 @@ fn check_against_real_dovecot_and_postfix() {
     }
 
     // Postfix offers AUTH only after STARTTLS (smtpd_tls_auth_only).
-    let (_, j) = check(&format!("smtp://127.0.0.1:{}", rs::SMTP), ca);
+    let (_, j) = check(&servers.url("smtp"), ca);
     let has_auth = |k: &str| {
         j[k].as_array()
             .unwrap()
@@ -109,21 +181,14 @@ fn check_against_real_dovecot_and_postfix() {
 
     // Broken leaves: exit 1, the right reason, and the chain still reported.
     let broken = [
-        (11, "expired", 2),
-        (12, "self_signed", 1),
-        (13, "name_mismatch", 2),
-        (14, "missing_intermediate", 1),
+        (Set::Expired, "expired", 2),
+        (Set::SelfSigned, "self_signed", 1),
+        (Set::WrongHost, "name_mismatch", 2),
+        (Set::LeafOnly, "missing_intermediate", 1),
     ];
-    for (prefix, error, certs) in broken {
-        for (scheme, last) in [
-            ("smtp", 25),
-            ("smtps", 465),
-            ("imap", 143),
-            ("imaps", 993),
-            ("pop3", 110),
-            ("pop3s", 995),
-        ] {
-            let port = prefix * 1000 + last;
+    for (set, error, certs) in broken {
+        for scheme in ["smtp", "smtps", "imap", "imaps", "pop3", "pop3s"] {
+            let port = servers.port(set, scheme);
             let url = format!("{scheme}://127.0.0.1:{port}");
             let (code, j) = check(&url, ca);
             assert_eq!(code, 1, "{url}: {j:#}");
@@ -138,27 +203,132 @@ fn check_against_real_dovecot_and_postfix() {
         }
     }
 
-    tui_starttls_against_real_postfix(ca);
-    tui_starttls_against_real_dovecot(ca);
+    tui_starttls_against_real_postfix(&servers);
+    tui_starttls_against_real_dovecot(&servers);
+
+    // The decoys were never disturbed: still there, still answering.
+    for &port in &decoys.ports {
+        assert!(Decoys::answers(port), "decoy on {port} gone");
+    }
+}
+
+/// A second copy of the harness, started while the first one runs (tests in
+/// one file run in parallel): its own directory, its own ports, both serve.
+#[test]
+fn two_copies_of_the_harness_run_side_by_side() {
+    let Some(servers) = RealServers::start() else {
+        return;
+    };
+    let ca = servers.ca();
+    for scheme in ["smtp", "imap", "pop3s"] {
+        let url = servers.url(scheme);
+        let (code, j) = check(&url, ca);
+        assert_eq!(code, 0, "{url}: {j:#}");
+        assert_eq!(j["verification"]["trusted"], true, "{url}");
+    }
+    let dir = servers.dir.clone();
+    drop(servers);
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+/// A fixed base whose block is taken: start.sh refuses and names the
+/// process holding the port (this test process), before starting anything.
+#[test]
+fn a_taken_port_is_reported_with_its_process() {
+    if !rs::available() {
+        return;
+    }
+    let holder = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    // The held port is the good set's IMAP port (base + 2).
+    let base = port - 2;
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/realservers/start.sh"
+        ))
+        .arg(dir.path())
+        .env("REALSERVERS_NO_INSTALL", "1")
+        .env("REALSERVERS_PORT_BASE", base.to_string())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&format!("ports already in use: {port}")),
+        "{err}"
+    );
+    let who = format!("127.0.0.1:{port} by ");
+    let pid = format!("(pid {}: ", std::process::id());
+    assert!(err.contains(&who) && err.contains(&pid), "{err}");
+    assert!(
+        !dir.path().join("postfix").exists() && !dir.path().join("dovecot").exists(),
+        "nothing is started on a taken block"
+    );
 }
 
 /// The TUI on real Postfix: EHLO, Ctrl-T, EHLO, QUIT; TLS 1.3 and the leaf
 /// `CN=mail.test.example` on screen; the terminal restored after Ctrl-Q.
-fn tui_starttls_against_real_postfix(ca: &str) {
+fn tui_starttls_against_real_postfix(servers: &RealServers) {
     if !tmux::available("TUI against real Postfix") {
         return;
     }
-    let url = format!("smtp://127.0.0.1:{}", rs::SMTP);
-    let t = Tmux::mailwire("postfix", &[url.as_str(), "--ca-file", ca]);
+    let url = servers.url("smtp");
+    let t = Tmux::mailwire("postfix", &[url.as_str(), "--ca-file", servers.ca()]);
     tmux::starttls_flow(&t, &tmux::SMTP, "mail.test.example");
 }
 
 /// The TUI on real Dovecot: CAPABILITY, Ctrl-T, CAPABILITY, LOGOUT.
-fn tui_starttls_against_real_dovecot(ca: &str) {
+fn tui_starttls_against_real_dovecot(servers: &RealServers) {
     if !tmux::available("TUI against real Dovecot") {
         return;
     }
-    let url = format!("imap://127.0.0.1:{}", rs::IMAP);
-    let t = Tmux::mailwire("dovecot", &[url.as_str(), "--ca-file", ca]);
+    let url = servers.url("imap");
+    let t = Tmux::mailwire("dovecot", &[url.as_str(), "--ca-file", servers.ca()]);
     tmux::starttls_flow(&t, &tmux::IMAP, "mail.test.example");
+}
+
+/// A run killed before its drop (SIGKILL, a crash) leaves its servers
+/// running; the next start finds its directory, sees the owner is gone,
+/// stops them and removes the directory.
+#[test]
+fn servers_of_a_killed_run_are_stopped_by_the_next() {
+    if !rs::available() {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(rs::DIR_PREFIX)
+        .tempdir()
+        .unwrap()
+        .keep();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/realservers/start.sh"
+        ))
+        .arg(&dir)
+        .env("REALSERVERS_NO_INSTALL", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let master: u32 = std::fs::read_to_string(dir.join("postfix/spool/pid/master.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{master}")).exists());
+    // The owner: a process that has exited.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(dir.join("owner"), format!("{dead} 0")).unwrap();
+
+    rs::sweep_stale();
+    assert!(!dir.exists(), "{} still there", dir.display());
+    let alive = std::fs::read_to_string(format!("/proc/{master}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, r)| !r.starts_with('Z'))
+    });
+    assert!(!alive, "postfix master {master} still running");
 }

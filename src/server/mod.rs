@@ -26,7 +26,7 @@ mod sasl;
 mod smtp;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -502,57 +502,47 @@ async fn serve_connection(conn: Conn, tcp: TcpStream, shutdown: watch::Receiver<
     }
 }
 
-/// Starts the server, prints one line per listener and where the root CA
-/// PEM is, then serves until Ctrl-C or SIGTERM and shuts down cleanly.
+/// Starts the server, prints one line per listener and the root CA, then
+/// serves until SIGINT, SIGTERM or SIGHUP and shuts down cleanly.
 ///
-/// The PEM goes to `ca_out`, or to a file in the temp directory whose path
-/// is printed.
+/// The root CA PEM is written to `ca_out` when given (the only file this
+/// writes); otherwise it is printed, so nothing lands in the temp directory.
 ///
 /// # Errors
 /// Whatever [`Server::start`] returns, or [`Error::Io`] when the PEM cannot
 /// be written or signals cannot be watched.
 pub async fn serve_forever(opts: ServeOptions, ca_out: Option<&Path>) -> Result<()> {
+    // Watched before anything is bound, so a stop signal during start-up
+    // still shuts down cleanly.
+    let mut stop = crate::signal::Watch::new().map_err(|source| Error::Io {
+        what: "cannot watch stop signals".into(),
+        source,
+    })?;
     let server = Server::start(opts).await?;
-    let ca_path: PathBuf = match ca_out {
-        Some(p) => p.to_path_buf(),
-        None => std::env::temp_dir().join(format!("mailwire-demo-ca-{}.pem", std::process::id())),
-    };
-    if let Err(source) = std::fs::write(&ca_path, server.root_pem()) {
+    if let Some(path) = ca_out
+        && let Err(source) = std::fs::write(path, server.root_pem())
+    {
         server.shutdown().await;
         return Err(Error::Io {
-            what: format!("cannot write root CA to {}", ca_path.display()),
+            what: format!("cannot write root CA to {}", path.display()),
             source,
         });
     }
     for l in server.listeners() {
         println!("{}", l.describe());
     }
-    println!("root CA: {}", ca_path.display());
-    println!("login: {DEMO_USER} / {DEMO_PASSWORD}");
-    let waited = wait_for_stop_signal().await;
-    server.shutdown().await;
-    waited
-}
-
-#[cfg(unix)]
-async fn wait_for_stop_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).map_err(|source| Error::Io {
-        what: "cannot watch SIGTERM".into(),
-        source,
-    })?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|source| Error::Io { what: "cannot watch Ctrl-C".into(), source }),
-        _ = term.recv() => Ok(()),
+    match ca_out {
+        Some(path) => println!("root CA: {}", path.display()),
+        None => print!(
+            "root CA (not written to disk; --ca-out FILE writes it):\n{}",
+            server.root_pem()
+        ),
     }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_stop_signal() -> Result<()> {
-    tokio::signal::ctrl_c().await.map_err(|source| Error::Io {
-        what: "cannot watch Ctrl-C".into(),
-        source,
-    })
+    println!("login: {DEMO_USER} / {DEMO_PASSWORD}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    stop.next().await;
+    server.shutdown().await;
+    Ok(())
 }
 
 #[cfg(test)]

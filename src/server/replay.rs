@@ -34,20 +34,25 @@ enum Next {
     Done,
 }
 
-/// Binds `listen`, prints the URL and the new root's path, and serves
-/// connections from `recording` until killed.
+/// Binds `listen`, prints the URL and the new root (its path when written
+/// to `ca_out`, else the PEM itself: nothing goes to the temp directory),
+/// and serves connections from `recording` until SIGINT, SIGTERM or SIGHUP.
 ///
 /// # Errors
-/// The certificate cannot be generated or the address bound.
+/// The certificate cannot be generated, the root written or the address bound.
 pub async fn serve(
     recording: &Recording,
     listen: std::net::SocketAddr,
-    ca_out: &std::path::Path,
+    ca_out: Option<&std::path::Path>,
 ) -> Result<(), String> {
+    let mut stop =
+        crate::signal::Watch::new().map_err(|e| format!("cannot watch stop signals: {e}"))?;
     let pki = DemoPki::generate(LeafKind::Good).map_err(|e| e.to_string())?;
     let tls = ServerTls::new(&pki.chain_der(), pki.leaf_key_der()).map_err(|e| e.to_string())?;
-    std::fs::write(ca_out, pki.root_pem())
-        .map_err(|e| format!("cannot write {}: {e}", ca_out.display()))?;
+    if let Some(path) = ca_out {
+        std::fs::write(path, pki.root_pem())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     let target = &recording.header().target;
     let listener = TcpListener::bind(listen)
         .await
@@ -56,11 +61,15 @@ pub async fn serve(
     // A reader that closed our stdout after the URL must not stop the server.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{}://{addr}", target.scheme);
-    let _ = writeln!(
-        out,
-        "root CA: {} (a fresh certificate for localhost: the recorded server's key is not known)",
-        ca_out.display()
-    );
+    let why = "a fresh certificate for localhost: the recorded server's key is not known";
+    let _ = match ca_out {
+        Some(path) => writeln!(out, "root CA: {} ({why})", path.display()),
+        None => write!(
+            out,
+            "root CA ({why}; not written to disk, --ca-out FILE writes it):\n{}",
+            pki.root_pem()
+        ),
+    };
     let _ = out.flush();
     let script = Arc::new(Script {
         protocol: target.protocol,
@@ -69,8 +78,13 @@ pub async fn serve(
     });
     let implicit = target.tls == TlsMode::Implicit;
     loop {
-        let Ok((tcp, peer)) = listener.accept().await else {
-            continue;
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => continue,
+            },
+            // Open connections end with the runtime; nothing is on disk to remove.
+            _ = stop.next() => return Ok(()),
         };
         let script = Arc::clone(&script);
         tokio::spawn(async move {

@@ -57,7 +57,7 @@ pub struct Established<S> {
 
 /// Trust anchors: the OS store (as `openssl s_client` and swaks use), the
 /// Mozilla set from webpki-roots only when the OS store is empty, plus
-/// `--ca-file` PEMs.
+/// `--ca-file` PEMs, plus PEMs handed over in memory (`ca_pem`).
 pub fn root_store(opts: &ClientOptions) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
@@ -81,6 +81,21 @@ pub fn root_store(opts: &ClientOptions) -> Result<RootCertStore, TlsError> {
             roots.add(c).map_err(|e| {
                 TlsError::Config(format!("bad certificate in {}: {e}", path.display()))
             })?;
+        }
+    }
+    for (i, pem) in opts.ca_pem.iter().enumerate() {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| TlsError::Config(format!("trust anchor {i} in memory: {e}")))?;
+        if certs.is_empty() {
+            return Err(TlsError::Config(format!(
+                "trust anchor {i} in memory holds no certificate"
+            )));
+        }
+        for c in certs {
+            roots
+                .add(c)
+                .map_err(|e| TlsError::Config(format!("trust anchor {i} in memory: {e}")))?;
         }
     }
     Ok(roots)

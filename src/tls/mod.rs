@@ -20,6 +20,10 @@ pub struct ClientOptions {
     pub no_sni: bool,
     /// Extra trust anchors (PEM), added to the OS store.
     pub ca_files: Vec<std::path::PathBuf>,
+    /// Extra trust anchors handed over in memory, PEM text (RFC 7468): the
+    /// built-in server's root for `demo` and `check --demo`, which so never
+    /// touches the disk.
+    pub ca_pem: Vec<String>,
     /// Only this version: `Some("1.2")` or `Some("1.3")`.
     pub tls_version: Option<String>,
     /// ALPN protocols to offer, in order.

@@ -286,8 +286,8 @@ pub(crate) fn install_panic_hook() {
 }
 
 /// Runs the UI on the real terminal: alternate screen, raw mode, mouse
-/// capture and bracketed paste, restored on exit, error, panic, Ctrl-C and
-/// SIGTERM. `NO_COLOR` switches to the monochrome theme. Returns the app
+/// capture and bracketed paste, restored on exit, error, panic, and the stop
+/// signals SIGINT, SIGTERM and SIGHUP (a closed terminal window). `NO_COLOR` switches to the monochrome theme. Returns the app
 /// (e.g. for a transcript export after the session).
 pub async fn run_terminal(app: App, handle: SessionHandle) -> Result<App> {
     run_terminal_recording(app, handle, None).await
@@ -310,26 +310,9 @@ pub async fn run_terminal_recording(
         r = run_recording(&mut terminal, &mut app, handle, EventStream::new(), switch) => r,
         // In raw mode Ctrl-C is a key (handled as quit); these are signals
         // sent from outside, e.g. `kill` or a closing terminal emulator.
-        _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = terminate() => Ok(()),
+        _ = crate::signal::stop() => Ok(()),
     };
     drop(terminal);
     drop(guard);
     result.map(|()| app)
-}
-
-#[cfg(unix)]
-async fn terminate() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(_) => std::future::pending::<()>().await,
-    }
-}
-
-#[cfg(not(unix))]
-async fn terminate() {
-    std::future::pending::<()>().await
 }

@@ -256,13 +256,17 @@ impl Viewer {
     }
 }
 
-/// Runs the viewer on the real terminal, restoring it on every exit.
+/// Runs the viewer on the real terminal, restoring it on every exit,
+/// SIGINT, SIGTERM and SIGHUP included.
 pub async fn run_terminal(mut viewer: Viewer) -> Result<()> {
     super::install_panic_hook();
     let guard = super::TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
-    let result = viewer.run_with(&mut terminal, EventStream::new()).await;
+    let result = tokio::select! {
+        r = viewer.run_with(&mut terminal, EventStream::new()) => r,
+        _ = crate::signal::stop() => Ok(()),
+    };
     drop(terminal);
     drop(guard);
     result

@@ -1,29 +1,72 @@
 //! Real Dovecot (IMAP, POP3) and Postfix (SMTP) on loopback, started by
 //! `tests/realservers/start.sh` with the test PKI and its broken leaves.
 //!
+//! Every [`RealServers::start`] gets its own private directory under the
+//! temp directory and its own block of 40 free ports, picked by start.sh
+//! (see there for the layout), so `cargo test` runs beside other mail
+//! servers and beside another copy of this harness. The ports are read back
+//! from the directory's `realservers.env`; tests ask [`RealServers::port`].
+//! On drop the servers are stopped and the directory removed.
+//!
+//! A server found running: with the default private directory there never is
+//! one. `MAILWIRE_REALSERVERS_DIR=DIR` uses servers a developer started by
+//! hand (`bash tests/realservers/start.sh DIR`): they are reused and left
+//! running; if the harness had to start them there, it stops them again
+//! (and keeps DIR). `MAILWIRE_REALSERVERS_PORT_BASE=N` fixes the block at
+//! N..N+39 instead of a random free one. A run killed before its drop (e.g.
+//! SIGKILL) leaves its servers behind; the next start stops them, as their
+//! directory names an owner process that is gone.
+//!
 //! Without the packages (or without root) the tests print a loud SKIPPED
 //! line and pass; with `MAILWIRE_REQUIRE_REALSERVERS=1` (set by `.ci/run`)
-//! a skip is a failure. Servers this process started are stopped on drop.
+//! a skip is a failure.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Ports of the good set; broken sets share the last three digits with
-/// another leading pair: 11 expired, 12 self-signed, 13 wrong host, 14 leaf only.
-pub const SMTP: u16 = 10025;
-pub const SUBMISSION: u16 = 10587;
-pub const SMTPS: u16 = 10465;
-pub const IMAP: u16 = 10143;
-pub const IMAPS: u16 = 10993;
-pub const POP3: u16 = 10110;
-pub const POP3S: u16 = 10995;
+/// The certificate sets; each listens on its own ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Set {
+    /// Leaf + intermediate, valid, for `mail.test.example` and 127.0.0.1/2.
+    Good,
+    /// The leaf expired in 2020.
+    Expired,
+    /// A self-signed leaf.
+    SelfSigned,
+    /// A leaf for `wrong.test.example` only.
+    WrongHost,
+    /// The good leaf without its intermediate.
+    LeafOnly,
+}
+
+impl Set {
+    fn key(self) -> &'static str {
+        match self {
+            Set::Good => "main",
+            Set::Expired => "expired",
+            Set::SelfSigned => "selfsigned",
+            Set::WrongHost => "wronghost",
+            Set::LeafOnly => "leafonly",
+        }
+    }
+}
+
+/// Prefix of the private directories; the stale-run sweep looks only at these.
+pub const DIR_PREFIX: &str = "mailwire-realservers-";
+/// Tries when another process takes a port between start.sh's pick and bind.
+const START_ATTEMPTS: usize = 3;
 
 /// Running real servers.
 pub struct RealServers {
     pub dir: PathBuf,
     /// Root CA of the test PKI (PEM).
     pub ca: PathBuf,
+    /// `REALSERVERS_*` lines of `realservers.env`.
+    env: HashMap<String, String>,
     started_here: bool,
+    /// True for the private directory this run created (removed on drop).
+    private: bool,
 }
 
 fn scripts() -> PathBuf {
@@ -40,56 +83,203 @@ fn skip(why: &str) -> Option<RealServers> {
     None
 }
 
+/// True when the tests can start the servers: root and the packages.
+/// Prints the SKIPPED line (or panics under MAILWIRE_REQUIRE_REALSERVERS=1)
+/// when not.
+pub fn available() -> bool {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        skip("they need root to start Postfix and Dovecot");
+        return false;
+    }
+    let installed = ["dovecot", "postfix"].iter().all(|bin| {
+        ["/usr/sbin", "/usr/bin", "/sbin"]
+            .iter()
+            .any(|d| Path::new(d).join(bin).exists())
+    });
+    if !installed {
+        skip("dovecot/postfix are not installed");
+        return false;
+    }
+    true
+}
+
+/// Process start time (clock ticks since boot, field 22 of /proc/PID/stat),
+/// so a reused pid is not taken for the owner.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces or ")": the fields follow the last ")".
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(19).map(str::to_string)
+}
+
+fn owner_line() -> String {
+    let pid = std::process::id();
+    format!("{pid} {}", start_time(pid).unwrap_or_default())
+}
+
+/// Stops the servers of private directories whose owning test process is
+/// gone (killed before its drop ran) and removes those directories.
+pub fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        // No owner file: being created right now, or not ours.
+        let Ok(owner) = std::fs::read_to_string(dir.join("owner")) else {
+            continue;
+        };
+        let mut words = owner.split_whitespace();
+        let pid = words.next().and_then(|p| p.parse::<u32>().ok());
+        let started = words.next().map(str::to_string);
+        let alive = pid.is_some_and(|pid| start_time(pid).is_some() && start_time(pid) == started);
+        if !alive {
+            eprintln!(
+                "realservers: stopping servers left by a test run that is gone: {}",
+                dir.display()
+            );
+            let _ = Command::new("bash")
+                .arg(scripts().join("stop.sh"))
+                .arg(&dir)
+                .arg("--purge")
+                .output();
+        }
+    }
+}
+
+/// Parses `KEY=VALUE` lines.
+fn read_env(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Runs start.sh on `dir`; exit code and combined output.
+fn run_start(dir: &Path) -> (Option<i32>, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg(scripts().join("start.sh"))
+        .arg(dir)
+        .env("REALSERVERS_NO_INSTALL", "1")
+        .env_remove("REALSERVERS_PORT_BASE");
+    if let Ok(base) = std::env::var("MAILWIRE_REALSERVERS_PORT_BASE") {
+        cmd.env("REALSERVERS_PORT_BASE", base);
+    }
+    let out = cmd.output().expect("run start.sh");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 impl RealServers {
-    /// Starts the servers (or finds them running). `None` means skipped.
+    /// Starts the servers (or finds them running in `MAILWIRE_REALSERVERS_DIR`).
+    /// `None` means skipped.
     pub fn start() -> Option<RealServers> {
-        let dir = PathBuf::from(
-            std::env::var("MAILWIRE_REALSERVERS_DIR")
-                .unwrap_or_else(|_| "/tmp/mailwire-realservers".into()),
-        );
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        if !is_root {
-            return skip("they need root to start Postfix and Dovecot");
+        if !available() {
+            return None;
         }
+        sweep_stale();
+        let (dir, private) = match std::env::var("MAILWIRE_REALSERVERS_DIR") {
+            Ok(d) => (PathBuf::from(d), false),
+            Err(_) => {
+                // tempfile's name is unpredictable and the directory is
+                // created 0700; the daemons drop privileges, so open it up.
+                let dir = tempfile::Builder::new()
+                    .prefix(DIR_PREFIX)
+                    .tempdir()
+                    .expect("create a private directory")
+                    .keep();
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+                    .expect("chmod 755");
+                std::fs::write(dir.join("owner"), owner_line()).expect("write owner");
+                (dir, true)
+            }
+        };
         let running = dir.join("postfix/spool/pid/master.pid").exists();
-        let out = Command::new("bash")
-            .arg(scripts().join("start.sh"))
-            .arg(&dir)
-            .env("REALSERVERS_NO_INSTALL", "1")
-            .output()
-            .expect("run start.sh");
-        match out.status.code() {
-            Some(0) => {}
-            Some(3) => return skip("dovecot/postfix are not installed"),
-            _ => panic!(
-                "tests/realservers/start.sh failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
-        Some(RealServers {
+        let mut servers = RealServers {
             ca: dir.join("pki/root.pem"),
             dir,
+            env: HashMap::new(),
             started_here: !running,
-        })
+            private,
+        };
+        for attempt in 1..=START_ATTEMPTS {
+            let (code, text) = run_start(&servers.dir);
+            match code {
+                Some(0) => {
+                    eprintln!("{}", text.trim_end());
+                    servers.env = read_env(&servers.dir.join("realservers.env"));
+                    return Some(servers);
+                }
+                Some(3) => return skip("dovecot/postfix are not installed"),
+                // Someone took a port between the pick and the bind: a new
+                // random block next time (unless the base was fixed).
+                Some(4)
+                    if attempt < START_ATTEMPTS
+                        && std::env::var("MAILWIRE_REALSERVERS_PORT_BASE").is_err() =>
+                {
+                    eprintln!("realservers: attempt {attempt}: {text}; trying another block");
+                }
+                _ => {
+                    // Drop stops whatever did start and removes the directory.
+                    drop(servers);
+                    panic!("tests/realservers/start.sh failed:\n{text}");
+                }
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
     /// Path of the CA file as a string for command lines.
     pub fn ca(&self) -> &str {
         self.ca.to_str().expect("utf-8 path")
     }
+
+    /// The port of `service` (`smtp`, `submission`, `smtps`, `imap`,
+    /// `imaps`, `pop3`, `pop3s`) in certificate set `set`.
+    pub fn port(&self, set: Set, service: &str) -> u16 {
+        let key = format!("REALSERVERS_PORT_{}_{service}", set.key());
+        self.env
+            .get(&key)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{key} missing from realservers.env"))
+    }
+
+    /// First port of this run's block.
+    pub fn base(&self) -> u16 {
+        self.env["REALSERVERS_PORT_BASE"].parse().expect("base")
+    }
+
+    /// `scheme://127.0.0.1:PORT` for `service` in the good set.
+    pub fn url(&self, service: &str) -> String {
+        format!("{service}://127.0.0.1:{}", self.port(Set::Good, service))
+    }
 }
 
 impl Drop for RealServers {
     fn drop(&mut self) {
-        if self.started_here {
-            let _ = Command::new("bash")
-                .arg(scripts().join("stop.sh"))
-                .arg(&self.dir)
-                .output();
+        if !self.started_here {
+            return;
         }
+        let mut cmd = Command::new("bash");
+        cmd.arg(scripts().join("stop.sh")).arg(&self.dir);
+        if self.private {
+            cmd.arg("--purge");
+        }
+        let _ = cmd.output();
     }
 }

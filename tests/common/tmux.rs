@@ -44,6 +44,11 @@ fn sh_quote(s: &str) -> String {
 impl Tmux {
     /// Starts `mailwire args...` in a new session named after `test`.
     pub fn mailwire(test: &str, args: &[&str]) -> Tmux {
+        Tmux::mailwire_env(test, &[], args)
+    }
+
+    /// [`Tmux::mailwire`] with extra environment variables for the command.
+    pub fn mailwire_env(test: &str, env: &[(&str, &str)], args: &[&str]) -> Tmux {
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "mailwire-e2e-{test}-{}-{}",
@@ -75,6 +80,10 @@ impl Tmux {
                     "40",
                 ])
                 .args(["-e", "NO_COLOR=1", "-e", "TERM=xterm-256color"])
+                .args(
+                    env.iter()
+                        .flat_map(|(k, v)| ["-e".to_string(), format!("{k}={v}")]),
+                )
                 .args(["sh", "-c", &script])
                 .args([";", "set-option", "-t", &tmux.name, "remain-on-exit", "on"])
                 .env("NO_COLOR", "1")
@@ -177,6 +186,25 @@ impl Tmux {
             "TUI still drawn after exit:\n{screen}"
         );
         screen
+    }
+}
+
+impl Tmux {
+    /// Pid of the pane's first process (the `sh -c` around mailwire).
+    pub fn pane_pid(&self) -> u32 {
+        self.format("#{pane_pid}")
+            .parse()
+            .unwrap_or_else(|e| panic!("pane pid of {}: {e}", self.name))
+    }
+
+    /// Kills the session as closing a terminal window does: tmux sends
+    /// SIGHUP to the processes in the pane.
+    pub fn kill(&self) {
+        let out = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .output()
+            .expect("run tmux kill-session");
+        assert!(out.status.success(), "kill-session {} failed", self.name);
     }
 }
 
