@@ -261,3 +261,40 @@ fn check_demo_writes_no_file() {
     );
     assert_eq!(entries(tmp.path()), Vec::<String>::new());
 }
+
+/// A command that does not watch the signals itself (here `check` waiting
+/// on a silent server) is dropped at once and exits 128 + the signal number.
+#[test_case("TERM", 143 ; "sigterm")]
+#[test_case("HUP", 129 ; "sighup")]
+fn check_stopped_by_a_signal_exits_at_once(sig: &str, code: i32) {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", silent.local_addr().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailwire"))
+        .args(["check", &url, "--timeout", "60000"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Connected and waiting for a greeting that never comes.
+    let (_conn, _) = silent.accept().unwrap();
+    let start = Instant::now();
+    signal(child.id(), sig);
+    let status = wait_exit(&mut child);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(status.code(), Some(code), "{status:?}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains(&format!("stopped by SIG{sig}")), "{err}");
+    assert_eq!(entries(tmp.path()), Vec::<String>::new());
+}
