@@ -2,26 +2,10 @@
 //! on arbitrary bytes cut at arbitrary points gives the same responses as on
 //! the whole buffer and never panics; the capability, status, code and text
 //! accessors accept whatever it produced.
+//! The check itself is `mailwire_fuzz::targets::imap_response`, shared with
+//! `tests/fuzz_seeds.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mailwire::protocol::imap;
-use mailwire_fuzz::{Input, Outcome, assert_split_invariant, limits, splits};
 
-fuzz_target!(|data: &[u8]| {
-    let mut input = Input::new(data);
-    let limits = limits(input.byte());
-    let cuts = splits(&mut input);
-    let bytes = input.rest();
-    let outcomes =
-        assert_split_invariant(bytes, &cuts, |_, buf| imap::parse_response(buf, &limits));
-    for outcome in outcomes {
-        if let Outcome::Complete(response, _) = outcome {
-            let _ = imap::capabilities(&response);
-            let _ = response.tag();
-            let _ = response.status();
-            let _ = response.code();
-            let _ = response.human_text();
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| mailwire_fuzz::targets::imap_response(data));

@@ -11,6 +11,8 @@
 //! split:  parse(d0) parse(d0+d1) ...       -> [r1, r2, ..., rest]   must be equal
 //! ```
 
+pub mod targets;
+
 use mailwire::protocol::{Frame, Limits, ParseError};
 
 /// The fuzzer's bytes, read front to back as choices; past the end every
