@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every fuzz target for a fixed time from the committed seeds (fuzz/seeds)
-# into a throw-away corpus, one target at a time. Used by .ci/run.
+# and past failures (fuzz/regressions) into a throw-away corpus, one target
+# at a time. Used by .ci/run.
 # Usage: bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default 25 s, all targets)
 #
 # cargo-fuzz is installed at a pinned version when missing. The nightly
@@ -33,7 +34,9 @@ trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t"
   log="$scratch/$t.log"
-  if ! "${fuzz[@]}" run -s none "$t" "$scratch/$t" "seeds/$t" -- \
+  dirs=("$scratch/$t" "seeds/$t")
+  [ -d "regressions/$t" ] && dirs+=("regressions/$t")
+  if ! "${fuzz[@]}" run -s none "$t" "${dirs[@]}" -- \
        -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
     tail -60 "$log" >&2
     echo "fuzz/run.sh: $t failed; the input is under fuzz/artifacts/$t" >&2
