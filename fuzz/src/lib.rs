@@ -66,16 +66,19 @@ impl<'a> Input<'a> {
 }
 
 /// Limits from one byte: half the time the defaults, otherwise tiny ones
-/// (lines of 1-64 bytes, 1-8 lines, literals of 0-64 bytes) so the limit
-/// paths are reached by short inputs.
+/// (lines of 1-64 bytes, 1-8 lines, literals of 0-62 bytes, SMTP replies of
+/// 1-8 lines and 1-256 bytes) so every limit path is reached by short inputs.
 pub fn limits(choice: u8) -> Limits {
     if choice & 1 == 0 {
         return Limits::default();
     }
+    let c = usize::from(choice);
     Limits {
-        max_line: 1 + usize::from(choice >> 2) % 64,
-        max_lines: 1 + usize::from(choice >> 1) % 8,
-        max_literal: usize::from(choice >> 3) * 2,
+        max_line: 1 + (c >> 2) % 64,
+        max_lines: 1 + (c >> 1) % 8,
+        max_literal: (c >> 3) * 2,
+        max_reply_lines: 1 + (c >> 4) % 8,
+        max_reply_bytes: 1 + (c * 7) % 256,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use mailwire::cert::{self, ChainReport};
 use mailwire::protocol::pop3::{self, Expect};
-use mailwire::protocol::{imap, smtp};
+use mailwire::protocol::{Defect, imap, smtp, sniff};
 use mailwire::replay::{self, Format, Recording};
 use mailwire::target::Target;
 
@@ -19,10 +19,15 @@ pub fn smtp_reply(data: &[u8]) {
     let limits = limits(input.byte());
     let cuts = splits(&mut input);
     let bytes = input.rest();
+    let _ = sniff(bytes);
     let outcomes = assert_split_invariant(bytes, &cuts, |_, buf| smtp::parse_reply(buf, &limits));
     for outcome in outcomes {
         if let Outcome::Complete(reply, raw) = outcome {
             assert!(!reply.lines.is_empty(), "a reply has a line: {raw:?}");
+            for defect in &reply.defects {
+                let (Defect::ControlBytes { line } | Defect::BareLf { line }) = *defect;
+                assert!(line < reply.lines.len(), "{defect:?} of {raw:?}");
+            }
             let _ = smtp::ehlo_capabilities(&reply);
             let _ = reply.enhanced();
             let _ = reply.text();
@@ -40,6 +45,7 @@ pub fn imap_response(data: &[u8]) {
     let limits = limits(input.byte());
     let cuts = splits(&mut input);
     let bytes = input.rest();
+    let _ = sniff(bytes);
     let outcomes =
         assert_split_invariant(bytes, &cuts, |_, buf| imap::parse_response(buf, &limits));
     for outcome in outcomes {
@@ -70,6 +76,7 @@ pub fn pop3_response(data: &[u8]) {
             Expect::Single
         }
     };
+    let _ = sniff(bytes);
     let outcomes = assert_split_invariant(bytes, &cuts, |i, buf| {
         pop3::parse_response(buf, expect(i), &limits)
     });
