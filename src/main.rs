@@ -60,6 +60,23 @@ async fn until_stopped(cli: Cli) -> i32 {
             | Some(Command::Replay(ReplayArgs { against: None, .. }))
             | None
     );
+    // Backstop for a command stuck in a synchronous read on this thread
+    // (client replay's prompts), which the select! below cannot drop: a task
+    // on another worker ends the process after the grace, raw mode off.
+    if let Ok(mut backstop) = mailwire::signal::Watch::new() {
+        let delay = if graceful {
+            STOP_GRACE + Duration::from_secs(1)
+        } else {
+            Duration::from_secs(1)
+        };
+        tokio::spawn(async move {
+            let stop = backstop.next().await;
+            tokio::time::sleep(delay).await;
+            let _ = crossterm::terminal::disable_raw_mode();
+            eprintln!("\nmailwire: stopped by {}", stop.name());
+            std::process::exit(stop.exit_code());
+        });
+    }
     let work = dispatch(cli);
     tokio::pin!(work);
     let stopped = async {

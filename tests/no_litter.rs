@@ -298,3 +298,37 @@ fn check_stopped_by_a_signal_exits_at_once(sig: &str, code: i32) {
     assert!(err.contains(&format!("stopped by SIG{sig}")), "{err}");
     assert_eq!(entries(tmp.path()), Vec::<String>::new());
 }
+
+/// Client replay stepped at a terminal waits in a blocking read for Enter;
+/// a SIGTERM still ends it within the backstop's second, exit 143.
+#[test]
+fn stepped_client_replay_blocked_at_its_prompt_stops_on_sigterm() {
+    if !tmux::available("client replay stopped by SIGTERM") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let rec = work.path().join("r.jsonl");
+    let recorded = mailwire(&["check", "--demo", "smtp", "--record", rec.to_str().unwrap()]);
+    assert_eq!(recorded.status.code(), Some(0), "{recorded:?}");
+    let (mut server, text) = spawn_serve(work.path(), &[], "login:");
+    let smtp = text
+        .lines()
+        .find_map(|l| l.strip_prefix("smtp "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("smtp listener line");
+    let url = format!("smtp://{smtp}");
+
+    let t = Tmux::mailwire(
+        "replay-term",
+        &["replay", rec.to_str().unwrap(), "--against", &url],
+    );
+    t.wait_text("[Enter send, q stop]");
+    let replay = child_of(t.pane_pid()).expect("mailwire runs under the pane's shell");
+    signal(replay, "TERM");
+    let screen = t.wait_text("EXITED:");
+    assert!(screen.contains("EXITED:143"), "{screen}");
+    assert!(screen.contains("stopped by SIGTERM"), "{screen}");
+
+    signal(server.id(), "TERM");
+    assert_eq!(wait_exit(&mut server).code(), Some(0));
+}
