@@ -320,7 +320,9 @@ fn summarize(depth: usize, der: &[u8], cert: &X509Certificate<'_>, now: i64) -> 
         serial: colon_hex(cert.raw_serial()),
         not_before: rfc3339(validity.not_before.timestamp()),
         not_after: rfc3339(not_after),
-        days_left: (not_after - now).div_euclid(86_400),
+        // Saturating: `now` comes from a recording on replay, and a far
+        // `now` must not overflow (found by fuzz/chain_report).
+        days_left: not_after.saturating_sub(now).div_euclid(86_400),
         not_yet_valid: validity.not_before.timestamp() > now,
         sans,
         key: key_text(cert),
@@ -421,4 +423,36 @@ pub fn to_pem(chain: &[Vec<u8>]) -> String {
         out.push_str("-----END CERTIFICATE-----\n");
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
+mod tests {
+    use super::*;
+    use crate::server::pki::{DemoPki, LeafKind};
+
+    /// fuzz/regressions/chain_report/days-left-overflow: a valid chain at the
+    /// ends of time overflowed `not_after - now` (a panic in debug builds, a
+    /// wrong sign in release ones).
+    #[test]
+    fn a_far_now_saturates_instead_of_overflowing() {
+        let chain = DemoPki::generate(LeafKind::Good).unwrap().chain_der();
+        let late = ChainReport::from_der(&chain, i64::MAX, "localhost");
+        let leaf = late.leaf().unwrap();
+        assert!(leaf.days_left < 0 && !leaf.not_yet_valid, "{leaf:?}");
+        assert!(
+            late.findings
+                .iter()
+                .any(|f| f.message.starts_with("leaf expired"))
+        );
+        let early = ChainReport::from_der(&chain, i64::MIN, "localhost");
+        let leaf = early.leaf().unwrap();
+        assert!(leaf.days_left > 0 && leaf.not_yet_valid, "{leaf:?}");
+        assert!(
+            early
+                .findings
+                .iter()
+                .any(|f| f.message.starts_with("leaf is not valid before"))
+        );
+    }
 }
