@@ -7,6 +7,7 @@ mod common;
 
 use common::realservers::{self as rs, RealServers};
 use common::record::{assert_round_trip, record_session};
+use common::scan_compare::scan_matches_openssl;
 use common::tmux::{self, Tmux};
 use common::{json, mailwire};
 use mailwire::session::SessionConfig;
@@ -135,6 +136,17 @@ fn check_against_real_dovecot_and_postfix() {
                 error != "name_mismatch",
                 "{url}"
             );
+        }
+    }
+
+    // check --scan: TLS 1.2 and 1.3 with suites and groups, as openssl s_client probes find.
+    for (scheme, port, proto) in [("smtp", rs::SMTP, "smtp"), ("imap", rs::IMAP, "imap")] {
+        let url = format!("{scheme}://127.0.0.1:{port}");
+        let scan = scan_matches_openssl(&url, port, ca, Some(proto));
+        for v in scan["versions"].as_array().unwrap() {
+            assert_eq!(v["accepted"], true, "{url}: {v:#}");
+            assert!(!v["cipher_suites"].as_array().unwrap().is_empty(), "{url}");
+            assert!(!v["groups"].as_array().unwrap().is_empty(), "{url}");
         }
     }
 
