@@ -9,15 +9,16 @@ use tokio::sync::mpsc;
 
 use base64::Engine as _;
 
-use crate::cert::{CertSummary, Finding as ChainFinding};
+use crate::cert::CertSummary;
 use crate::escape::escape_line;
 use crate::finding::{Finding, FindingId};
 use crate::protocol::Capability;
+use crate::scan::ScanReport;
 use crate::session::{
     Direction, Event, Outcome, Response, Session, SessionConfig, SessionError, StartTls,
 };
 use crate::target::{Target, TlsMode};
-use crate::tls::{HandshakeSummary, Verdict};
+use crate::tls::{HandshakeFailure, HandshakeSummary, TlsError, Verdict};
 
 /// Exit status: upgraded (or implicit TLS) and trusted.
 pub const EXIT_OK: i32 = 0;
@@ -99,6 +100,9 @@ pub struct TlsReport {
     pub sni: Option<String>,
     pub ocsp_stapled: bool,
     pub resumed: bool,
+    /// i9: the server asked for a client certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<crate::tls::ClientCertRequest>,
 }
 
 impl From<&HandshakeSummary> for TlsReport {
@@ -111,6 +115,7 @@ impl From<&HandshakeSummary> for TlsReport {
             sni: s.sni.clone(),
             ocsp_stapled: s.ocsp_stapled,
             resumed: s.resumed,
+            client_cert: s.client_cert.clone(),
         }
     }
 }
@@ -125,9 +130,18 @@ pub struct CheckReport {
     pub capabilities_after: Vec<String>,
     pub starttls: StartTlsReport,
     pub tls: Option<TlsReport>,
+    /// Every certificate the server sent, also when the handshake failed
+    /// (`--strict`, a refused handshake signature).
     pub chain: Vec<CertSummary>,
-    pub chain_findings: Vec<ChainFinding>,
+    /// A finding for every problem of every certificate and of the path.
+    pub chain_findings: Vec<Finding>,
     pub verification: Option<Verdict>,
+    /// i9: the failed handshake: cause, what was offered and chosen, diagnosis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_failure: Option<HandshakeFailure>,
+    /// i9: `--scan`: versions, cipher suites and groups the server accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanReport>,
     /// Every finding of the session, in order (README, "Findings").
     pub findings: Vec<Finding>,
     /// The connection or protocol error that ended the check early.
@@ -165,6 +179,7 @@ pub async fn run_recorded(
     });
     let mut outcome = Drive::default();
     let mut ehlo = None;
+    let probe_config = config.clone();
     match Session::connect(config, tx).await {
         Ok(mut session) => {
             if matches!(
@@ -186,7 +201,50 @@ pub async fn run_recorded(
         }
     }
     let events = collector.await.unwrap_or_default();
-    build_report(target, ehlo, events, outcome)
+    let mut report = build_report(target, ehlo, events, outcome);
+    diagnose_refusal(&mut report, &probe_config).await;
+    report
+}
+
+/// i9: a refusal before any ServerHello (alerts 40, 70, 71, a close) does
+/// not say what the server wanted; one more connection with a wide
+/// ClientHello does (legacy_tls_only with the version, no_common_cipher,
+/// no_common_group). Its findings go before `handshake_failed`.
+async fn diagnose_refusal(report: &mut CheckReport, config: &SessionConfig) {
+    use crate::tls::client::FailureCause;
+    let Some(f) = report.handshake_failure.as_mut() else {
+        return;
+    };
+    if f.chosen.is_some()
+        || f.after_handshake
+        || !matches!(
+            f.alert().map(|a| a.number),
+            Some(40 | 47 | 50 | 70 | 71) | None
+        )
+        || matches!(
+            f.cause,
+            FailureCause::CertificateRejected | FailureCause::NotTls
+        )
+    {
+        return;
+    }
+    let extra = crate::scan::diagnose(config).await;
+    if extra.is_empty() {
+        return;
+    }
+    for list in [&mut f.findings, &mut report.findings] {
+        list.retain(|old| !extra.iter().any(|new| new.id == old.id));
+        let at = list
+            .iter()
+            .position(|x| x.id == FindingId::HandshakeFailed)
+            .unwrap_or(list.len());
+        list.splice(at..at, extra.iter().cloned());
+    }
+}
+
+/// i9: `check --scan`: adds the scan of the same server to `report`.
+pub async fn add_scan(report: &mut CheckReport, config: &SessionConfig, concurrency: usize) {
+    report.scan = Some(crate::scan::scan(config, concurrency).await);
 }
 
 struct Drive {
@@ -316,8 +374,22 @@ fn build_report(
             Event::Connected { .. } | Event::Closed { .. } => {}
         }
     }
-    let verification = tls.as_ref().map(|t| t.verdict.clone());
-    let result = outcome.result;
+    // i9: a failed handshake keeps its verdict and chain (also --strict).
+    let failure: Option<HandshakeFailure> = outcome.error.as_ref().and_then(|e| match e {
+        SessionError::Tls(TlsError::Handshake(f)) => Some((**f).clone()),
+        _ => None,
+    });
+    let verification = tls
+        .as_ref()
+        .map(|t| t.verdict.clone())
+        .or_else(|| failure.as_ref().and_then(|f| f.verification.clone()));
+    // A server that ends the session with an alert right after the
+    // handshake (a refused client certificate) failed the handshake.
+    let result = if failure.as_ref().is_some_and(|f| f.after_handshake) {
+        StartTlsResult::HandshakeFailed
+    } else {
+        outcome.result
+    };
     let injected = findings
         .iter()
         .any(|f| f.id == FindingId::StarttlsInjection);
@@ -335,13 +407,24 @@ fn build_report(
     } else {
         EXIT_OK
     };
-    let (chain, chain_findings, chain_der) = match &tls {
-        Some(t) => (
+    let (chain, chain_findings, chain_der) = match (&tls, &failure) {
+        (Some(t), _) => (
             t.chain.certs.clone(),
             t.chain.findings.clone(),
             t.chain_der.clone(),
         ),
-        None => (Vec::new(), Vec::new(), Vec::new()),
+        (None, Some(f)) => (
+            f.chain
+                .as_ref()
+                .map(|c| c.certs.clone())
+                .unwrap_or_default(),
+            f.chain
+                .as_ref()
+                .map(|c| c.findings.clone())
+                .unwrap_or_default(),
+            f.chain_der.clone(),
+        ),
+        (None, None) => (Vec::new(), Vec::new(), Vec::new()),
     };
     CheckReport {
         target,
@@ -357,6 +440,8 @@ fn build_report(
         chain,
         chain_findings,
         verification,
+        handshake_failure: failure,
+        scan: None,
         findings,
         error,
         exit_code,
@@ -442,11 +527,37 @@ impl CheckReport {
             ));
             line(format!("OCSP stapled:  {}", yes_no(t.ocsp_stapled)));
         }
+        if let Some(f) = &self.handshake_failure {
+            line(format!(
+                "handshake:     failed: {}",
+                escape_line(f.sentence().as_bytes())
+            ));
+            line(format!(
+                "offered:       {}",
+                crate::tls::client::offer_text(&f.offered)
+            ));
+            match &f.chosen {
+                Some(c) => line(format!(
+                    "server chose:  {} {}{}",
+                    c.version,
+                    c.cipher_suite,
+                    c.group
+                        .as_deref()
+                        .map(|g| format!(", group {g}"))
+                        .unwrap_or_default()
+                )),
+                None => line("server chose:  (no ServerHello)".into()),
+            }
+        }
         if let Some(v) = &self.verification {
-            line(format!("verification:  {}", v.headline()));
+            line(format!(
+                "verification:  {}",
+                escape_line(v.headline().as_bytes())
+            ));
+            line(format!("trust store:   {}", v.trust_store.describe()));
             line(format!(
                 "hostname:      {} {}",
-                v.name_checked,
+                escape_line(v.name_checked.as_bytes()),
                 if v.hostname_match {
                     "matches"
                 } else {
@@ -463,15 +574,35 @@ impl CheckReport {
                 "intermediate"
             };
             line(String::new());
-            line(format!("certificate {} ({role})", c.depth));
-            line(format!("  subject:     {}", c.subject));
-            line(format!("  issuer:      {}", c.issuer));
+            let version = if c.version < 3 {
+                format!(", X.509 v{}", c.version)
+            } else {
+                String::new()
+            };
+            line(format!("certificate {} ({role}{version})", c.depth));
+            line(format!(
+                "  subject:     {}",
+                escape_line(c.subject.as_bytes())
+            ));
+            line(format!(
+                "  issuer:      {}",
+                escape_line(c.issuer.as_bytes())
+            ));
             line(format!(
                 "  valid:       {} .. {} ({} days left)",
                 c.not_before, c.not_after, c.days_left
             ));
             if !c.sans.is_empty() {
-                line(format!("  SANs:        {}", c.sans.join(", ")));
+                line(format!(
+                    "  SANs:        {}",
+                    escape_line(c.sans.join(", ").as_bytes())
+                ));
+            }
+            if !c.aia.is_empty() {
+                line(format!(
+                    "  AIA:         {}",
+                    escape_line(c.aia.join(", ").as_bytes())
+                ));
             }
             line(format!(
                 "  key:         {}, signed with {}",
@@ -479,13 +610,30 @@ impl CheckReport {
             ));
             line(format!("  SHA-256:     {}", c.sha256));
         }
-        for f in &self.chain_findings {
-            line(format!("chain {}: {}", f.severity, f.message));
+        if !self.chain_findings.is_empty() {
+            line(String::new());
+            line("Certificate findings:".into());
+            for f in &self.chain_findings {
+                for l in f.to_text().lines() {
+                    line(format!("  {l}"));
+                }
+            }
         }
         if !self.findings.is_empty() {
             line(String::new());
             line("Findings:".into());
             for f in &self.findings {
+                for l in f.to_text().lines() {
+                    line(format!("  {l}"));
+                }
+            }
+        }
+        if let Some(scan) = &self.scan {
+            line(String::new());
+            for l in scan.to_text().lines() {
+                line(l.to_string());
+            }
+            for f in &scan.findings {
                 for l in f.to_text().lines() {
                     line(format!("  {l}"));
                 }

@@ -133,9 +133,21 @@ pub struct ConnectOpts {
     /// Send no SNI (the name is still checked).
     #[arg(long)]
     pub no_sni: bool,
-    /// Extra trusted CA certificates (PEM); may be repeated.
+    /// Extra trusted CA certificates (PEM), added to the OS store; may be repeated.
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
+    /// A directory of trusted CA certificates (PEM files), added to the OS store.
+    #[arg(long, value_name = "DIR")]
+    pub ca_path: Option<PathBuf>,
+    /// Trust only --ca-file/--ca-path, not the OS store (as curl's --cacert).
+    #[arg(long)]
+    pub no_system_roots: bool,
+    /// Client certificate chain (PEM, leaf first) for servers that ask for one.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key of --cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
     /// Allow only this TLS version.
     #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
     pub tls_version: Option<String>,
@@ -182,6 +194,10 @@ impl ConnectOpts {
                 no_sni: self.no_sni,
                 ca_files: self.ca_files.clone(),
                 ca_pem: Vec::new(),
+                ca_path: self.ca_path.clone(),
+                no_system_roots: self.no_system_roots,
+                client_cert: self.cert.clone(),
+                client_key: self.key.clone(),
                 tls_version: self.tls_version.clone(),
                 alpn: self.alpn.clone(),
                 strict: self.strict,
@@ -202,6 +218,13 @@ pub struct CheckArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// Also list the TLS versions, cipher suites and groups the server
+    /// accepts (one connection per probe).
+    #[arg(long)]
+    pub scan: bool,
+    /// With --scan: probes at once.
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_CONCURRENCY, requires = "scan")]
+    pub scan_concurrency: usize,
     /// Check the built-in server, started in-process (trusting its generated root).
     #[arg(long, value_name = "PROTOCOL", num_args = 0..=1, default_missing_value = "smtp", conflicts_with = "url")]
     pub demo: Option<DemoProtocol>,

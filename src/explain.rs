@@ -301,7 +301,7 @@ pub fn explain_finding(id: &FindingId) -> Explanation {
 /// The verdict's error code in operator terms with the usual fix; `None`
 /// for a trusted chain.
 pub fn explain_verdict(verdict: &Verdict) -> Option<Explanation> {
-    let code = verdict.error.as_deref()?;
+    let code = verdict.error.as_ref()?.as_str();
     let cat = catalogue();
     Some(
         cat.tls(&format!("error.{code}"))

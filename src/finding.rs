@@ -188,8 +188,43 @@ finding_ids! {
     AuthInPlaintext => "auth_in_plaintext", "AUTH/LOGIN is offered before TLS, inviting credentials in cleartext.";
     CredentialsExposed => "credentials_exposed", "Credentials were sent over plaintext or over TLS whose certificate did not verify.";
     // ---- TLS (engine and tls/) ----
-    HandshakeFailed => "handshake_failed", "The TLS handshake failed.";
+    HandshakeFailed => "handshake_failed", "The TLS handshake failed; says what mailwire offered and what the server chose.";
     CertificateUntrusted => "certificate_untrusted", "The certificate chain does not verify (see the verdict and the chain findings).";
+    // ---- the handshake (tls/client.rs, tls/probe.rs) ----
+    TlsAlert => "tls_alert", "The server sent a TLS alert; its number and IANA name are given (e.g. 70 protocol_version).";
+    LegacyTlsOnly => "legacy_tls_only", "The server only speaks TLS 1.0/1.1 or SSL, older than any version mailwire implements.";
+    TlsVersionRefused => "tls_version_refused", "The server does not speak the only version offered (--tls-version).";
+    NoCommonCipher => "no_common_cipher", "The server accepts no cipher suite mailwire implements (e.g. only DHE, RSA key exchange or CBC).";
+    NoCommonGroup => "no_common_group", "The server accepts no key-exchange group mailwire implements (e.g. only P-521 or finite-field groups).";
+    ClientCertRequired => "client_cert_required", "The server requires a client certificate and none was sent (--cert/--key).";
+    ClientCertRejected => "client_cert_rejected", "The server rejected the client certificate given with --cert.";
+    ClientCertRequested => "client_cert_requested", "The server asked for a client certificate (optional here); reported even when the handshake succeeds.";
+    SniMissing => "sni_missing", "No SNI was sent (IP address or --no-sni) and the server needs it to choose its certificate.";
+    SniUnrecognized => "sni_unrecognized", "The server does not recognise the name sent as SNI (alert 112 unrecognized_name).";
+    NotTls => "not_tls", "The server answered the ClientHello with bytes that are not TLS.";
+    KeyLog => "key_log", "TLS secrets are written to the SSLKEYLOGFILE file; anyone who can read it can decrypt the session.";
+    // ---- the certificate chain (cert.rs) ----
+    NoCertificate => "no_certificate", "The server sent no certificate.";
+    CertUnparsable => "cert_unparsable", "A certificate the server sent is not valid X.509 DER; it is listed by its fingerprint.";
+    CertOldVersion => "cert_old_version", "A certificate on the path is X.509 v1/v2: no extensions (no SAN, no CA flag); refused by current clients.";
+    CertExpired => "cert_expired", "A certificate on the path to the trust anchor has expired.";
+    CertNotYetValid => "cert_not_yet_valid", "A certificate on the path is not valid yet (its not-before date is in the future).";
+    CertExpiresSoon => "cert_expires_soon", "A certificate on the path expires within 30 days.";
+    NameMismatch => "name_mismatch", "The leaf is not valid for the name checked; every DNS and IP SAN is listed.";
+    WeakKey => "weak_key", "A certificate has a weak key (RSA under 2048 bits, DSA, or an unusual curve), with its size.";
+    WeakSignature => "weak_signature", "A certificate is signed with a weak hash (SHA-1, MD5), named.";
+    CaAsLeaf => "ca_as_leaf", "The leaf is a CA certificate; clients refuse a CA certificate as the server's own.";
+    NotACa => "not_a_ca", "A certificate that issues another on the path is not marked as a CA (basicConstraints).";
+    WrongKeyUsage => "wrong_key_usage", "A certificate's (extended) key usage does not allow its role (serverAuth, keyCertSign, digitalSignature).";
+    ChainOrder => "chain_order", "The certificates are not sent in issuing order (leaf, then each issuer).";
+    NotNeeded => "not_needed", "A certificate was sent that is not on the path to the trust anchor (sent, not needed).";
+    RootSent => "root_sent", "The server also sends the root certificate; harmless, clients use their own copy.";
+    MissingIntermediate => "missing_intermediate", "The leaf's issuer was not sent and is not a trust anchor; names the issuer and its AIA URL.";
+    UntrustedRoot => "untrusted_root", "The chain ends at a root (or issuer) that is not in the trust store used; both are named.";
+    SelfSignedLeaf => "self_signed_leaf", "The leaf is self-signed and not in the trust store.";
+    // ---- check --scan ----
+    LegacyTlsAccepted => "legacy_tls_accepted", "The server still accepts TLS 1.0 or 1.1 (deprecated by RFC 8996) besides TLS 1.2/1.3.";
+    LatestTlsRefused => "latest_tls_refused", "The server does not accept TLS 1.3, the latest version.";
     // ---- domain mode: DNS (domain/) ----
     DnsLookupFailed => "dns_lookup_failed", "A DNS lookup failed (SERVFAIL, REFUSED, timeout): the answer is unknown and senders retry later.";
     DnssecBogus => "dnssec_bogus", "A DNSSEC-signed answer fails validation (bogus): validating senders cannot use it and defer the mail.";

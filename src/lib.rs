@@ -27,6 +27,7 @@ pub mod finding;
 pub mod lessons;
 pub mod protocol;
 pub mod replay;
+pub mod scan;
 pub mod server;
 pub mod session;
 pub mod signal;

@@ -187,10 +187,18 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
         (Some(url), None) => args.conn.session_config(parse_target(url)?),
         (None, None) => anyhow::bail!("check needs a URL or --demo"),
     };
-    // Bad trust options are usage errors, found before connecting.
-    mailwire::tls::client::root_store(&config.tls)?;
+    // Bad trust options are usage errors, found before connecting (the OS
+    // store is not read here: only when a chain needs it, once).
+    mailwire::tls::client::validate_options(&config.tls)?;
+    if let Err(e) = mailwire::tls::keylog::status() {
+        eprintln!("mailwire: {e}");
+    }
     let switch = record_switch(&config, &args.record)?;
-    let report = check::run_recorded(config, args.starttls, switch.clone()).await;
+    let scan_config = args.scan.then(|| config.clone());
+    let mut report = check::run_recorded(config, args.starttls, switch.clone()).await;
+    if let Some(scan_config) = scan_config {
+        check::add_scan(&mut report, &scan_config, args.scan_concurrency).await;
+    }
     if let Some(failure) = switch.as_ref().and_then(RecordSwitch::failure) {
         eprintln!("mailwire: recording stopped: {failure}");
     }
@@ -219,7 +227,7 @@ async fn run_tui(
     record: &RecordOpts,
 ) -> anyhow::Result<i32> {
     let config = conn.session_config(parse_target(url)?);
-    mailwire::tls::client::root_store(&config.tls)?;
+    mailwire::tls::client::validate_options(&config.tls)?;
     open_tui(config, &tui_opts, record).await
 }
 
@@ -313,7 +321,7 @@ async fn client_replay(
     args: &ReplayArgs,
 ) -> anyhow::Result<i32> {
     let config = args.conn.session_config(parse_target(url)?);
-    mailwire::tls::client::root_store(&config.tls)?;
+    mailwire::tls::client::validate_options(&config.tls)?;
     let mut secrets = std::collections::HashMap::new();
     for (key, value) in std::env::vars() {
         if let Some(name) = key.strip_prefix("MAILWIRE_SECRET_") {
@@ -450,10 +458,16 @@ async fn open_tui_with(
         ehlo,
         plan,
     });
-    let app = match lesson {
+    let mut app = match lesson {
         Some(lesson) => app.with_lesson(lesson),
         None => app,
     };
+    // i9: SSLKEYLOGFILE is shown in the status bar; a file that cannot be
+    // opened is said before the TUI starts.
+    match mailwire::tls::keylog::status() {
+        Ok(path) => app.key_log = path,
+        Err(e) => eprintln!("mailwire: {e}"),
+    }
     // Without --record, Ctrl-R can still start a recording (to a default name).
     let switch = match record_switch(&config, record)? {
         Some(s) => s,

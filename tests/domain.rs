@@ -615,18 +615,23 @@ async fn presented_chain(leaf: &Leaf, pki: &TestPki, name: &str) -> Vec<Vec<u8>>
         let (tcp, _) = listener.accept().await.unwrap();
         let _ = server.accept(tcp).await;
     });
-    let opts = mailwire::tls::ClientOptions::default();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from(
-            pki.root_der.clone(),
-        ))
-        .unwrap();
-    let client = mailwire::tls::client::Client::new(&opts, name, roots).unwrap();
+    // Only the test root is trusted (the chain is wanted, not the OS store).
+    let root = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        root.path(),
+        mailwire::cert::to_pem(std::slice::from_ref(&pki.root_der)),
+    )
+    .unwrap();
+    let opts = mailwire::tls::ClientOptions {
+        ca_files: vec![root.path().to_path_buf()],
+        no_system_roots: true,
+        ..mailwire::tls::ClientOptions::default()
+    };
+    let client = mailwire::tls::client::Client::new(&opts, name).unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let chain = match client.handshake(tcp).await {
         Ok(est) => est.chain_der,
-        Err(mailwire::tls::client::TlsError::Handshake { chain_der, .. }) => chain_der,
+        Err(mailwire::tls::client::TlsError::Handshake(f)) => f.chain_der,
         Err(e) => panic!("{e}"),
     };
     accept.abort();

@@ -326,6 +326,7 @@ fn handshake_summary_is_explained_item_by_item() {
         sni: Some("mail.test.example".into()),
         resumed: true,
         ocsp_stapled: false,
+        client_cert: None,
     };
     let got = explain_handshake(&summary);
     assert_eq!(
@@ -354,8 +355,9 @@ fn verdict_error_is_explained() {
         trusted: false,
         hostname_match: true,
         name_checked: "mail.test.example".into(),
-        error: Some("self_signed".into()),
+        error: Some(mailwire::tls::VerdictCode::SelfSigned),
         detail: None,
+        ..Verdict::default()
     };
     assert_eq!(
         explain_verdict(&verdict).map(|e| e.key),
@@ -548,6 +550,13 @@ fn real_server_tls_items_are_covered() {
     }
     for code in VERDICT_CODES {
         assert!(explain_tls(&format!("error.{code}")).is_some(), "{code}");
+    }
+    // Every code the verifier can produce is explained, not only the old ones.
+    for code in mailwire::tls::VerdictCode::ALL {
+        assert!(
+            explain_tls(&format!("error.{}", code.as_str())).is_some(),
+            "{code}"
+        );
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use common::realservers::{self as rs, RealServers, Set};
 use common::record::{assert_round_trip, record_session};
+use common::scan_compare::scan_matches_openssl;
 use common::tmux::{self, Tmux};
 use common::{json, mailwire};
 use mailwire::session::SessionConfig;
@@ -200,6 +201,18 @@ fn check_against_real_dovecot_and_postfix() {
                 error != "name_mismatch",
                 "{url}"
             );
+        }
+    }
+
+    // check --scan: TLS 1.2 and 1.3 with suites and groups, as openssl s_client probes find.
+    for (scheme, proto) in [("smtp", "smtp"), ("imap", "imap")] {
+        let port = servers.port(Set::Good, scheme);
+        let url = servers.url(scheme);
+        let scan = scan_matches_openssl(&url, port, ca, Some(proto));
+        for v in scan["versions"].as_array().unwrap() {
+            assert_eq!(v["accepted"], true, "{url}: {v:#}");
+            assert!(!v["cipher_suites"].as_array().unwrap().is_empty(), "{url}");
+            assert!(!v["groups"].as_array().unwrap().is_empty(), "{url}");
         }
     }
 

@@ -108,13 +108,15 @@ fn tls_event(t: u64, chain_der: Vec<Vec<u8>>) -> Event {
             sni: Some(name.into()),
             resumed: false,
             ocsp_stapled: false,
+            client_cert: None,
         },
         verdict: Verdict {
             trusted: false,
             hostname_match: true,
             name_checked: name.into(),
-            error: Some("unknown_issuer".into()),
+            error: Some(mailwire::tls::VerdictCode::UnknownIssuer),
             detail: Some("the chain ends in a root that is not trusted here".into()),
+            ..Verdict::default()
         },
         chain: ChainReport::from_der(&chain_der, now, name),
         chain_der,

@@ -438,13 +438,15 @@ fn tls_items_are_explained_with_up_down_in_the_tls_pane() {
                 sni: Some("mx.example.com".into()),
                 resumed: false,
                 ocsp_stapled: false,
+                client_cert: None,
             },
             verdict: Verdict {
                 trusted: false,
                 hostname_match: true,
                 name_checked: "mx.example.com".into(),
-                error: Some("expired".into()),
+                error: Some(mailwire::tls::VerdictCode::Expired),
                 detail: Some("a certificate in the chain has expired".into()),
+                ..Verdict::default()
             },
             chain_der: Vec::new(),
             chain: ChainReport {

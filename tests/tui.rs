@@ -13,7 +13,8 @@ use std::time::Duration;
 mod common;
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use mailwire::cert::{CertSummary, ChainReport, Finding};
+use mailwire::cert::{CertSummary, ChainReport};
+use mailwire::finding::{Finding, FindingId, Severity, Stage};
 use mailwire::session::engine::{Command, SessionHandle};
 use mailwire::session::{Direction, Entry, Event, TlsEstablished};
 use mailwire::target::Target;
@@ -141,6 +142,7 @@ fn leaf() -> CertSummary {
         ],
         self_signed: false,
         not_yet_valid: false,
+        version: 3,
     }
 }
 
@@ -167,6 +169,7 @@ fn intermediate() -> CertSummary {
         aia: vec!["CA Issuers: http://x1.example-trust.test/x1.der".into()],
         self_signed: false,
         not_yet_valid: false,
+        version: 3,
     }
 }
 
@@ -186,23 +189,29 @@ fn established(at: u64, trusted: bool) -> Box<TlsEstablished> {
             sni: Some("mx.example.com".into()),
             resumed: false,
             ocsp_stapled: false,
+            client_cert: None,
         },
         verdict: Verdict {
             trusted,
             hostname_match: true,
             name_checked: "mx.example.com".into(),
-            error: (!trusted).then(|| "expired".into()),
+            error: (!trusted).then_some(mailwire::tls::VerdictCode::Expired),
             detail: (!trusted).then(|| {
                 "a certificate in the chain has expired: renew it and reload the server".into()
             }),
+            ..Verdict::default()
         },
         chain_der: vec![vec![0x30, 0x82, 0x01, 0x0a], vec![0x30, 0x82, 0x02, 0x0b]],
         chain: ChainReport {
             certs: vec![leaf, intermediate()],
-            findings: vec![Finding {
-                severity: "info".into(),
-                message: "root not sent (normal: the client has it)".into(),
-            }],
+            findings: vec![Finding::new(
+                FindingId::RootSent,
+                Severity::Info,
+                Stage::Certificate,
+                "root not sent (normal: the client has it)",
+                "",
+                "",
+            )],
         },
     })
 }
@@ -615,4 +624,13 @@ fn ctrl_r_asks_to_record_and_the_status_bar_shows_the_file() {
     assert!(screen.contains("recording to s.jsonl"), "{screen}");
     app.update(Msg::Recording(Ok(None)));
     assert!(screen_text(&render(&mut app, 160, 40)).contains("rec off"));
+}
+
+#[test]
+fn status_bar_says_when_tls_keys_are_logged() {
+    let mut app = new_app("smtp://mx.example.com");
+    assert!(!screen_text(&render(&mut app, 160, 40)).contains("keys "));
+    app.key_log = Some("/tmp/keys.log".into());
+    let screen = screen_text(&render(&mut app, 160, 40));
+    assert!(screen.contains("keys /tmp/keys.log"), "{screen}");
 }

@@ -203,7 +203,12 @@ fn text_event(out: &mut String, event: &Event, masked: Option<&[u8]>) {
                 note(
                     out,
                     tls.at,
-                    &format!("  {}: {}", finding.severity, finding.message),
+                    &format!(
+                        "  {} [{}]: {}",
+                        finding.severity,
+                        finding.id,
+                        crate::escape::escape_bytes(finding.summary.as_bytes())
+                    ),
                 );
             }
         }

@@ -293,10 +293,12 @@ impl Recording {
                 let chain = tls
                     .report
                     .get_or_init(|| {
-                        ChainReport::from_der(
+                        // The recorded verdict (path, trust store) rebuilds
+                        // the same findings the live session showed.
+                        ChainReport::with_verdict(
                             &tls.chain_der,
                             self.header.unix_at(slot.t_ms),
-                            &tls.verdict.name_checked,
+                            &tls.verdict,
                         )
                     })
                     .clone();
@@ -711,22 +713,8 @@ mod tests {
                 .into_iter()
                 .map(|event| TlsRecord {
                     event,
-                    summary: HandshakeSummary {
-                        version: String::new(),
-                        cipher_suite: String::new(),
-                        kx_group: None,
-                        alpn: None,
-                        sni: None,
-                        resumed: false,
-                        ocsp_stapled: false,
-                    },
-                    verdict: Verdict {
-                        trusted: false,
-                        hostname_match: false,
-                        name_checked: String::new(),
-                        error: None,
-                        detail: None,
-                    },
+                    summary: HandshakeSummary::default(),
+                    verdict: Verdict::default(),
                     chain_der: Vec::new(),
                     report: OnceLock::new(),
                 })

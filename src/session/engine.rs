@@ -16,13 +16,12 @@ use tokio::time::{Instant, timeout};
 use super::connection::{Connection, Fill};
 use super::dialogue::{Dialogue, Note, Outcome, Phase};
 use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
-use crate::cert::ChainReport;
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::command::{self, Verb};
 use crate::protocol::{self, Capability, Foreign, Frame, Limits, imap, pop3, smtp};
 use crate::target::{Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
-use crate::tls::client::{Client, TlsError, root_store};
+use crate::tls::client::{Client, TlsError};
 
 /// Timeouts for each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -584,14 +583,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
                 Err(e) => {
                     self.closed = true;
-                    let err = SessionError::Io(format!("read failed: {}", describe_io(&e)));
-                    let err = self
-                        .fail(
-                            FindingId::ReadFailed,
-                            err,
-                            "The connection broke while reading: reset by the server or by something on the path (firewall, load balancer).",
-                        )
-                        .await;
+                    // i9: a TLS alert right after the handshake (116
+                    // certificate_required in TLS 1.3) is a TLS failure,
+                    // named with its diagnosis; other errors in plain words.
+                    let err = match crate::tls::client::alert_after_handshake(&e) {
+                        Some(tls) => self.tls_failed(tls).await,
+                        None => {
+                            let text = crate::tls::client::tls_error_text(&e)
+                                .unwrap_or_else(|| describe_io(&e));
+                            let err = SessionError::Io(format!("read failed: {text}"));
+                            self.fail(
+                                FindingId::ReadFailed,
+                                err,
+                                "The connection broke while reading: reset by the server or by something on the path (firewall, load balancer).",
+                            )
+                            .await
+                        }
+                    };
                     self.emit(Event::Closed {
                         at: self.now(),
                         reason: format!("connection lost: {err}"),
@@ -847,6 +855,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
     }
 
+    /// i9 (`check --scan`): sends STARTTLS/STLS and, on the server's
+    /// go-ahead, hands back the plaintext stream so a probe can send its own
+    /// ClientHello. Bytes after the go-ahead are dropped, never fed to TLS.
+    ///
+    /// # Errors
+    /// Write failure, timeout, close, or [`SessionError::Protocol`] when the
+    /// server refuses the upgrade.
+    pub async fn into_starttls_stream(mut self) -> Result<S> {
+        let verb = command::starttls_verb(self.protocol());
+        self.command(verb.as_str()).await?;
+        if self.dialogue.phase() != Phase::Handshake {
+            return Err(SessionError::Protocol(format!("the server refused {verb}")));
+        }
+        self.conn
+            .take_plain()
+            .map(|(stream, _)| stream)
+            .ok_or_else(|| SessionError::Protocol("TLS is already active".into()))
+    }
+
+    /// i9: reports a failed handshake: its diagnosis (alert, offer, what
+    /// the server chose, legacy-only server, client certificate, ...) as
+    /// engine findings, or one `handshake_failed` for other TLS errors.
+    async fn tls_failed(&mut self, e: TlsError) -> SessionError {
+        match &e {
+            TlsError::Handshake(failure) => {
+                self.failed = true;
+                for f in failure.findings.clone() {
+                    self.finding(f, Origin::Engine).await;
+                }
+                e.into()
+            }
+            TlsError::Config(_) => {
+                self.fail(
+                    FindingId::HandshakeFailed,
+                    e.into(),
+                    "Fix the TLS options (--ca-file, --ca-path, --cert/--key, --servername, --tls-version).",
+                )
+                .await
+            }
+        }
+    }
+
     async fn upgrade(&mut self, implicit: bool) -> Result<Box<TlsEstablished>> {
         if !implicit {
             // Catch injected bytes that already arrived in a later segment too.
@@ -871,30 +921,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 self.finding(f, Origin::Dialogue).await;
             }
         }
-        let roots = match root_store(&self.config.tls) {
-            Ok(r) => r,
-            Err(e) => {
-                self.closed = true;
-                return Err(self
-                    .fail(
-                        FindingId::HandshakeFailed,
-                        e.into(),
-                        "Fix the trust options (--ca-file).",
-                    )
-                    .await);
-            }
-        };
-        let client = match Client::new(&self.config.tls, &self.config.target.host, roots) {
+        // i9: the trust store is read inside tls (given roots per connection,
+        // the OS store at most once per process and only when needed).
+        let client = match Client::new(&self.config.tls, &self.config.target.host) {
             Ok(c) => c,
             Err(e) => {
                 self.closed = true;
-                return Err(self
-                    .fail(
-                        FindingId::HandshakeFailed,
-                        e.into(),
-                        "Fix the TLS options (--servername, --tls-version).",
-                    )
-                    .await);
+                return Err(self.tls_failed(e).await);
             }
         };
         let handshake = timeout(self.config.timeouts.handshake, client.handshake(stream)).await;
@@ -903,14 +936,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Ok(Err(e)) => {
                 self.closed = true;
                 self.dialogue.tls_failed();
-                let err: SessionError = e.into();
-                let err = self
-                    .fail(
-                        FindingId::HandshakeFailed,
-                        err,
-                        "See the verdict and the alert: the server's TLS setup and mailwire found no common ground, or the certificate was rejected (--strict).",
-                    )
-                    .await;
+                let err = self.tls_failed(e).await;
                 self.emit(Event::Closed {
                     at: self.now(),
                     reason: "TLS handshake failed".into(),
@@ -940,14 +966,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Err(err);
             }
         };
-        let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-        let chain = ChainReport::from_der(&established.chain_der, now_unix, client.name_checked());
         let tls = Box::new(TlsEstablished {
             at: self.now(),
             summary: established.summary,
             verdict: established.verdict,
             chain_der: established.chain_der,
-            chain,
+            chain: established.chain,
         });
         self.conn.set_tls(established.stream);
         // RFC 3207 §4.2 / RFC 2595 §3.1: forget everything learnt before TLS.
@@ -955,6 +979,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.emit(Event::Tls(tls.clone())).await;
         for f in findings {
             self.finding(f, Origin::Dialogue).await;
+        }
+        // i9: a client-certificate request, SSLKEYLOGFILE.
+        for f in crate::tls::client::session_findings(&tls.summary) {
+            self.finding(f, Origin::Engine).await;
         }
         Ok(tls)
     }

@@ -241,6 +241,8 @@ pub struct App {
     pub teach: Teach,
     /// The file being recorded to (`rec <file>` in the status bar); `None`: off.
     pub recording: Option<PathBuf>,
+    /// i9: the SSLKEYLOGFILE TLS secrets go to (`keys <file>` in the status bar).
+    pub key_log: Option<PathBuf>,
     /// The phase after the last entry (from its note).
     pub phase: Phase,
     /// The oldest unanswered command after the last entry (from its note).
@@ -296,6 +298,7 @@ impl App {
             gave_up: false,
             progress: Progress::default(),
             recording: None,
+            key_log: None,
         }
     }
 

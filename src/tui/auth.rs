@@ -162,7 +162,7 @@ pub fn insecure_reason(tls: Option<&TlsEstablished>) -> Option<String> {
         Some(t) if !t.verdict.trusted => Some(format!(
             "TLS is up but the certificate failed verification ({}): whoever answered may not \
              be the server you meant, and would get the password.",
-            t.verdict.error.as_deref().unwrap_or("untrusted")
+            t.verdict.error.as_ref().map_or("untrusted", |c| c.as_str())
         )),
         Some(_) => None,
     }

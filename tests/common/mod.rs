@@ -4,6 +4,8 @@
 pub mod feed;
 pub mod realservers;
 pub mod record;
+pub mod scan_compare;
+pub mod tls;
 pub mod tmux;
 
 use std::process::{Command, Output};

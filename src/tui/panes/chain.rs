@@ -18,7 +18,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
 use super::pane_block;
-use crate::cert::{CertSummary, Finding};
+use crate::cert::CertSummary;
+use crate::finding::{Finding, Severity};
 use crate::tui::app::{App, PaneId};
 use crate::tui::theme::Theme;
 
@@ -48,10 +49,10 @@ pub fn days_style(days: i64, theme: &Theme) -> Style {
 
 /// Style for a finding by severity (`error`, `warning`, `info`).
 pub fn finding_style(finding: &Finding, theme: &Theme) -> Style {
-    match finding.severity.as_str() {
-        "error" => theme.error,
-        "warning" => theme.warning,
-        _ => theme.note,
+    match finding.severity {
+        Severity::Error => theme.error,
+        Severity::Warning => theme.warning,
+        Severity::Info => theme.note,
     }
 }
 
@@ -98,7 +99,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         .iter()
         .map(|f| {
             Line::from(Span::styled(
-                format!("! {}: {}", f.severity, f.message),
+                format!(
+                    "! {}: {}",
+                    f.id,
+                    crate::escape::escape_bytes(f.summary.as_bytes())
+                ),
                 finding_style(f, theme),
             ))
         })

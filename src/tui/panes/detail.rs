@@ -125,7 +125,11 @@ pub fn lines(chain: &ChainReport, index: usize, theme: &Theme) -> Vec<Line<'stat
         out.push(Line::from(vec![
             Span::styled(format!("{label:<14}"), theme.label),
             Span::styled(
-                format!("{}: {}", f.severity, f.message),
+                format!(
+                    "{}: {}",
+                    f.id,
+                    crate::escape::escape_bytes(f.summary.as_bytes())
+                ),
                 finding_style(f, theme),
             ),
         ]));

@@ -1,7 +1,7 @@
 //! The status bar and the key-hint footer, one row each.
 //!
 //! ```text
-//!  smtp://mx.example.com:25 │ plaintext │ waiting 31.2 s: greeting (Esc stops) │ ↑ 0 B ↓ 0 B │ RTT - │ rec off
+//!  smtp://mx.example.com:25 │ plaintext │ waiting 31.2 s: greeting (Esc stops) │ ↑ 0 B ↓ 0 B │ RTT - │ rec off [│ keys FILE]
 //!  Enter send  F8 step  F7 edit step  ^T STARTTLS  Tab complete  Esc panes  F1 help  ^Q quit
 //! ```
 //!
@@ -82,6 +82,14 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         Some(path) => Span::styled(format!("rec {}", path.display()), theme.warning),
         None => Span::styled("rec off", theme.dim),
     });
+    // SSLKEYLOGFILE: whoever reads that file can decrypt the session.
+    if let Some(path) = &app.key_log {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("keys {}", path.display()),
+            theme.warning,
+        ));
+    }
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 

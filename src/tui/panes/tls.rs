@@ -82,7 +82,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         (
             format!(
                 "UNTRUSTED: {}",
-                v.error.as_deref().unwrap_or("no reason given")
+                v.error.as_ref().map_or("no reason given", |c| c.as_str())
             ),
             theme.error,
         )
