@@ -21,6 +21,7 @@ pub mod cert;
 pub mod check;
 pub mod cli;
 pub mod domain;
+pub mod config;
 pub mod escape;
 pub mod explain;
 pub mod finding;
