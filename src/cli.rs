@@ -332,7 +332,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
     /// Check the built-in server, started in-process (trusting its generated root).
-    #[arg(long, value_name = "PROTOCOL", num_args = 0..=1, default_missing_value = "smtp", conflicts_with_all = ["url", "profile"])]
+    #[arg(long, value_name = "PROTOCOL", num_args = 0..=1, default_missing_value = "smtp", conflicts_with = "url")]
     pub demo: Option<DemoProtocol>,
     /// With --demo: the certificate the built-in server presents.
     #[arg(long, value_enum, default_value_t = LeafKind::Good, requires = "demo")]

@@ -241,16 +241,10 @@ fn resolve(
 }
 
 /// Settings without a profile or URL (the demo and its built-in server).
-fn settings_without_profile(
-    conn: &ConnectOpts,
-    record: &RecordOpts,
-    config: &Config,
-) -> anyhow::Result<Settings> {
-    if let Some(p) = &conn.profile {
-        anyhow::bail!("--profile {p}: the demo uses the built-in server, not a profile");
-    }
+/// A profile (say from `MAILWIRE_PROFILE`) does not apply to the demo.
+fn settings_without_profile(conn: &ConnectOpts, record: &RecordOpts, config: &Config) -> Settings {
     let top = conn.options().over(&record.options());
-    Ok(top.over(&config.lower_layers(None)).settings())
+    top.over(&config.lower_layers(None)).settings()
 }
 
 fn run_config(
@@ -440,7 +434,7 @@ async fn run_check(args: CheckArgs, file: &Config) -> anyhow::Result<i32> {
     let mut demo = None;
     let (config, redact) = match (&args.url, args.demo) {
         (_, Some(protocol)) => {
-            let settings = settings_without_profile(&args.conn, &args.record, file)?;
+            let settings = settings_without_profile(&args.conn, &args.record, file);
             let d = Demo::start(args.leaf).await?;
             let config = d.config(protocol, false, &settings)?;
             demo = Some(d);
@@ -521,7 +515,12 @@ async fn run_replay(args: ReplayArgs, file: &Config) -> anyhow::Result<i32> {
         let (target, settings) = resolve(Some(url), &args.conn, &RecordOpts::default(), file)?;
         return client_replay(&recording, settings.session_config(target), &args).await;
     }
-    let viewer = tui::viewer::Viewer::new(recording, args.speed);
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        tui::Theme::monochrome()
+    } else {
+        file.file.theme.theme(None)
+    };
+    let viewer = tui::viewer::Viewer::new(recording, args.speed).with_theme(theme);
     tui::viewer::run_terminal(viewer)
         .await
         .context("terminal")?;
@@ -672,7 +671,7 @@ async fn run_demo(args: DemoArgs, file: &Config) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let settings = settings_without_profile(&args.conn, &args.record, file)?;
+    let settings = settings_without_profile(&args.conn, &args.record, file);
     let lesson = args
         .lesson
         .as_deref()

@@ -75,6 +75,7 @@ impl Tmux {
                     "40",
                 ])
                 .args(["-e", "NO_COLOR=1", "-e", "TERM=xterm-256color"])
+                .args(["-e", &format!("XDG_CONFIG_HOME={}", super::NO_CONFIG_HOME)])
                 .args(["sh", "-c", &script])
                 .args([";", "set-option", "-t", &tmux.name, "remain-on-exit", "on"])
                 .env("NO_COLOR", "1")
