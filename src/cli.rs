@@ -127,6 +127,17 @@ pub enum Command {
     },
 }
 
+/// `mailwire config show`: the options whose effect to show.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub conn: ConnectOpts,
+    #[command(flatten)]
+    pub tui: TuiOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
+}
+
 /// `mailwire config`.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -140,14 +151,7 @@ pub enum ConfigAction {
     /// Print the config file's path (and whether it exists).
     Path,
     /// Print the settings in force, each with where it came from.
-    Show {
-        #[command(flatten)]
-        conn: ConnectOpts,
-        #[command(flatten)]
-        tui: TuiOpts,
-        #[command(flatten)]
-        record: RecordOpts,
-    },
+    Show(Box<ShowArgs>),
     /// Write a commented template to the config file's path.
     Init {
         /// Overwrite an existing file.

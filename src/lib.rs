@@ -20,8 +20,8 @@
 pub mod cert;
 pub mod check;
 pub mod cli;
-pub mod domain;
 pub mod config;
+pub mod domain;
 pub mod escape;
 pub mod explain;
 pub mod finding;

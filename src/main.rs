@@ -22,7 +22,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use mailwire::check::{self, EXIT_USAGE};
 use mailwire::cli::{
     CheckArgs, Cli, Command, ConfigAction, ConfigOpts, ConnectOpts, DemoArgs, DemoProtocol,
-    ExportArgs, OPTION_ARGS, RecordOpts, ReplayArgs, ServeArgs, TuiOpts, parse_target,
+    ExportArgs, OPTION_ARGS, RecordOpts, ReplayArgs, ServeArgs, ShowArgs, TuiOpts, parse_target,
 };
 use mailwire::config::{self, Config, Location, Settings, Source};
 use mailwire::replay::{self, RecordSwitch};
@@ -275,7 +275,8 @@ fn run_config(
             eprintln!("wrote {}", path.display());
             Ok(0)
         }
-        ConfigAction::Show { conn, tui, record } => {
+        ConfigAction::Show(show) => {
+            let ShowArgs { conn, tui, record } = *show;
             let config = Config::load(&location)?;
             let profile = conn
                 .profile

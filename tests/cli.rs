@@ -194,7 +194,11 @@ fn man_page_renders_without_warnings() {
     if !have("man", "man page test") {
         return;
     }
-    for args in [vec!["man"], vec!["man", "check"], vec!["man", "config"]] {
+    for (args, needle) in [
+        (vec!["man"], "MAILWIRE_TIMEOUT"),
+        (vec!["man", "check"], "MAILWIRE_TIMEOUT"),
+        (vec!["man", "config"], "mailwire-config-show(1)"),
+    ] {
         let out = mailwire(&args);
         assert!(out.status.success(), "{args:?}");
         let page = String::from_utf8_lossy(&out.stdout);
@@ -212,7 +216,7 @@ fn man_page_renders_without_warnings() {
         );
         let text = String::from_utf8_lossy(&rendered.stdout);
         assert!(text.contains("NAME"), "{text}");
-        assert!(text.contains("MAILWIRE_TIMEOUT"), "{args:?}: {text}");
+        assert!(text.contains(needle), "{args:?}: {text}");
     }
     let text =
         String::from_utf8_lossy(&shell("MANWIDTH=80 man -l -", &mailwire(&["man"]).stdout).stdout)

@@ -68,7 +68,8 @@ fn styled_runs(buffer: &Buffer) -> String {
                 x += 1;
             }
             let plain = style_name(style) == "fg=- bg=-";
-            if plain && text.trim().is_empty() {
+            // Blank cells and the panes' side borders say nothing new.
+            if (plain && text.trim().is_empty()) || text.chars().all(|c| c == '│' || c == ' ') {
                 continue;
             }
             out.push_str(&format!(
@@ -85,6 +86,11 @@ fn styled_runs(buffer: &Buffer) -> String {
 fn light_theme_snapshot() {
     let mut app = app_with("[theme]\nname = \"light\"\nerror = \"bold white on #c00000\"\n");
     assert_eq!(app.theme.client, Theme::light().client);
+    // Closed: the status bar shows the state in the (restyled) error style.
+    app.update(Msg::Session(Event::Closed {
+        at: std::time::Duration::from_millis(40),
+        reason: "the server closed the connection".into(),
+    }));
     let terminal = render(&mut app, 80, 24);
     let runs = styled_runs(terminal.backend().buffer());
     // Nothing yellow or light grey on a light background.
