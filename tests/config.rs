@@ -453,3 +453,19 @@ fn readme_example_is_the_shipped_example() {
         "README's example and assets/config-example.toml differ"
     );
 }
+
+#[test]
+fn the_tui_still_starts_with_no_config_when_the_file_is_broken() {
+    if !tmux::available("config e2e TUI tests") {
+        return;
+    }
+    let cfg = ConfigDir::new("[theme]\nname = \"solarized\"\n");
+    let t = Tmux::mailwire(
+        "noconfig",
+        &["demo", "smtp", "--config", &cfg.arg(), "--no-config"],
+    );
+    t.wait_text("S <- 220 ");
+    // Built-in keys, since the file was not read.
+    t.wait_text("^T STARTTLS");
+    t.quit_and_check_restored();
+}
