@@ -1,36 +1,59 @@
-//! Command line: `mailwire URL`, `mailwire check`, `mailwire demo`,
-//! `mailwire serve`. Parsing only; `main` dispatches.
+//! Command line: `mailwire URL`, `mailwire @PROFILE`, `mailwire check`,
+//! `mailwire demo`, `mailwire serve`, `mailwire config`, `mailwire
+//! completions`, `mailwire man`. Parsing only; `main` dispatches.
+//!
+//! Every shared option can also come from a `MAILWIRE_*` environment
+//! variable (clap's `env`, shown in `--help`); a flag beats its variable,
+//! and both beat the config file ([`crate::config`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::protocol::Limits;
+use crate::config::{self, Options};
 use crate::server::pki::LeafKind;
-use crate::session::{SessionConfig, Timeouts};
-use crate::target::{Target, TargetError};
-use crate::tls::ClientOptions;
+use crate::session::SessionConfig;
+use crate::target::{IpVersion, Target, TargetError};
 
 /// Drive SMTP, IMAP and POP3 sessions by hand; STARTTLS on one key;
 /// inspect TLS and the certificate chain.
 #[derive(Debug, Parser)]
-#[command(name = "mailwire", version, args_conflicts_with_subcommands = true)]
 #[command(
-    after_help = "URL forms: smtp://host[:25] submission://host[:587] smtps://host[:465] lmtp://host[:24]\n           imap://host[:143] imaps://host[:993] pop3://host[:110] pop3s://host[:995]\n           IPv6: imap://[::1]:10143\n\nExamples:\n  mailwire demo                 TUI against the built-in server\n  mailwire smtp://mail.example.com\n  mailwire check imap://mail.example.com --json"
+    name = "mailwire",
+    version,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+#[command(
+    after_help = "URL forms: smtp://host[:25] submission://host[:587] smtps://host[:465] lmtp://host[:24]\n           imap://host[:143] imaps://host[:993] pop3://host[:110] pop3s://host[:995]\n           IPv6: imap://[::1]:10143    @NAME: a profile of the config file\n\nExamples:\n  mailwire demo                 TUI against the built-in server\n  mailwire smtp://mail.example.com\n  mailwire @work-mx             the URL and options of profile work-mx\n  mailwire check imap://mail.example.com --json"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Open the TUI on this server (same as `mailwire connect URL`).
+    /// Open the TUI on this server (same as `mailwire connect URL`), or
+    /// `@NAME` for a profile of the config file.
     #[arg(value_name = "URL")]
     pub url: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigOpts,
     #[command(flatten)]
     pub conn: ConnectOpts,
     #[command(flatten)]
     pub tui: TuiOpts,
     #[command(flatten)]
     pub record: RecordOpts,
+}
+
+/// Where settings come from; accepted before or after any command.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigOpts {
+    /// Read settings from FILE instead of $XDG_CONFIG_HOME/mailwire/config.toml.
+    #[arg(long, value_name = "FILE", global = true, env = "MAILWIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Read no config file: built-in defaults, environment and command line only.
+    #[arg(long, global = true, env = "MAILWIRE_NO_CONFIG")]
+    pub no_config: bool,
 }
 
 /// Recording a session (`docs/recording-format.md`).
@@ -40,7 +63,7 @@ pub struct RecordOpts {
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Keep passwords and SASL payloads in the recording (masked by default).
-    #[arg(long)]
+    #[arg(long, env = "MAILWIRE_NO_REDACT")]
     pub no_redact: bool,
 }
 
@@ -52,6 +75,9 @@ pub struct TuiOpts {
     /// [default: greeting, capabilities, STARTTLS, capabilities, quit].
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Colour theme; NO_COLOR still wins [default: the config file's, else dark].
+    #[arg(long, value_name = "NAME", env = "MAILWIRE_THEME", value_parser = crate::tui::theme::NAMES.to_vec())]
+    pub theme: Option<String>,
 }
 
 /// Subcommands.
@@ -59,8 +85,9 @@ pub struct TuiOpts {
 pub enum Command {
     /// Open the TUI connected to a live server.
     Connect {
-        #[arg(value_name = "URL")]
-        url: String,
+        /// Server URL, or `@NAME` for a profile of the config file.
+        #[arg(value_name = "URL", required_unless_present = "profile")]
+        url: Option<String>,
         #[command(flatten)]
         conn: ConnectOpts,
         #[command(flatten)]
@@ -78,6 +105,59 @@ pub enum Command {
     Export(ExportArgs),
     /// Step through a recording in the TUI, read-only.
     Replay(ReplayArgs),
+    /// Find, show or create the config file.
+    Config(ConfigArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), for `man -l -` or a man directory.
+    Man {
+        /// A command's own page (`mailwire-check`) instead of the main one.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
+    /// Print help for mailwire or for one of its commands.
+    Help {
+        /// The command, e.g. `check` or `config show`.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+}
+
+/// `mailwire config show`: the options whose effect to show.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub conn: ConnectOpts,
+    #[command(flatten)]
+    pub tui: TuiOpts,
+    #[command(flatten)]
+    pub record: RecordOpts,
+}
+
+/// `mailwire config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+/// What `mailwire config` does.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the config file's path (and whether it exists).
+    Path,
+    /// Print the settings in force, each with where it came from.
+    Show(Box<ShowArgs>),
+    /// Write a commented template to the config file's path.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `mailwire replay`.
@@ -89,7 +169,8 @@ pub struct ReplayArgs {
     /// Play N times faster than recorded (Space plays and pauses).
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub speed: f64,
-    /// Client replay: send the recorded commands to this server and compare replies.
+    /// Client replay: send the recorded commands to this server (or `@NAME`,
+    /// a profile) and compare replies.
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,
     /// Client replay without stopping between commands (default when stdin is
@@ -121,26 +202,31 @@ pub struct ExportArgs {
     pub no_redact: bool,
 }
 
-/// Connection and TLS options shared by the TUI and `check`.
+/// Connection and TLS options shared by the TUI and `check`. Unset
+/// options fall back to the profile, then the config file, then the
+/// built-in default shown in brackets.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ConnectOpts {
+    /// Use the URL and options of this profile of the config file (also `@NAME` as the URL).
+    #[arg(long, value_name = "NAME", env = "MAILWIRE_PROFILE")]
+    pub profile: Option<String>,
     /// EHLO/LHLO name [default: this host's FQDN, else an address literal].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "MAILWIRE_EHLO")]
     pub ehlo: Option<String>,
     /// Name sent as SNI and checked against the certificate [default: the URL's host].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "MAILWIRE_SERVERNAME")]
     pub servername: Option<String>,
     /// Send no SNI (the name is still checked).
-    #[arg(long)]
+    #[arg(long, env = "MAILWIRE_NO_SNI")]
     pub no_sni: bool,
     /// Extra trusted CA certificates (PEM), added to the OS store; may be repeated.
-    #[arg(long = "ca-file", value_name = "PEM")]
+    #[arg(long = "ca-file", value_name = "PEM", env = "MAILWIRE_CA_FILE")]
     pub ca_files: Vec<PathBuf>,
     /// A directory of trusted CA certificates (PEM files), added to the OS store.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "MAILWIRE_CA_PATH")]
     pub ca_path: Option<PathBuf>,
     /// Trust only --ca-file/--ca-path, not the OS store (as curl's --cacert).
-    #[arg(long)]
+    #[arg(long, env = "MAILWIRE_NO_SYSTEM_ROOTS")]
     pub no_system_roots: bool,
     /// Client certificate chain (PEM, leaf first) for servers that ask for one.
     #[arg(long, value_name = "PEM", requires = "key")]
@@ -149,59 +235,110 @@ pub struct ConnectOpts {
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Allow only this TLS version.
-    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], env = "MAILWIRE_TLS_VERSION")]
     pub tls_version: Option<String>,
     /// ALPN protocol to offer; may be repeated.
-    #[arg(long, value_name = "PROTO")]
+    #[arg(long, value_name = "PROTO", env = "MAILWIRE_ALPN")]
     pub alpn: Vec<String>,
     /// Abort the handshake when the chain is untrusted (default: finish it and report).
-    #[arg(long)]
+    #[arg(long, env = "MAILWIRE_STRICT")]
     pub strict: bool,
-    /// TCP connect timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    pub connect_timeout: u64,
-    /// Timeout for each response (greeting included) in milliseconds.
-    #[arg(long = "timeout", value_name = "MS", default_value_t = 30_000)]
-    pub response_timeout: u64,
-    /// TLS handshake timeout in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    pub handshake_timeout: u64,
-    /// Longest server line accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
-    pub max_line: usize,
-    /// Write the server's certificate chain (PEM) to this file.
+    /// Connect over IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Connect over IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// TCP connect timeout: milliseconds, or with a unit (500ms, 30s, 2m) [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = config::parse_duration, env = "MAILWIRE_CONNECT_TIMEOUT")]
+    pub connect_timeout: Option<Duration>,
+    /// Timeout for each response (greeting included): milliseconds, or with a unit [default: 30s].
+    #[arg(long = "timeout", value_name = "DURATION", value_parser = config::parse_duration, env = "MAILWIRE_TIMEOUT")]
+    pub response_timeout: Option<Duration>,
+    /// TLS handshake timeout: milliseconds, or with a unit [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = config::parse_duration, env = "MAILWIRE_HANDSHAKE_TIMEOUT")]
+    pub handshake_timeout: Option<Duration>,
+    /// Longest server line accepted, in bytes [default: 1048576].
+    #[arg(long, value_name = "BYTES", env = "MAILWIRE_MAX_LINE")]
+    pub max_line: Option<usize>,
+    /// Write the server's certificate chain (PEM) to this file; `-` is standard output.
     #[arg(long, value_name = "FILE")]
     pub save_chain: Option<PathBuf>,
 }
 
+/// Clap argument ids of the shared options, by config-file key, to tell a
+/// flag from its environment variable in `config show`.
+pub const OPTION_ARGS: &[(&str, &str, &str)] = &[
+    ("ehlo", "ehlo", "--ehlo"),
+    ("servername", "servername", "--servername"),
+    ("no-sni", "no_sni", "--no-sni"),
+    ("ca-file", "ca_files", "--ca-file"),
+    ("ca-path", "ca_path", "--ca-path"),
+    ("no-system-roots", "no_system_roots", "--no-system-roots"),
+    ("cert", "cert", "--cert"),
+    ("key", "key", "--key"),
+    ("tls-version", "tls_version", "--tls-version"),
+    ("alpn", "alpn", "--alpn"),
+    ("strict", "strict", "--strict"),
+    ("ip", "ipv4", "-4/-6"),
+    ("connect-timeout", "connect_timeout", "--connect-timeout"),
+    ("timeout", "response_timeout", "--timeout"),
+    (
+        "handshake-timeout",
+        "handshake_timeout",
+        "--handshake-timeout",
+    ),
+    ("max-line", "max_line", "--max-line"),
+    ("redact", "no_redact", "--no-redact"),
+];
+
 impl ConnectOpts {
-    /// The session configuration for `target`.
-    pub fn session_config(&self, target: Target) -> SessionConfig {
-        SessionConfig {
-            target,
+    /// The options given on the command line or in the environment, as
+    /// the top layer of the precedence chain (a flag left off says nothing).
+    pub fn options(&self) -> Options {
+        fn list<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+            (!v.is_empty()).then(|| v.to_vec())
+        }
+        Options {
+            url: None,
             ehlo: self.ehlo.clone(),
-            timeouts: Timeouts {
-                connect: Duration::from_millis(self.connect_timeout),
-                response: Duration::from_millis(self.response_timeout),
-                handshake: Duration::from_millis(self.handshake_timeout),
+            servername: self.servername.clone(),
+            no_sni: self.no_sni.then_some(true),
+            ca_file: list(&self.ca_files),
+            ca_path: self.ca_path.clone(),
+            no_system_roots: self.no_system_roots.then_some(true),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            tls_version: self.tls_version.clone(),
+            alpn: list(&self.alpn),
+            strict: self.strict.then_some(true),
+            ip: match (self.ipv4, self.ipv6) {
+                (true, _) => Some(IpVersion::V4),
+                (_, true) => Some(IpVersion::V6),
+                _ => None,
             },
-            limits: Limits {
-                max_line: self.max_line.max(64),
-                ..Limits::default()
-            },
-            tls: ClientOptions {
-                servername: self.servername.clone(),
-                no_sni: self.no_sni,
-                ca_files: self.ca_files.clone(),
-                ca_pem: Vec::new(),
-                ca_path: self.ca_path.clone(),
-                no_system_roots: self.no_system_roots,
-                client_cert: self.cert.clone(),
-                client_key: self.key.clone(),
-                tls_version: self.tls_version.clone(),
-                alpn: self.alpn.clone(),
-                strict: self.strict,
-            },
+            connect_timeout: self.connect_timeout,
+            timeout: self.response_timeout,
+            handshake_timeout: self.handshake_timeout,
+            max_line: self.max_line,
+            record_dir: None,
+            redact: None,
+        }
+    }
+
+    /// The session configuration for `target` from these options and the
+    /// built-in defaults alone (no config file).
+    pub fn session_config(&self, target: Target) -> SessionConfig {
+        self.options().settings().session_config(target)
+    }
+}
+
+impl RecordOpts {
+    /// `--no-redact` as the top layer's `redact`.
+    pub fn options(&self) -> Options {
+        Options {
+            redact: self.no_redact.then_some(false),
+            ..Options::default()
         }
     }
 }
@@ -209,8 +346,8 @@ impl ConnectOpts {
 /// `mailwire check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Server to check, e.g. smtp://mail.example.com.
-    #[arg(value_name = "URL", required_unless_present = "demo")]
+    /// Server to check, e.g. smtp://mail.example.com, or `@NAME` for a profile.
+    #[arg(value_name = "URL", required_unless_present_any = ["demo", "profile"])]
     pub url: Option<String>,
     /// Send STARTTLS even when it is not advertised.
     #[arg(long)]
@@ -359,7 +496,7 @@ mod tests {
             panic!("not check")
         };
         assert!(args.json && args.starttls);
-        assert_eq!(args.conn.response_timeout, 500);
+        assert_eq!(args.conn.response_timeout, Some(Duration::from_millis(500)));
         let cli = Cli::try_parse_from(["mailwire", "check", "--demo", "imap"]).unwrap();
         let Some(Command::Check(args)) = cli.command else {
             panic!("not check")

@@ -11,6 +11,9 @@
 //! - `check`, `server`, `tui`: consumers of those events.
 //! - [`domain`]: a mail domain from outside: MX, MTA-STS, DANE/TLSA and
 //!   TLS-RPT, with DNSSEC status (hickory-resolver, reqwest).
+//! - [`cli`], [`config`]: the command line and the config file (defaults,
+//!   profiles, theme, key bindings), merged into the settings a session
+//!   runs with: command line > environment > profile > file > built in.
 //! - [`explain`]: the catalogue that says what each line and TLS item means,
 //!   with its RFC or IANA source, for the explain pane and lessons.
 
@@ -20,6 +23,7 @@
 pub mod cert;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod escape;
 pub mod explain;

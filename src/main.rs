@@ -1,23 +1,36 @@
-//! `mailwire` binary: parse the command line and dispatch.
+//! `mailwire` binary: parse the command line, load the config file, and
+//! dispatch.
+//!
+//! ```text
+//! argv --clap (flags > MAILWIRE_*)--> Cli --+
+//! config.toml --config::Config::load--------+--> Settings / Theme / Keymap --> command
+//! ```
+//!
+//! With `--json` every outcome is one JSON object on standard output, usage
+//! errors included: `{"error": "...", "exit_code": 2}`.
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use mailwire::check::{self, EXIT_USAGE};
 use mailwire::cli::{
-    CheckArgs, Cli, Command, ConnectOpts, DemoArgs, DemoProtocol, ExportArgs, RecordOpts,
-    ReplayArgs, ServeArgs, TuiOpts, parse_target,
+    CheckArgs, Cli, Command, ConfigAction, ConfigOpts, ConnectOpts, DemoArgs, DemoProtocol,
+    ExportArgs, OPTION_ARGS, RecordOpts, ReplayArgs, ServeArgs, ShowArgs, TuiOpts, parse_target,
 };
+use mailwire::config::{self, Config, Location, Settings, Source};
 use mailwire::replay::{self, RecordSwitch};
 use mailwire::server::pki::LeafKind;
 use mailwire::server::{self, ServeOptions, Server};
 use mailwire::session::{self, SessionConfig};
-use mailwire::target::Target;
+use mailwire::target::{IpVersion, Target};
 use mailwire::tui::{self, App, AppConfig, Plan};
 
 /// How long a command that watches the stop signals itself (the TUI,
@@ -25,18 +38,31 @@ use mailwire::tui::{self, App, AppConfig, Plan};
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = hoist_config_args(std::env::args_os().collect());
+    // Known before parsing, so a usage error can be answered in JSON too.
+    let json = wants_json(&args);
+    let matches = match Cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return exit(clap_error(&e, json)),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return exit(clap_error(&e, json)),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mailwire: cannot start the async runtime: {e}");
-            return ExitCode::from(3);
+            return exit(report_error(
+                &format!("cannot start the async runtime: {e}"),
+                3,
+                json,
+            ));
         }
     };
-    let code = runtime.block_on(until_stopped(cli));
+    let code = runtime.block_on(until_stopped(cli, matches));
     // Tasks still running (e.g. a server's connections) end with the runtime.
     drop(runtime);
-    ExitCode::from(u8::try_from(code).unwrap_or(3))
+    exit(code)
 }
 
 /// Runs the command until it ends or a stop signal (SIGINT, SIGTERM,
@@ -45,7 +71,7 @@ fn main() -> ExitCode {
 /// goodbye); any other command is dropped at once. Dropping runs every
 /// destructor on the way, so temporary files and terminal modes are cleaned
 /// up on this path too. A command stopped this way exits 128 + the signal number.
-async fn until_stopped(cli: Cli) -> i32 {
+async fn until_stopped(cli: Cli, matches: ArgMatches) -> i32 {
     // Made first, so from here on the signals never end the process abruptly.
     let mut watch = match mailwire::signal::Watch::new() {
         Ok(w) => Some(w),
@@ -77,7 +103,7 @@ async fn until_stopped(cli: Cli) -> i32 {
             std::process::exit(stop.exit_code());
         });
     }
-    let work = dispatch(cli);
+    let work = dispatch(cli, &matches);
     tokio::pin!(work);
     let stopped = async {
         match watch.as_mut() {
@@ -99,33 +125,311 @@ async fn until_stopped(cli: Cli) -> i32 {
     }
 }
 
-async fn dispatch(cli: Cli) -> i32 {
+/// Moves `--config FILE`/`--no-config` written before a command to just
+/// after it (`mailwire --config F check URL` becomes `mailwire check
+/// --config F URL`): the top level's options otherwise rule out commands.
+fn hoist_config_args(args: Vec<OsString>) -> Vec<OsString> {
+    let mut globals = Vec::new();
+    let mut i = 1;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        let taken = match arg {
+            "--no-config" => 1,
+            "--config" if i + 1 < args.len() => 2,
+            a if a.starts_with("--config=") => 1,
+            _ => break,
+        };
+        globals.extend_from_slice(&args[i..i + taken]);
+        i += taken;
+    }
+    let cmd = Cli::command();
+    let mut current = &cmd;
+    let mut end = i;
+    while let Some(sub) = args
+        .get(end)
+        .and_then(|a| a.to_str())
+        .and_then(|a| current.find_subcommand(a))
+    {
+        current = sub;
+        end += 1;
+    }
+    if globals.is_empty() || end == i {
+        return args;
+    }
+    let mut out = vec![args[0].clone()];
+    out.extend_from_slice(&args[i..end]);
+    out.extend(globals);
+    out.extend_from_slice(&args[end..]);
+    out
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(3))
+}
+
+/// `--json` among the arguments before `--`: `check --json` answers every
+/// outcome, usage errors included, with a JSON object.
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// Prints an error as `mailwire: ...` on stderr, or as `{"error": ...,
+/// "exit_code": N}` on stdout with `--json`; returns `code`.
+fn report_error(message: &str, code: i32, json: bool) -> i32 {
+    if json {
+        let value = serde_json::json!({ "error": message, "exit_code": code });
+        match mailwire::escape::to_safe_json(&value, true) {
+            Ok(text) => println!("{text}"),
+            Err(_) => println!("{{\"error\": \"unprintable error\", \"exit_code\": {code}}}"),
+        }
+    } else {
+        eprintln!("mailwire: {message}");
+    }
+    code
+}
+
+/// Help and version are printed as clap prints them; a usage error is
+/// printed by clap, or as JSON with `--json`.
+fn clap_error(e: &clap::Error, json: bool) -> i32 {
+    use clap::error::ErrorKind;
+    let code = e.exit_code();
+    let informational = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !json || informational {
+        let _ = e.print();
+        return code;
+    }
+    let text = e.render().to_string();
+    // The error comes first, up to a blank line; usage and tips follow.
+    let error = text.split("\n\n").next().unwrap_or_default();
+    let error = error.strip_prefix("error: ").unwrap_or(error);
+    let message = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    report_error(&message, code, true)
+}
+
+async fn dispatch(cli: Cli, matches: &ArgMatches) -> i32 {
+    let json = matches!(&cli.command, Some(Command::Check(args)) if args.json);
+    let config_opts = cli.config.clone();
     let result = match cli.command {
-        Some(Command::Check(args)) => run_check(args).await,
+        Some(Command::Check(args)) => match load_config(&config_opts) {
+            Ok(config) => run_check(args, &config).await,
+            Err(e) => Err(e),
+        },
         Some(Command::Connect {
             url,
             conn,
             tui,
             record,
-        }) => run_tui(&url, conn, tui, &record).await,
-        Some(Command::Demo(args)) => run_demo(args).await,
+        }) => match load_config(&config_opts) {
+            Ok(config) => run_tui(url.as_deref(), &conn, &tui, &record, &config).await,
+            Err(e) => Err(e),
+        },
+        Some(Command::Demo(args)) => match load_config(&config_opts) {
+            Ok(config) => run_demo(args, &config).await,
+            Err(e) => Err(e),
+        },
         Some(Command::Serve(args)) => run_serve(args).await,
         Some(Command::Export(args)) => run_export(args),
-        Some(Command::Replay(args)) => run_replay(args).await,
+        Some(Command::Replay(args)) => match load_config(&config_opts) {
+            Ok(config) => run_replay(args, &config).await,
+            Err(e) => Err(e),
+        },
+        Some(Command::Config(args)) => run_config(args.action, &config_opts, matches),
+        Some(Command::Completions { shell }) => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "mailwire", &mut out);
+            Ok(0)
+        }
+        Some(Command::Man { command }) => run_man(command.as_deref()),
+        Some(Command::Help { command }) => run_help(&command),
         None => match cli.url {
-            Some(url) => run_tui(&url, cli.conn, cli.tui, &cli.record).await,
+            Some(url) => match load_config(&config_opts) {
+                Ok(config) => run_tui(Some(&url), &cli.conn, &cli.tui, &cli.record, &config).await,
+                Err(e) => Err(e),
+            },
+            None if cli.conn.profile.is_some() => match load_config(&config_opts) {
+                Ok(config) => run_tui(None, &cli.conn, &cli.tui, &cli.record, &config).await,
+                Err(e) => Err(e),
+            },
             None => {
                 eprintln!(
-                    "mailwire: give a URL (e.g. mailwire smtp://mail.example.com) or a command; try `mailwire demo` or --help"
+                    "mailwire: give a URL (e.g. mailwire smtp://mail.example.com), @PROFILE or a command; try `mailwire demo` or --help"
                 );
                 Ok(EXIT_USAGE)
             }
         },
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("mailwire: {e:#}");
-        EXIT_USAGE
+    result.unwrap_or_else(|e| report_error(&format!("{e:#}"), EXIT_USAGE, json))
+}
+
+/// The config file chosen by `--config`/`--no-config`, read and checked.
+fn load_config(opts: &ConfigOpts) -> anyhow::Result<Config> {
+    let location = Location::choose(opts.config.as_deref(), opts.no_config)?;
+    Ok(Config::load(&location)?)
+}
+
+/// The server and settings for a session: `url` (or `@NAME`, or the
+/// profile's URL) with command line and environment over the profile over
+/// the file's `[defaults]` over the built-in defaults.
+fn resolve(
+    url: Option<&str>,
+    conn: &ConnectOpts,
+    record: &RecordOpts,
+    config: &Config,
+) -> anyhow::Result<(Target, Settings)> {
+    let at_name = url.and_then(|u| u.strip_prefix('@'));
+    let name = match (at_name, conn.profile.as_deref()) {
+        (Some(a), Some(p)) if a != p => {
+            anyhow::bail!("@{a} and --profile {p} name two profiles; give one")
+        }
+        (Some(a), _) => Some(a),
+        (None, p) => p,
+    };
+    let profile = name.map(|n| config.profile(n)).transpose()?;
+    let url = match (url.filter(|_| at_name.is_none()), profile) {
+        (Some(u), _) => u.to_string(),
+        (None, Some(p)) => p.url().map(str::to_string).with_context(|| {
+            format!(
+                "profile {} has no url; give one on the command line",
+                name.unwrap_or_default()
+            )
+        })?,
+        (None, None) => anyhow::bail!("give a URL or @PROFILE"),
+    };
+    let top = conn.options().over(&record.options());
+    let settings = top.over(&config.lower_layers(profile)).settings();
+    Ok((parse_target(&url)?, settings))
+}
+
+/// Settings without a profile or URL (the demo and its built-in server).
+/// A profile (say from `MAILWIRE_PROFILE`) does not apply to the demo.
+fn settings_without_profile(conn: &ConnectOpts, record: &RecordOpts, config: &Config) -> Settings {
+    let top = conn.options().over(&record.options());
+    top.over(&config.lower_layers(None)).settings()
+}
+
+fn run_config(
+    action: ConfigAction,
+    opts: &ConfigOpts,
+    matches: &ArgMatches,
+) -> anyhow::Result<i32> {
+    let location = Location::choose(opts.config.as_deref(), opts.no_config)?;
+    match action {
+        ConfigAction::Path => {
+            match location.path() {
+                Some(p) if p.exists() => println!("{}", p.display()),
+                Some(p) => {
+                    println!("{}", p.display());
+                    eprintln!(
+                        "mailwire: no file there yet; `mailwire config init` writes a template"
+                    );
+                }
+                None => eprintln!("mailwire: --no-config: no config file is read"),
+            }
+            Ok(0)
+        }
+        ConfigAction::Init { force } => {
+            let path = location
+                .path()
+                .context("--no-config: there is no config file to write")?;
+            config::init(path, force)?;
+            eprintln!("wrote {}", path.display());
+            Ok(0)
+        }
+        ConfigAction::Show(show) => {
+            let ShowArgs { conn, tui, record } = *show;
+            let config = Config::load(&location)?;
+            let profile = conn
+                .profile
+                .as_deref()
+                .map(|n| config.profile(n).map(|p| (n, p)))
+                .transpose()?;
+            let sub = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("show"));
+            let source = |key: &str| -> Option<Source> {
+                let (_, id, flag) = OPTION_ARGS.iter().find(|(k, _, _)| *k == key)?;
+                let m = sub?;
+                let ids: &[&str] = if *id == "ipv4" {
+                    &["ipv4", "ipv6"]
+                } else {
+                    &[id]
+                };
+                ids.iter().find_map(|id| match m.value_source(id) {
+                    Some(ValueSource::EnvVariable) => Some(Source::Env(env_name(id))),
+                    Some(ValueSource::CommandLine) => Some(Source::Flag((*flag).to_string())),
+                    _ => None,
+                })
+            };
+            let top = conn.options().over(&record.options());
+            print!(
+                "{}",
+                config::show(&config, profile, &top, &source, tui.theme.as_deref())
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// The environment variable clap read for argument `id`.
+fn env_name(id: &str) -> String {
+    let mut cmd = Cli::command();
+    let show = cmd
+        .find_subcommand_mut("config")
+        .and_then(|c| c.find_subcommand_mut("show"))
+        .map(|c| c.clone());
+    show.and_then(|c| {
+        c.get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()))
     })
+    .unwrap_or_else(|| format!("MAILWIRE_{}", id.to_ascii_uppercase()))
+}
+
+/// `mailwire man [COMMAND]`: the roff page on standard output.
+fn run_man(command: Option<&str>) -> anyhow::Result<i32> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let page = match command {
+        None => cmd,
+        Some(name) => {
+            // After build() a subcommand's display name is `mailwire-NAME`.
+            cmd.find_subcommand(name)
+                .cloned()
+                .with_context(|| format!("no command {name:?}; see `mailwire --help`"))?
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut out)
+        .context("cannot render the manual page")?;
+    std::io::stdout()
+        .write_all(&out)
+        .context("cannot write the manual page")?;
+    Ok(0)
+}
+
+/// `mailwire help [COMMAND...]`: the long help of mailwire or of a command.
+fn run_help(path: &[String]) -> anyhow::Result<i32> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut current = &mut cmd;
+    for name in path {
+        current = current
+            .find_subcommand_mut(name)
+            .with_context(|| format!("no command {name:?}; see `mailwire --help`"))?;
+    }
+    match current.print_long_help() {
+        // `mailwire help | head`: the reader left, nothing is wrong.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        other => other.context("cannot print the help").map(|()| 0),
+    }
 }
 
 /// The built-in server, started in-process, and a session config trusting
@@ -152,7 +456,7 @@ impl Demo {
         &self,
         protocol: DemoProtocol,
         implicit: bool,
-        conn: &ConnectOpts,
+        settings: &Settings,
     ) -> anyhow::Result<SessionConfig> {
         let name = match (protocol, implicit) {
             (DemoProtocol::Smtp, false) => "smtp",
@@ -166,26 +470,43 @@ impl Demo {
             .server
             .listener(name)
             .context("demo listener missing")?;
-        let mut conn = conn.clone();
-        conn.servername
+        let mut settings = settings.clone();
+        settings
+            .servername
             .get_or_insert_with(|| server::SERVER_HOST.to_string());
-        let mut config = conn.session_config(parse_target(&listener.url())?);
+        // The built-in server listens on IPv4 loopback only.
+        settings.ip = IpVersion::Any;
+        let mut config = settings.session_config(parse_target(&listener.url())?);
         config.tls.ca_pem.push(self.server.root_pem().to_string());
         Ok(config)
     }
 }
 
-async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
+/// `--save-chain -`: the PEM goes to standard output.
+fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+async fn run_check(args: CheckArgs, file: &Config) -> anyhow::Result<i32> {
+    let to_stdout = args.conn.save_chain.as_deref().is_some_and(is_stdout);
+    if to_stdout && args.json {
+        anyhow::bail!(
+            "--save-chain - and --json both write to standard output; save the chain to a file"
+        );
+    }
     let mut demo = None;
-    let config = match (&args.url, args.demo) {
+    let (config, redact) = match (&args.url, args.demo) {
         (_, Some(protocol)) => {
+            let settings = settings_without_profile(&args.conn, &args.record, file);
             let d = Demo::start(args.leaf).await?;
-            let config = d.config(protocol, false, &args.conn)?;
+            let config = d.config(protocol, false, &settings)?;
             demo = Some(d);
-            config
+            (config, settings.redact)
         }
-        (Some(url), None) => args.conn.session_config(parse_target(url)?),
-        (None, None) => anyhow::bail!("check needs a URL or --demo"),
+        (url, None) => {
+            let (target, settings) = resolve(url.as_deref(), &args.conn, &args.record, file)?;
+            (settings.session_config(target), settings.redact)
+        }
     };
     // Bad trust options are usage errors, found before connecting (the OS
     // store is not read here: only when a chain needs it, once).
@@ -193,7 +514,7 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     if let Err(e) = mailwire::tls::keylog::status() {
         eprintln!("mailwire: {e}");
     }
-    let switch = record_switch(&config, &args.record)?;
+    let switch = record_switch(&config, &args.record, redact)?;
     let scan_config = args.scan.then(|| config.clone());
     let mut report = check::run_recorded(config, args.starttls, switch.clone()).await;
     if let Some(scan_config) = scan_config {
@@ -205,12 +526,22 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
     if let Some(d) = demo {
         d.server.shutdown().await;
     }
-    if let Some(path) = &args.conn.save_chain {
-        std::fs::write(path, report.chain_pem())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        if !args.json {
-            eprintln!("chain saved to {}", path.display());
+    match &args.conn.save_chain {
+        // The PEM is the output; the report goes to stderr so the two do
+        // not mix (`mailwire check URL --save-chain - | openssl x509`).
+        Some(_) if to_stdout => {
+            print!("{}", report.chain_pem());
+            eprint!("{}", report.to_text());
+            return Ok(report.exit_code);
         }
+        Some(path) => {
+            std::fs::write(path, report.chain_pem())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if !args.json {
+                eprintln!("chain saved to {}", path.display());
+            }
+        }
+        None => {}
     }
     if args.json {
         println!("{}", report.to_json());
@@ -221,14 +552,16 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<i32> {
 }
 
 async fn run_tui(
-    url: &str,
-    conn: ConnectOpts,
-    tui_opts: TuiOpts,
+    url: Option<&str>,
+    conn: &ConnectOpts,
+    tui_opts: &TuiOpts,
     record: &RecordOpts,
+    file: &Config,
 ) -> anyhow::Result<i32> {
-    let config = conn.session_config(parse_target(url)?);
+    let (target, settings) = resolve(url, conn, record, file)?;
+    let config = settings.session_config(target);
     mailwire::tls::client::validate_options(&config.tls)?;
-    open_tui(config, &tui_opts, record).await
+    open_tui(config, tui_opts, record, &settings, file).await
 }
 
 /// The recording switch for `--record FILE`: writing from the first event,
@@ -236,26 +569,29 @@ async fn run_tui(
 fn record_switch(
     config: &SessionConfig,
     opts: &RecordOpts,
+    redact: bool,
 ) -> anyhow::Result<Option<RecordSwitch>> {
     match &opts.record {
-        Some(path) => Ok(Some(RecordSwitch::recording_to(
-            config,
-            !opts.no_redact,
-            path,
-        )?)),
+        Some(path) => Ok(Some(RecordSwitch::recording_to(config, redact, path)?)),
         None => Ok(None),
     }
 }
 
-async fn run_replay(args: ReplayArgs) -> anyhow::Result<i32> {
+async fn run_replay(args: ReplayArgs, file: &Config) -> anyhow::Result<i32> {
     let recording = replay::Recording::load(&args.file)?;
     for warning in recording.warnings() {
         eprintln!("mailwire: {warning}");
     }
     if let Some(url) = &args.against {
-        return client_replay(&recording, url, &args).await;
+        let (target, settings) = resolve(Some(url), &args.conn, &RecordOpts::default(), file)?;
+        return client_replay(&recording, settings.session_config(target), &args).await;
     }
-    let viewer = tui::viewer::Viewer::new(recording, args.speed);
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        tui::Theme::monochrome()
+    } else {
+        file.file.theme.theme(None)
+    };
+    let viewer = tui::viewer::Viewer::new(recording, args.speed).with_theme(theme);
     tui::viewer::run_terminal(viewer)
         .await
         .context("terminal")?;
@@ -317,10 +653,9 @@ fn read_masked() -> Option<String> {
 /// a reply code or status differs.
 async fn client_replay(
     recording: &replay::Recording,
-    url: &str,
+    config: SessionConfig,
     args: &ReplayArgs,
 ) -> anyhow::Result<i32> {
-    let config = args.conn.session_config(parse_target(url)?);
     mailwire::tls::client::validate_options(&config.tls)?;
     let mut secrets = std::collections::HashMap::new();
     for (key, value) in std::env::vars() {
@@ -400,13 +735,14 @@ fn run_export(args: ExportArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
+async fn run_demo(args: DemoArgs, file: &Config) -> anyhow::Result<i32> {
     if args.list_lessons {
         for lesson in mailwire::lessons::all()? {
             println!("{:<28} {}", lesson.name, lesson.title);
         }
         return Ok(0);
     }
+    let settings = settings_without_profile(&args.conn, &args.record, file);
     let lesson = args
         .lesson
         .as_deref()
@@ -424,8 +760,8 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
         None => (args.protocol, args.leaf),
     };
     let demo = Demo::start(leaf).await?;
-    let config = demo.config(protocol, args.implicit && lesson.is_none(), &args.conn)?;
-    let code = open_tui_with(config, &args.tui, &args.record, lesson).await;
+    let config = demo.config(protocol, args.implicit && lesson.is_none(), &settings)?;
+    let code = open_tui_with(config, &args.tui, &args.record, &settings, file, lesson).await;
     demo.server.shutdown().await;
     code
 }
@@ -434,30 +770,37 @@ async fn open_tui(
     config: SessionConfig,
     opts: &TuiOpts,
     record: &RecordOpts,
+    settings: &Settings,
+    file: &Config,
 ) -> anyhow::Result<i32> {
-    open_tui_with(config, opts, record, None).await
+    open_tui_with(config, opts, record, settings, file, None).await
 }
 
 async fn open_tui_with(
     mut config: SessionConfig,
     opts: &TuiOpts,
     record: &RecordOpts,
+    settings: &Settings,
+    file: &Config,
     lesson: Option<mailwire::lessons::Lesson>,
 ) -> anyhow::Result<i32> {
     let ehlo = match &config.ehlo {
         Some(e) => e.clone(),
-        None => session::engine::default_ehlo(local_addr_towards(&config.target).await),
+        None => session::engine::default_ehlo(local_addr_towards(&config.target, config.ip).await),
     };
     config.ehlo = Some(ehlo.clone());
     let plan = match &opts.plan {
         Some(path) => Some(Plan::parse(&read(path)?, &ehlo)),
         None => None,
     };
-    let app = App::new(AppConfig {
+    let mut app = App::new(AppConfig {
         target: config.target.clone(),
         ehlo,
         plan,
     });
+    // NO_COLOR still wins: the terminal runner switches to monochrome.
+    app.theme = file.file.theme.theme(opts.theme.as_deref());
+    app.keys = file.keymap.clone();
     let mut app = match lesson {
         Some(lesson) => app.with_lesson(lesson),
         None => app,
@@ -469,9 +812,13 @@ async fn open_tui_with(
         Err(e) => eprintln!("mailwire: {e}"),
     }
     // Without --record, Ctrl-R can still start a recording (to a default name).
-    let switch = match record_switch(&config, record)? {
+    let switch = match record_switch(&config, record, settings.redact)? {
         Some(s) => s,
-        None => RecordSwitch::new(&config, !record.no_redact),
+        None => RecordSwitch::new(&config, settings.redact),
+    };
+    let switch = match &settings.record_dir {
+        Some(dir) => switch.in_dir(dir.clone()),
+        None => switch,
     };
     let handle = replay::tap(session::spawn(config), switch.clone());
     tui::run_terminal_recording(app, handle, Some(switch))
@@ -487,11 +834,11 @@ fn read(path: &PathBuf) -> anyhow::Result<String> {
 /// The local address a connection to `target` would use, found by
 /// "connecting" a UDP socket (no packet is sent), for the EHLO address
 /// literal when this host has no FQDN.
-async fn local_addr_towards(target: &Target) -> Option<SocketAddr> {
+async fn local_addr_towards(target: &Target, ip: IpVersion) -> Option<SocketAddr> {
     let remote = tokio::net::lookup_host(target.authority())
         .await
         .ok()?
-        .next()?;
+        .find(|a| ip.allows(a.ip()))?;
     let bind: SocketAddr = match remote.ip() {
         IpAddr::V4(_) => "0.0.0.0:0".parse().ok()?,
         IpAddr::V6(_) => "[::]:0".parse().ok()?,

@@ -47,6 +47,39 @@ pub enum TlsMode {
     Implicit,
 }
 
+/// Which address family to connect over (`-4`/`-6`), like curl and
+/// `openssl s_client`: a host name may resolve to both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IpVersion {
+    /// Every address the name resolves to, in the resolver's order.
+    #[default]
+    Any,
+    /// IPv4 addresses only (`-4`).
+    V4,
+    /// IPv6 addresses only (`-6`).
+    V6,
+}
+
+impl IpVersion {
+    /// Whether a connection to `ip` is allowed.
+    pub fn allows(self, ip: std::net::IpAddr) -> bool {
+        match self {
+            IpVersion::Any => true,
+            IpVersion::V4 => ip.is_ipv4(),
+            IpVersion::V6 => ip.is_ipv6(),
+        }
+    }
+
+    /// `IPv4`, `IPv6` or `IP`, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            IpVersion::Any => "IP",
+            IpVersion::V4 => "IPv4",
+            IpVersion::V6 => "IPv6",
+        }
+    }
+}
+
 /// Where to connect and what to speak.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Target {

@@ -167,7 +167,7 @@ fn spawn_serve(tmp: &Path, args: &[&str], last: &str) -> (Child, String) {
 fn serve_prints_the_root_writes_nothing_and_stops_cleanly(sig: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (mut child, text) = spawn_serve(tmp.path(), &[], "login:");
-    assert!(text.contains("smtp 127.0.0.1:"), "{text}");
+    assert!(text.contains("smtp://127.0.0.1:"), "{text}");
     assert!(
         text.contains(
             "root CA (not written to disk; --ca-out FILE writes it):\n-----BEGIN CERTIFICATE-----\n"
@@ -313,7 +313,7 @@ fn stepped_client_replay_blocked_at_its_prompt_stops_on_sigterm() {
     let (mut server, text) = spawn_serve(work.path(), &[], "login:");
     let smtp = text
         .lines()
-        .find_map(|l| l.strip_prefix("smtp "))
+        .find_map(|l| l.strip_prefix("smtp://"))
         .and_then(|l| l.split_whitespace().next())
         .expect("smtp listener line");
     let url = format!("smtp://{smtp}");

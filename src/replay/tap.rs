@@ -34,6 +34,9 @@ struct SwitchState {
     on: bool,
     /// First write error; recording stops after it.
     failed: Option<String>,
+    /// Where a recording without a path goes (`record-dir`); `None`: the
+    /// current directory.
+    dir: Option<PathBuf>,
 }
 
 /// Where recording stands, for the status bar.
@@ -57,8 +60,17 @@ impl RecordSwitch {
                 recorder: None,
                 on: false,
                 failed: None,
+                dir: None,
             })),
         }
+    }
+
+    /// Puts a recording started without a path (Ctrl-R) into `dir`, the
+    /// config file's `record-dir`, created when needed.
+    #[must_use]
+    pub fn in_dir(self, dir: PathBuf) -> RecordSwitch {
+        self.lock().dir = Some(dir);
+        self
     }
 
     /// Like [`RecordSwitch::new`], recording to `path` from the first event.
@@ -85,7 +97,17 @@ impl RecordSwitch {
         if state.recorder.is_none() {
             let path = match path {
                 Some(p) => p.to_path_buf(),
-                None => PathBuf::from(default_file_name(&state.header)),
+                None => {
+                    let name = default_file_name(&state.header);
+                    match &state.dir {
+                        Some(dir) => {
+                            // A failure shows as the file's creation error below.
+                            let _ = std::fs::create_dir_all(dir);
+                            dir.join(name)
+                        }
+                        None => PathBuf::from(name),
+                    }
+                }
             };
             let header = state.header.clone();
             state.recorder = Some(Recorder::create(&path, &header)?);

@@ -228,14 +228,16 @@ impl Listener {
         format!("{}://{}", self.name, self.addr)
     }
 
-    /// One line for humans: `imap 127.0.0.1:20143 starttls` or
-    /// `imaps 127.0.0.1:20993 implicit-tls`.
+    /// One line for humans, the URL first so it can be copied:
+    /// `imap://127.0.0.1:20143        STARTTLS` or
+    /// `imaps://127.0.0.1:20993       implicit TLS`.
     pub fn describe(&self) -> String {
-        let tls = match self.tls {
-            TlsMode::Starttls => "starttls",
-            TlsMode::Implicit => "implicit-tls",
+        let tls = match (self.tls, self.protocol) {
+            (TlsMode::Implicit, _) => "implicit TLS",
+            (TlsMode::Starttls, Protocol::Pop3) => "STLS",
+            (TlsMode::Starttls, _) => "STARTTLS",
         };
-        format!("{} {} {}", self.name, self.addr, tls)
+        format!("{:<30} {tls}", self.url())
     }
 }
 
@@ -559,14 +561,14 @@ mod tests {
             addr: "[::1]:40993".parse().unwrap(),
         };
         assert_eq!(l.url(), "imaps://[::1]:40993");
-        assert_eq!(l.describe(), "imaps [::1]:40993 implicit-tls");
+        assert_eq!(l.describe(), "imaps://[::1]:40993            implicit TLS");
         let l = Listener {
             name: "imap",
             protocol: Protocol::Imap,
             tls: TlsMode::Starttls,
             addr: "127.0.0.1:20143".parse().unwrap(),
         };
-        assert_eq!(l.describe(), "imap 127.0.0.1:20143 starttls");
+        assert_eq!(l.describe(), "imap://127.0.0.1:20143         STARTTLS");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::command::{self, Verb};
 use crate::protocol::{self, Capability, Foreign, Frame, Limits, imap, pop3, smtp};
-use crate::target::{Protocol, Target, TlsMode};
+use crate::target::{IpVersion, Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
 use crate::tls::client::{Client, TlsError};
 
@@ -55,6 +55,8 @@ pub struct SessionConfig {
     pub timeouts: Timeouts,
     pub limits: Limits,
     pub tls: ClientOptions,
+    /// Address family to connect over (`-4`/`-6`).
+    pub ip: IpVersion,
 }
 
 impl SessionConfig {
@@ -66,6 +68,7 @@ impl SessionConfig {
             timeouts: Timeouts::default(),
             limits: Limits::default(),
             tls: ClientOptions::default(),
+            ip: IpVersion::Any,
         }
     }
 }
@@ -175,7 +178,7 @@ impl Session<TcpStream> {
         let authority = config.target.authority();
         let connect = timeout(
             config.timeouts.connect,
-            TcpStream::connect(authority.as_str()),
+            connect_tcp(&config.target, config.ip),
         )
         .await;
         let at = start.elapsed();
@@ -1188,6 +1191,34 @@ fn map_frame<T>(
         },
         Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
     })
+}
+
+/// Opens TCP to `target`, keeping only the addresses of the family `ip`
+/// allows (`-4`/`-6`); each is tried in the resolver's order until one
+/// accepts. The caller bounds the whole by the connect timeout.
+///
+/// # Errors
+/// The name does not resolve, resolves to no address of that family, or
+/// no address accepts the connection (the last address's error).
+pub async fn connect_tcp(target: &Target, ip: IpVersion) -> std::io::Result<TcpStream> {
+    let authority = target.authority();
+    if ip == IpVersion::Any {
+        return TcpStream::connect(authority.as_str()).await;
+    }
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("{} has no {} address", target.host, ip.label()),
+    );
+    for addr in tokio::net::lookup_host(authority.as_str()).await? {
+        if !ip.allows(addr.ip()) {
+            continue;
+        }
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// The EHLO name used when `--ehlo` is not given: this machine's fully

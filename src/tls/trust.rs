@@ -175,9 +175,11 @@ impl TrustConfig {
                 TlsError::Config(format!("cannot read CA file {}: {e}", path.display()))
             })?;
             if certs.is_empty() {
+                let bytes = std::fs::read(path).unwrap_or_default();
                 return Err(TlsError::Config(format!(
-                    "CA file {} holds no certificate",
-                    path.display()
+                    "CA file {} {}",
+                    path.display(),
+                    not_a_certificate(&bytes)
                 )));
             }
             given.extend(anchors(certs, RootSource::CaFile, path)?);
@@ -359,6 +361,34 @@ pub(crate) fn os_roots() -> &'static OsRoots {
     })
 }
 
+/// Why a `--ca-file` with no certificate is not one, from its PEM labels:
+/// a private key or a certificate request is named as such (both are
+/// common mix-ups with the CA's certificate), DER is told apart from junk.
+pub(crate) fn not_a_certificate(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let labels: Vec<&str> = text
+        .split("-----BEGIN ")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("-----").map(|(label, _)| label))
+        .collect();
+    let want = "give the CA's certificate (-----BEGIN CERTIFICATE-----)";
+    if let Some(label) = labels.iter().find(|l| l.contains("PRIVATE KEY")) {
+        format!(
+            "is a private key (BEGIN {label}), not a certificate: {want}; a client never needs a private key to trust a server"
+        )
+    } else if let Some(label) = labels.iter().find(|l| l.contains("CERTIFICATE REQUEST")) {
+        format!(
+            "is a certificate signing request (BEGIN {label}), not a certificate: {want}, i.e. what the CA issued"
+        )
+    } else if let Some(label) = labels.first() {
+        format!("holds no certificate, only BEGIN {label}: {want}")
+    } else if bytes.first() == Some(&0x30) {
+        "holds no PEM; it looks like DER: convert it with `openssl x509 -inform der -in FILE -out FILE.pem`".to_string()
+    } else {
+        format!("holds no certificate: {want}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +444,17 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("go together"), "{err}");
+    }
+
+    #[test]
+    fn a_key_or_a_request_is_named_as_such() {
+        let key = b"-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
+        assert!(not_a_certificate(key).starts_with("is a private key (BEGIN PRIVATE KEY)"));
+        let rsa = b"-----BEGIN RSA PRIVATE KEY-----\nMIGH\n-----END RSA PRIVATE KEY-----\n";
+        assert!(not_a_certificate(rsa).contains("private key (BEGIN RSA PRIVATE KEY)"));
+        let csr = b"-----BEGIN CERTIFICATE REQUEST-----\nMIGH\n-----END CERTIFICATE REQUEST-----\n";
+        assert!(not_a_certificate(csr).starts_with("is a certificate signing request"));
+        assert!(not_a_certificate(&[0x30, 0x82, 1, 2]).contains("DER"));
+        assert!(not_a_certificate(b"hello").starts_with("holds no certificate"));
     }
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::input::InputLine;
-use super::keymap::{Action, Scope};
+use super::keymap::{Action, Keymap, Scope};
 use super::plan::Plan;
 use super::teach::Teach;
 use super::theme::Theme;
@@ -208,6 +208,8 @@ pub struct App {
     pub target: Target,
     pub ehlo: String,
     pub theme: Theme,
+    /// Key bindings in force (built in, or changed by the config file).
+    pub keys: Keymap,
     pub transcript: Transcript,
     /// Rows scrolled up from the bottom; 0 follows new lines.
     pub scroll_back: usize,
@@ -269,6 +271,7 @@ impl App {
             target: config.target,
             ehlo: config.ehlo,
             theme: Theme::colour(),
+            keys: Keymap::default(),
             transcript: Transcript::new(),
             scroll_back: 0,
             viewport_rows: 20,
@@ -412,7 +415,10 @@ impl App {
         let p = &self.progress;
         match self.conn {
             ConnState::Connecting => return Some("connecting…".into()),
-            ConnState::Closed => return Some("connection closed: Ctrl-Q leaves".into()),
+            ConnState::Closed => {
+                let quit = self.keys.hint(Scope::Input, Action::Quit);
+                return Some(format!("connection closed: {quit} leaves"));
+            }
             ConnState::Connected => {}
         }
         if matches!(self.mode, Mode::DataEditor(_)) {
@@ -449,7 +455,11 @@ impl App {
         let upgrade = self.tls.is_none()
             && self.target.tls == TlsMode::Starttls
             && self.advertised(starttls_verb(self.protocol()).as_str());
-        let upgrade_hint = format!("{} (Ctrl-T)", starttls_verb(self.protocol()));
+        let upgrade_hint = format!(
+            "{} ({})",
+            starttls_verb(self.protocol()),
+            self.keys.hint(Scope::Input, Action::StartTls)
+        );
         let step = match self.protocol() {
             Protocol::Smtp | Protocol::Lmtp => {
                 let hello = if self.protocol() == Protocol::Lmtp {
@@ -1130,9 +1140,10 @@ impl App {
                 pem: chain_pem(&t.chain_der),
             }],
             _ => {
+                let key = self.keys.hint(Scope::Input, Action::StartTls);
                 self.note(
                     NoteKind::Info,
-                    "no certificate chain yet: STARTTLS first (Ctrl-T)",
+                    format!("no certificate chain yet: STARTTLS first ({key})"),
                 );
                 Vec::new()
             }

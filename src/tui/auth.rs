@@ -156,7 +156,7 @@ pub fn insecure_reason(tls: Option<&TlsEstablished>) -> Option<String> {
     match tls {
         None => Some(
             "the connection is NOT encrypted: the password would cross the network readable \
-             (base64 is an encoding, not encryption). Upgrade with Ctrl-T first."
+             (base64 is an encoding, not encryption). Upgrade with STARTTLS first."
                 .into(),
         ),
         Some(t) if !t.verdict.trusted => Some(format!(

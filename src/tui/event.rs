@@ -5,14 +5,15 @@
 use crossterm::event::{Event as TermEvent, KeyEventKind, MouseEventKind};
 
 use super::app::Msg;
-use super::keymap::{self, Action, Scope};
+use super::keymap::{Action, Keymap, Scope};
 
-/// The message for one terminal event in `scope`, if it means anything.
-pub fn to_msg(scope: Scope, event: &TermEvent) -> Option<Msg> {
+/// The message for one terminal event in `scope` with the bindings `keys`,
+/// if it means anything.
+pub fn to_msg(keys: &Keymap, scope: Scope, event: &TermEvent) -> Option<Msg> {
     match event {
         // Release events (kitty protocol, Windows) would type every key twice.
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
-            keymap::lookup(scope, *key).map(Msg::Action)
+            keys.lookup(scope, *key).map(Msg::Action)
         }
         TermEvent::Mouse(mouse) => match mouse.kind {
             MouseEventKind::ScrollUp => Some(Msg::Action(Action::ScrollUp)),
@@ -34,7 +35,7 @@ mod tests {
         let mut release = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         release.state = KeyEventState::NONE;
-        assert!(to_msg(Scope::Input, &TermEvent::Key(release)).is_none());
+        assert!(to_msg(&Keymap::default(), Scope::Input, &TermEvent::Key(release)).is_none());
         let wheel = TermEvent::Mouse(MouseEvent {
             kind: MouseEventKind::ScrollUp,
             column: 0,
@@ -42,7 +43,7 @@ mod tests {
             modifiers: KeyModifiers::NONE,
         });
         assert!(matches!(
-            to_msg(Scope::Input, &wheel),
+            to_msg(&Keymap::default(), Scope::Input, &wheel),
             Some(Msg::Action(Action::ScrollUp))
         ));
     }

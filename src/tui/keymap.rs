@@ -6,6 +6,19 @@
 //! anything (unlike `openssl s_client`, where a line starting with `Q` quits
 //! and `R` renegotiates). Plain letters act only with pane focus (Esc).
 //! Function keys and Ctrl chords work everywhere.
+//!
+//! [`BINDINGS`] is the built-in table. A [`Keymap`] is the table in force:
+//! the built-in one with the config file's `[keys]` changes applied
+//! ([`Keymap::rebind`]), checked for conflicts before the TUI starts.
+//!
+//! ```text
+//! [keys] starttls = "F5"  --Rebind--> Keymap::rebind --> Keymap --> lookup, help, footer, hints
+//!                                          |
+//!                                          +--> KeyConflict { origin: "config.toml:14:1", .. }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -84,7 +97,112 @@ pub enum Scope {
     Confirm,
 }
 
+impl Action {
+    /// Every action a key can be bound to, with its name in the config
+    /// file's `[keys]` table (typing a character is not rebindable).
+    pub const NAMED: &'static [(Action, &'static str)] = &[
+        (Action::Help, "help"),
+        (Action::Step, "step"),
+        (Action::EditStep, "edit_step"),
+        (Action::StartTls, "starttls"),
+        (Action::Done, "done"),
+        (Action::ToggleRaw, "toggle_raw"),
+        (Action::ToggleRecording, "toggle_recording"),
+        (Action::Quit, "quit"),
+        (Action::Submit, "submit"),
+        (Action::Escape, "escape"),
+        (Action::Complete, "complete"),
+        (Action::CompleteBack, "complete_back"),
+        (Action::HistoryPrev, "history_prev"),
+        (Action::HistoryNext, "history_next"),
+        (Action::CursorLeft, "cursor_left"),
+        (Action::CursorRight, "cursor_right"),
+        (Action::LineStart, "line_start"),
+        (Action::LineEnd, "line_end"),
+        (Action::ClearLine, "clear_line"),
+        (Action::Backspace, "backspace"),
+        (Action::DeleteForward, "delete_forward"),
+        (Action::FocusInput, "focus_input"),
+        (Action::Activate, "activate"),
+        (Action::SaveChain, "save_chain"),
+        (Action::NextPane, "next_pane"),
+        (Action::PrevPane, "prev_pane"),
+        (Action::Up, "up"),
+        (Action::Down, "down"),
+        (Action::ScrollUp, "scroll_up"),
+        (Action::ScrollDown, "scroll_down"),
+        (Action::PageUp, "page_up"),
+        (Action::PageDown, "page_down"),
+        (Action::Top, "top"),
+        (Action::Bottom, "bottom"),
+        (Action::Close, "close"),
+        (Action::Confirm, "confirm"),
+        (Action::Cancel, "cancel"),
+    ];
+
+    /// The action called `name` in the config file (`starttls`, `help`).
+    pub fn from_name(name: &str) -> Option<Action> {
+        Self::NAMED
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(a, _)| *a)
+    }
+
+    /// The config file's name for this action; `None` for typing.
+    pub fn name(self) -> Option<&'static str> {
+        Self::NAMED
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map(|(_, n)| *n)
+    }
+}
+
 impl Scope {
+    /// Every scope, in the order the help overlay lists them.
+    pub const ALL: [Scope; 6] = [
+        Scope::Global,
+        Scope::Input,
+        Scope::Panes,
+        Scope::Help,
+        Scope::CertDetail,
+        Scope::Confirm,
+    ];
+
+    /// The scope's table name in the config file: `[keys.panes]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Input => "input",
+            Scope::Panes => "panes",
+            Scope::Help => "help",
+            Scope::CertDetail => "cert_detail",
+            Scope::Confirm => "confirm",
+        }
+    }
+
+    /// The scope called `name` in the config file.
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether a plain character typed here goes into the input line, so
+    /// it cannot be a shortcut (global bindings apply in the input line too).
+    fn types_characters(self) -> bool {
+        matches!(self, Scope::Global | Scope::Input)
+    }
+
+    /// Where the scope applies, for messages: `everywhere`, `in pane focus`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Scope::Global => "everywhere",
+            Scope::Input => "in the input line",
+            Scope::Panes => "in pane focus",
+            Scope::Help => "in the help overlay",
+            Scope::CertDetail => "in the certificate detail",
+            Scope::Confirm => "in a confirmation",
+        }
+    }
+
     /// Heading in the help overlay.
     pub fn title(self) -> &'static str {
         match self {
@@ -124,6 +242,118 @@ impl Key {
         Self::plain(KeyCode::Char(c))
     }
 
+    /// Parses a key as the config file writes it: `F5`, `Ctrl-T` (also
+    /// `C-t`, `ctrl+t`), `Alt-x`, `Shift-Tab`, `Esc`, `Enter`, `PgUp`,
+    /// `Space`, or one character (`n`, `?`, `N` is Shift-n).
+    ///
+    /// # Errors
+    /// A message naming the text and the accepted forms.
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = text.trim();
+        let mut shift = false;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let prefix = ["ctrl-", "ctrl+", "c-", "control-"]
+                .iter()
+                .map(|p| (p, KeyModifiers::CONTROL))
+                .chain(
+                    ["alt-", "alt+", "m-", "meta-"]
+                        .iter()
+                        .map(|p| (p, KeyModifiers::ALT)),
+                )
+                .chain(
+                    ["shift-", "shift+", "s-"]
+                        .iter()
+                        .map(|p| (p, KeyModifiers::SHIFT)),
+                )
+                .find(|(p, _)| lower.starts_with(**p) && rest.len() > p.len());
+            let Some((p, m)) = prefix else { break };
+            if m == KeyModifiers::SHIFT {
+                shift = true;
+            } else {
+                mods |= m;
+            }
+            rest = &rest[p.len()..];
+        }
+        let bad = || {
+            format!(
+                "{text:?} is not a key: use e.g. \"F5\", \"Ctrl-T\", \"Alt-x\", \"Shift-Tab\", \"Esc\", \"PgUp\" or one character"
+            )
+        };
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCode::Char(c),
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "backspace" | "bs" => KeyCode::Backspace,
+                "del" | "delete" => KeyCode::Delete,
+                "ins" | "insert" => KeyCode::Insert,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "pgup" | "pageup" => KeyCode::PageUp,
+                "pgdn" | "pgdown" | "pagedown" => KeyCode::PageDown,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "space" => KeyCode::Char(' '),
+                f if f.starts_with('f') => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=24) => KeyCode::F(n),
+                    _ => return Err(bad()),
+                },
+                _ => return Err(bad()),
+            },
+        };
+        if mods.contains(KeyModifiers::CONTROL | KeyModifiers::ALT) {
+            return Err(format!(
+                "{text:?}: Ctrl+Alt is AltGr on many keyboards and is read as typing"
+            ));
+        }
+        let code = match (code, shift) {
+            (c, false) => c,
+            (KeyCode::Tab, true) => KeyCode::BackTab,
+            (KeyCode::Char(c), true) if c.is_alphabetic() && mods.is_empty() => {
+                KeyCode::Char(c.to_uppercase().next().unwrap_or(c))
+            }
+            _ => {
+                return Err(format!(
+                    "{text:?}: Shift reaches the program only with Tab or a letter (write the shifted character itself, e.g. \"?\")"
+                ));
+            }
+        };
+        let code = match code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
+                if !c.is_ascii_alphanumeric() {
+                    return Err(format!(
+                        "{text:?}: terminals send Ctrl only with a letter or digit"
+                    ));
+                }
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            c => c,
+        };
+        Ok(Key { code, mods })
+    }
+
+    /// The key as the footer prints it: `^T` for `Ctrl-T`, else [`Key::name`].
+    pub fn short_name(&self) -> String {
+        match self.code {
+            KeyCode::Char(c) if self.mods == KeyModifiers::CONTROL => {
+                format!("^{}", c.to_ascii_uppercase())
+            }
+            _ => self.name(),
+        }
+    }
+
+    /// A plain printable character, which typing in the input line needs.
+    fn is_typing(&self) -> bool {
+        matches!(self.code, KeyCode::Char(c) if !c.is_control()) && self.mods.is_empty()
+    }
+
     /// The key as printed in the help and footer, e.g. `Ctrl-T`, `F8`, `PgUp`.
     pub fn name(&self) -> String {
         let base = match self.code {
@@ -147,13 +377,24 @@ impl Key {
             KeyCode::PageDown => "PgDn".into(),
             KeyCode::Home => "Home".into(),
             KeyCode::End => "End".into(),
+            KeyCode::Insert => "Ins".into(),
             other => format!("{other:?}"),
         };
+        let mut out = String::new();
         if self.mods.contains(KeyModifiers::CONTROL) {
-            format!("Ctrl-{base}")
-        } else {
-            base
+            out.push_str("Ctrl-");
         }
+        if self.mods.contains(KeyModifiers::ALT) {
+            out.push_str("Alt-");
+        }
+        out.push_str(&base);
+        out
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
     }
 }
 
@@ -259,12 +500,18 @@ fn normalise(key: KeyEvent) -> Key {
     Key { code, mods }
 }
 
-/// The action for `key` in `scope`: the scope's own bindings, then the
-/// global ones, then (input scope only) any printable character as typing.
+/// The action for `key` in `scope` with the built-in bindings (see
+/// [`Keymap::lookup`]).
 pub fn lookup(scope: Scope, key: KeyEvent) -> Option<Action> {
+    lookup_in(BINDINGS, scope, key)
+}
+
+/// The scope's own bindings, then the global ones, then (input scope only)
+/// any printable character as typing.
+fn lookup_in(table: &[Binding], scope: Scope, key: KeyEvent) -> Option<Action> {
     let norm = normalise(key);
     let find = |s: Scope| {
-        BINDINGS
+        table
             .iter()
             .find(|b| b.scope == s && b.key == norm)
             .map(|b| b.action)
@@ -279,9 +526,281 @@ pub fn lookup(scope: Scope, key: KeyEvent) -> Option<Action> {
         })
 }
 
-/// The bindings of one scope, for the help overlay.
+/// The built-in bindings of one scope.
 pub fn bindings(scope: Scope) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.scope == scope)
+}
+
+/// One change from the config file's `[keys]` table: `action` gets exactly
+/// `keys` (none unbinds it), in `scope` or, without one, in every scope
+/// where the built-in table binds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebind {
+    /// `None` for `[keys]`, `Some` for `[keys.panes]` and the like.
+    pub scope: Option<Scope>,
+    pub action: Action,
+    pub keys: Vec<Key>,
+    /// Where it was written, `FILE:LINE:COL`, for error messages.
+    pub origin: String,
+}
+
+/// A key table that cannot work: two actions on one key, or a character
+/// that the input line needs for typing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct KeyConflict {
+    /// `FILE:LINE:COL` of the binding that caused it.
+    pub origin: String,
+    pub message: String,
+}
+
+/// Where a binding came from, for conflict messages.
+#[derive(Debug, Clone)]
+enum Source {
+    BuiltIn,
+    Config(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::BuiltIn => f.write_str("built in"),
+            Source::Config(origin) => write!(f, "set at {origin}"),
+        }
+    }
+}
+
+/// The key bindings in force: [`BINDINGS`] with the config file's changes.
+/// Cheap to clone (the app is cloned for the replay viewer's checkpoints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    table: Arc<[Binding]>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Self {
+            table: BINDINGS.into(),
+        }
+    }
+}
+
+impl Keymap {
+    /// The built-in table with `changes` applied in order, `[keys]` entries
+    /// before scoped ones so `[keys.panes]` refines `[keys]`.
+    ///
+    /// # Errors
+    /// Every conflict found, each naming the config line that caused it:
+    /// one key for two actions in a scope, a scope's key hiding a global
+    /// one, a plain character in the input line or among the global keys
+    /// (it would stop being typed), or no key left to quit.
+    pub fn rebind(changes: &[Rebind]) -> Result<Keymap, Vec<KeyConflict>> {
+        let mut table: Vec<(Binding, Source)> =
+            BINDINGS.iter().map(|b| (*b, Source::BuiltIn)).collect();
+        let ordered = changes
+            .iter()
+            .filter(|c| c.scope.is_none())
+            .chain(changes.iter().filter(|c| c.scope.is_some()));
+        for change in ordered {
+            let scopes: Vec<Scope> = match change.scope {
+                Some(s) => vec![s],
+                None => {
+                    let mut scopes: Vec<Scope> = Vec::new();
+                    for b in BINDINGS.iter().filter(|b| b.action == change.action) {
+                        if !scopes.contains(&b.scope) {
+                            scopes.push(b.scope);
+                        }
+                    }
+                    if scopes.is_empty() {
+                        scopes.push(Scope::Global);
+                    }
+                    scopes
+                }
+            };
+            for scope in scopes {
+                let help = help_for(&table, scope, change.action);
+                let at = table
+                    .iter()
+                    .position(|(b, _)| b.scope == scope && b.action == change.action)
+                    .unwrap_or(table.len());
+                table.retain(|(b, _)| !(b.scope == scope && b.action == change.action));
+                let at = at.min(table.len());
+                for (i, key) in change.keys.iter().enumerate() {
+                    table.insert(
+                        at + i,
+                        (
+                            bind(scope, *key, change.action, help),
+                            Source::Config(change.origin.clone()),
+                        ),
+                    );
+                }
+            }
+        }
+        let mut conflicts = check(&table);
+        if !table.iter().any(|(b, _)| b.action == Action::Quit) {
+            let origin = changes
+                .iter()
+                .rfind(|c| c.action == Action::Quit)
+                .map(|c| c.origin.clone())
+                .unwrap_or_default();
+            conflicts.push(KeyConflict {
+                origin,
+                message: "quit has no key left: keep at least one".into(),
+            });
+        }
+        if conflicts.is_empty() {
+            Ok(Keymap {
+                table: table.into_iter().map(|(b, _)| b).collect(),
+            })
+        } else {
+            Err(conflicts)
+        }
+    }
+
+    /// The action for `key` in `scope`: the scope's own bindings, then the
+    /// global ones, then (input scope only) any printable character as typing.
+    pub fn lookup(&self, scope: Scope, key: KeyEvent) -> Option<Action> {
+        lookup_in(&self.table, scope, key)
+    }
+
+    /// The bindings of one scope, for the help overlay.
+    pub fn bindings(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
+        self.table.iter().filter(move |b| b.scope == scope)
+    }
+
+    /// Keys that do `action` in `scope`: its own bindings, else the global ones.
+    pub fn keys(&self, scope: Scope, action: Action) -> Vec<Key> {
+        let of = |s: Scope| -> Vec<Key> {
+            self.table
+                .iter()
+                .filter(|b| b.scope == s && b.action == action)
+                .map(|b| b.key)
+                // A global key hidden by the scope's own binding does not work here.
+                .filter(|k| {
+                    s == scope
+                        || !self
+                            .table
+                            .iter()
+                            .any(|b| b.scope == scope && b.key == *k && b.action != action)
+                })
+                .collect()
+        };
+        let own = of(scope);
+        if own.is_empty() && scope != Scope::Global {
+            of(Scope::Global)
+        } else {
+            own
+        }
+    }
+
+    /// The first key for `action` in `scope` as hints print it (`Ctrl-T`),
+    /// or `unbound`.
+    pub fn hint(&self, scope: Scope, action: Action) -> String {
+        self.keys(scope, action)
+            .first()
+            .map_or_else(|| "unbound".to_string(), Key::name)
+    }
+}
+
+/// The help text for a binding of `action` in `scope`: the replaced
+/// binding's, else that of the action anywhere, else its config name.
+fn help_for(table: &[(Binding, Source)], scope: Scope, action: Action) -> &'static str {
+    let find = |pred: &dyn Fn(&Binding) -> bool| {
+        table
+            .iter()
+            .map(|(b, _)| b)
+            .chain(BINDINGS.iter())
+            .find(|b| pred(b))
+            .map(|b| b.help)
+    };
+    find(&|b| b.scope == scope && b.action == action)
+        .or_else(|| find(&|b| b.action == action))
+        .or_else(|| action.name())
+        .unwrap_or("")
+}
+
+/// Every conflict in `table`, named after the config line that made it.
+fn check(table: &[(Binding, Source)]) -> Vec<KeyConflict> {
+    let mut out = Vec::new();
+    let name = |a: Action| a.name().unwrap_or("typing");
+    for (i, (b, src)) in table.iter().enumerate() {
+        let Source::Config(origin) = src else {
+            continue;
+        };
+        if b.scope.types_characters() && b.key.is_typing() {
+            out.push(KeyConflict {
+                origin: origin.clone(),
+                message: format!(
+                    "{} for {} in [keys{}]: a plain character is typed into the input line; use a function key or a Ctrl chord",
+                    b.key.name(),
+                    name(b.action),
+                    scope_suffix(b.scope),
+                ),
+            });
+        }
+        for (j, (o, osrc)) in table.iter().enumerate() {
+            if i == j || o.key != b.key || o.action == b.action {
+                continue;
+            }
+            // Report each pair once: from the later entry, or from the
+            // config entry when the other is built in.
+            let same_scope = o.scope == b.scope;
+            let hides = (o.scope == Scope::Global) != (b.scope == Scope::Global);
+            if !(same_scope || hides) {
+                continue;
+            }
+            // A scoped binding that repeats a global one of the same action
+            // (from a `[keys]` entry) is covered by the global conflict.
+            let scoped = if b.scope == Scope::Global { o } else { b };
+            if hides
+                && table.iter().any(|(g, _)| {
+                    g.scope == Scope::Global && g.key == scoped.key && g.action == scoped.action
+                })
+            {
+                continue;
+            }
+            if matches!(osrc, Source::Config(_)) && j > i {
+                continue;
+            }
+            let message = if same_scope {
+                format!(
+                    "{} is bound to both {} ({src}) and {} ({osrc}) {}; rebind one of them",
+                    b.key.name(),
+                    name(b.action),
+                    name(o.action),
+                    b.scope.phrase(),
+                )
+            } else {
+                let (global, scoped) = if b.scope == Scope::Global {
+                    ((b, src), (o, osrc))
+                } else {
+                    ((o, osrc), (b, src))
+                };
+                format!(
+                    "{} does {} everywhere ({}) but {} {} ({}): the second hides the first; rebind one of them",
+                    b.key.name(),
+                    name(global.0.action),
+                    global.1,
+                    name(scoped.0.action),
+                    scoped.0.scope.phrase(),
+                    scoped.1,
+                )
+            };
+            out.push(KeyConflict {
+                origin: origin.clone(),
+                message,
+            });
+        }
+    }
+    out
+}
+
+fn scope_suffix(scope: Scope) -> String {
+    if scope == Scope::Global {
+        String::new()
+    } else {
+        format!(".{}", scope.name())
+    }
 }
 
 #[cfg(test)]
@@ -396,5 +915,117 @@ mod tests {
             );
             assert!(!b.help.is_empty());
         }
+    }
+
+    #[test]
+    fn keys_parse_as_written_in_the_config_file() {
+        let k = |t| Key::parse(t).unwrap();
+        assert_eq!(k("F5"), Key::plain(KeyCode::F(5)));
+        for t in ["Ctrl-T", "ctrl-t", "C-t", "ctrl+T", "Control-t"] {
+            assert_eq!(k(t), Key::ctrl('t'), "{t}");
+        }
+        assert_eq!(k("Shift-Tab"), Key::plain(KeyCode::BackTab));
+        assert_eq!(k("esc"), Key::plain(KeyCode::Esc));
+        assert_eq!(k("PgUp"), Key::plain(KeyCode::PageUp));
+        assert_eq!(k("Space"), Key::ch(' '));
+        assert_eq!(k("?"), Key::ch('?'));
+        assert_eq!(k("Shift-n"), Key::ch('N'));
+        assert_eq!(
+            k("Alt-x"),
+            Key {
+                code: KeyCode::Char('x'),
+                mods: KeyModifiers::ALT
+            }
+        );
+        for bad in [
+            "F25",
+            "Hyper-x",
+            "Ctrl-Alt-x",
+            "Shift-F5",
+            "Ctrl-?",
+            "",
+            "Enterr",
+        ] {
+            assert!(Key::parse(bad).is_err(), "{bad:?}");
+        }
+        // The printed name parses back to the same key.
+        for b in BINDINGS {
+            assert_eq!(Key::parse(&b.key.name()), Ok(b.key), "{:?}", b.key);
+        }
+        assert_eq!(Key::ctrl('t').short_name(), "^T");
+        assert_eq!(Key::plain(KeyCode::F(8)).short_name(), "F8");
+    }
+
+    #[test]
+    fn every_action_has_a_unique_name() {
+        for (i, (a, n)) in Action::NAMED.iter().enumerate() {
+            assert_eq!(Action::from_name(n), Some(*a));
+            assert!(!Action::NAMED[..i].iter().any(|(o, m)| o == a || m == n));
+        }
+        for b in BINDINGS {
+            assert!(b.action.name().is_some(), "{:?}", b.action);
+        }
+        for s in Scope::ALL {
+            assert_eq!(Scope::from_name(s.name()), Some(s));
+        }
+    }
+
+    #[test]
+    fn the_built_in_table_has_no_conflicts() {
+        assert_eq!(Keymap::rebind(&[]), Ok(Keymap::default()));
+        let all: Vec<(Binding, Source)> = BINDINGS
+            .iter()
+            .map(|b| (*b, Source::Config("built-in".into())))
+            .collect();
+        assert_eq!(check(&all), Vec::new());
+    }
+
+    #[test]
+    fn rebinding_replaces_the_action_where_it_is_bound() {
+        let rebind = |scope, action, keys: &[&str]| Rebind {
+            scope,
+            action,
+            keys: keys.iter().map(|k| Key::parse(k).unwrap()).collect(),
+            origin: "test".into(),
+        };
+        let map = Keymap::rebind(&[
+            rebind(None, Action::Help, &["F10"]),
+            rebind(Some(Scope::Panes), Action::Help, &["h", "?"]),
+            rebind(None, Action::StartTls, &["F5"]),
+        ])
+        .unwrap();
+        let f = |n| KeyEvent::new(KeyCode::F(n), KeyModifiers::NONE);
+        assert_eq!(map.lookup(Scope::Input, f(10)), Some(Action::Help));
+        assert_eq!(map.lookup(Scope::Input, f(1)), None);
+        assert_eq!(map.lookup(Scope::Panes, f(5)), Some(Action::StartTls));
+        assert_eq!(
+            map.lookup(
+                Scope::Panes,
+                KeyEvent::new(KeyCode::Char('h'), KeyModifiers::NONE)
+            ),
+            Some(Action::Help)
+        );
+        // Typing is untouched.
+        assert_eq!(
+            map.lookup(
+                Scope::Input,
+                KeyEvent::new(KeyCode::Char('h'), KeyModifiers::NONE)
+            ),
+            Some(Action::Insert('h'))
+        );
+        assert_eq!(map.hint(Scope::Input, Action::StartTls), "F5");
+        assert_eq!(map.hint(Scope::Panes, Action::Help), "h");
+        // The help text follows the action.
+        let row = map
+            .bindings(Scope::Global)
+            .find(|b| b.action == Action::StartTls)
+            .unwrap();
+        assert_eq!(
+            (row.key.name().as_str(), row.help),
+            ("F5", "STARTTLS/STLS (asks if not advertised)")
+        );
+        // Unbinding leaves the hint honest.
+        let map = Keymap::rebind(&[rebind(None, Action::StartTls, &[])]).unwrap();
+        assert_eq!(map.hint(Scope::Input, Action::StartTls), "unbound");
     }
 }

@@ -132,7 +132,7 @@ where
         tokio::select! {
             ev = next_event(&mut input) => match ev {
                 Some(Ok(ev)) => {
-                    if let Some(msg) = event::to_msg(app.scope(), &ev) {
+                    if let Some(msg) = event::to_msg(&app.keys, app.scope(), &ev) {
                         effects = app.update(msg);
                     }
                 }

@@ -113,6 +113,16 @@ impl Viewer {
         }
     }
 
+    /// Draws with `theme` (the config file's; monochrome under `NO_COLOR`).
+    #[must_use]
+    pub fn with_theme(mut self, theme: super::Theme) -> Viewer {
+        self.app.theme = theme;
+        for c in &mut self.checkpoints {
+            c.app.theme = theme;
+        }
+        self
+    }
+
     /// Events shown so far.
     pub fn shown(&self) -> usize {
         self.shown

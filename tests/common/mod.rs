@@ -10,11 +10,23 @@ pub mod tmux;
 
 use std::process::{Command, Output};
 
-/// Runs the built `mailwire` binary with `args`, bounded by `timeout_s`.
+/// An `XDG_CONFIG_HOME` with no config file in it, so a developer's own
+/// `~/.config/mailwire/config.toml` never changes a test.
+pub const NO_CONFIG_HOME: &str = "/nonexistent/mailwire-tests-config";
+
+/// Runs the built `mailwire` binary with `args`, away from any config file
+/// in the home directory.
 pub fn mailwire(args: &[&str]) -> Output {
+    mailwire_env(args, &[])
+}
+
+/// [`mailwire`] with extra environment variables.
+pub fn mailwire_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mailwire"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", NO_CONFIG_HOME)
+        .envs(env.iter().copied())
         .output()
         .expect("run mailwire")
 }

@@ -84,6 +84,7 @@ impl Tmux {
                     env.iter()
                         .flat_map(|(k, v)| ["-e".to_string(), format!("{k}={v}")]),
                 )
+                .args(["-e", &format!("XDG_CONFIG_HOME={}", super::NO_CONFIG_HOME)])
                 .args(["sh", "-c", &script])
                 .args([";", "set-option", "-t", &tmux.name, "remain-on-exit", "on"])
                 .env("NO_COLOR", "1")

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install what the real-server tests need (Debian 12, as root): Dovecot
 # (IMAP, POP3, LMTP) and Postfix, without starting the system-wide daemons,
-# plus tmux for the end-to-end TUI tests and openssl for the TLS diagnosis
-# tests (test certificates, openssl s_server). Idempotent.
+# plus tmux for the end-to-end TUI tests, openssl for the TLS diagnosis tests
+# (test certificates, `openssl s_server`, `openssl x509`), and man-db and
+# groff-base for the man page test (`man -l`). Idempotent.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install.sh: must run as root" >&2; exit 2; }
-PKGS="dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix tmux openssl"
+PKGS="dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix tmux openssl man-db groff-base"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"

@@ -21,6 +21,7 @@ use super::pane_block;
 use crate::cert::CertSummary;
 use crate::finding::{Finding, Severity};
 use crate::tui::app::{App, PaneId};
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 
 /// The role of a certificate in the chain as sent.
@@ -80,9 +81,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let certs = app.tls.as_ref().map(|t| &t.chain);
     let title = match certs {
         Some(c) => format!(
-            "Chain: {} certificate{} · Enter detail · s save",
+            "Chain: {} certificate{} · {} detail · {} save",
             c.certs.len(),
-            if c.certs.len() == 1 { "" } else { "s" }
+            if c.certs.len() == 1 { "" } else { "s" },
+            app.keys.hint(Scope::Panes, Action::Activate),
+            app.keys.hint(Scope::Panes, Action::SaveChain),
         ),
         None => "Chain".to_string(),
     };

@@ -17,11 +17,25 @@ use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 use super::{centered, pane_block};
 use crate::protocol::command::starttls_verb;
 use crate::tui::app::{App, Confirm};
+use crate::tui::keymap::{Action, Key, Scope};
 
 /// Draws the question.
 pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let verb = starttls_verb(app.protocol());
+    let names = |a| {
+        app.keys
+            .keys(Scope::Confirm, a)
+            .iter()
+            .map(Key::name)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let answers = format!(
+        "{}: yes    {}: no",
+        names(Action::Confirm),
+        names(Action::Cancel)
+    );
     let (title, lines) = match question {
         Confirm::StartTlsNotAdvertised { reason } => (
             format!("{verb} not advertised"),
@@ -31,8 +45,7 @@ pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
                     "Send {verb} anyway? (testing servers means breaking rules on purpose)"
                 )),
                 Line::default(),
-                Line::from(Span::styled("y / Enter: yes    n / Esc: no", theme.label))
-                    .right_aligned(),
+                Line::from(Span::styled(answers.clone(), theme.label)).right_aligned(),
             ],
         ),
         Confirm::InsecureCredentials { reason } => (
@@ -41,8 +54,7 @@ pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
                 Line::from(Span::styled(reason.clone(), theme.warning)),
                 Line::from("Send them anyway?"),
                 Line::default(),
-                Line::from(Span::styled("y / Enter: yes    n / Esc: no", theme.label))
-                    .right_aligned(),
+                Line::from(Span::styled(answers, theme.label)).right_aligned(),
             ],
         ),
     };

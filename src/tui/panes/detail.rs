@@ -32,6 +32,7 @@ use super::chain::{days_style, finding_style, role};
 use super::{centered, pane_block};
 use crate::cert::ChainReport;
 use crate::tui::app::App;
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 
 fn push_field(
@@ -142,11 +143,15 @@ pub fn render(app: &App, index: usize, scroll: u16, area: Rect, buf: &mut Buffer
     let Some(tls) = &app.tls else { return };
     let chain = &tls.chain;
     let count = chain.certs.len();
+    let key = |a| app.keys.hint(Scope::CertDetail, a);
     let title = match chain.certs.get(index) {
         Some(c) => format!(
-            "Certificate {} of {count} · {} · Left/Right other · Esc close",
+            "Certificate {} of {count} · {} · {}/{} other · {} close",
             index + 1,
-            role(c, count)
+            role(c, count),
+            key(Action::PrevPane),
+            key(Action::NextPane),
+            key(Action::Close),
         ),
         None => "Certificate".to_string(),
     };

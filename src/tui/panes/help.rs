@@ -1,5 +1,6 @@
 //! The help overlay (F1, or `?` with pane focus): every key, drawn from the
-//! keymap table so it cannot drift from what is bound.
+//! keymap in force (built in or rebound in the config file), so it cannot
+//! drift from what is bound.
 //!
 //! ```text
 //! ┌ Help · Esc closes ─────────────────────────────────────────────┐
@@ -20,7 +21,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::{centered, pane_block};
 use crate::tui::app::App;
-use crate::tui::keymap::{Scope, bindings};
+use crate::tui::keymap::{Action, Scope};
 
 /// The overlay's lines for some scopes: keys with the same meaning share a row.
 pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
@@ -41,7 +42,7 @@ pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
         if scope == Scope::Global {
             rows.push((vec!["mouse wheel".into()], "scroll the transcript"));
         }
-        for b in bindings(scope) {
+        for b in app.keys.bindings(scope) {
             match rows.iter_mut().find(|(_, help)| *help == b.help) {
                 Some((keys, _)) => keys.push(b.key.name()),
                 None => rows.push((vec![b.key.name()], b.help)),
@@ -64,7 +65,14 @@ const RIGHT: &[Scope] = &[Scope::Panes, Scope::CertDetail, Scope::Help, Scope::C
 pub fn render(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     let popup = centered(area, 118, area.height.saturating_sub(2));
     Clear.render(popup, buf);
-    let block = pane_block("Help · Esc closes · Up/Down scroll", true, &app.theme);
+    let keys = |a| app.keys.hint(Scope::Help, a);
+    let title = format!(
+        "Help · {} closes · {}/{} scroll",
+        keys(Action::Close),
+        keys(Action::Up),
+        keys(Action::Down)
+    );
+    let block = pane_block(&title, true, &app.theme);
     let inner = block.inner(popup);
     block.render(popup, buf);
     let columns: Vec<(Vec<Line>, Rect)> = if inner.width >= 100 {

@@ -24,6 +24,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::pane_block;
 use crate::target::Protocol;
 use crate::tui::app::{App, Focus, Mode};
+use crate::tui::keymap::{Action, Scope};
 
 /// Draws the input area; returns where the terminal cursor belongs.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
@@ -33,16 +34,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Mode::DataEditor(e) => Some(e),
         _ => None,
     };
+    let key = |a| app.keys.hint(Scope::Input, a);
     let title = match (editor, app.protocol()) {
-        (Some(_), _) => "Message (DATA) · a lone . or Ctrl-D ends · dot-stuffing applied",
-        (None, Protocol::Imap) => "Input · sent as typed + CRLF, tag added",
-        (None, _) => "Input · sent as typed + CRLF",
+        (Some(_), _) => format!(
+            "Message (DATA) · a lone . or {} ends · dot-stuffing applied",
+            key(Action::Done)
+        ),
+        (None, Protocol::Imap) => "Input · sent as typed + CRLF, tag added".to_string(),
+        (None, _) => "Input · sent as typed + CRLF".to_string(),
     };
-    let mut block = pane_block(title, focused, theme);
+    let mut block = pane_block(&title, focused, theme);
     if editor.is_none() {
         let (done, total) = (app.plan.done(), app.plan.steps().len());
         let plan = match app.plan.next() {
-            Some(step) => format!(" plan {}/{total}: {step} [F8] ", done + 1),
+            Some(step) => format!(
+                " plan {}/{total}: {step} [{}] ",
+                done + 1,
+                key(Action::Step)
+            ),
             None if total == 0 => " no plan ".to_string(),
             None => format!(" plan {total}/{total} done "),
         };

@@ -16,6 +16,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::pane_block;
 use crate::tui::app::App;
+use crate::tui::keymap::{Action, Scope};
 
 /// Rows the pane takes in the wide layout (border included).
 pub const HEIGHT: u16 = 7;
@@ -39,7 +40,10 @@ pub fn content(app: &App) -> Option<(String, Vec<Line<'static>>)> {
             // An auth step's line holds the demo password: masked like the transcript.
             let shown = crate::protocol::command::redact_typed(app.protocol(), command);
             lines.push(Line::from(vec![
-                Span::styled("next (F8): ", theme.label),
+                Span::styled(
+                    format!("next ({}): ", app.keys.hint(Scope::Input, Action::Step)),
+                    theme.label,
+                ),
                 Span::styled(shown, theme.client),
             ]));
             if !step.before.trim().is_empty() {

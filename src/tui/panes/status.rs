@@ -16,6 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::tui::app::{App, ConnState, Focus, Mode};
+use crate::tui::keymap::{Action, Scope};
 
 /// `512 B`, `1.2 KiB`, `3.4 MiB`.
 pub fn bytes_label(n: u64) -> String {
@@ -60,7 +61,11 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     ];
     if let Some((elapsed, what)) = app.waiting() {
         spans.push(Span::styled(
-            format!("waiting {}: {what} (Esc stops)", duration_label(elapsed)),
+            format!(
+                "waiting {}: {what} ({} stops)",
+                duration_label(elapsed),
+                app.keys.hint(Scope::Input, Action::Escape)
+            ),
             theme.warning,
         ));
         spans.push(sep());
@@ -93,57 +98,82 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
+/// One footer entry's key: an action's first bound key, two actions'
+/// keys as `Up/Down`, or fixed text for what is not a key binding.
+#[derive(Debug, Clone, Copy)]
+enum Hint {
+    Key(Action),
+    Pair(Action, Action),
+    Text(&'static str),
+}
+
 /// Key hints for the current focus and mode: (key, what, priority); when
-/// the row is too narrow the lowest priorities go first.
-pub fn footer_keys(app: &App) -> &'static [(&'static str, &'static str, u8)] {
-    match (&app.mode, app.focus) {
+/// the row is too narrow the lowest priorities go first. Keys are read from
+/// the keymap in force, so a rebound key shows as bound; an unbound action
+/// is left out.
+pub fn footer_keys(app: &App) -> Vec<(String, &'static str, u8)> {
+    use Action as A;
+    use Hint::{Key, Pair, Text};
+    let spec: &[(Hint, &'static str, u8)] = match (&app.mode, app.focus) {
         (Mode::Help { .. }, _) => &[
-            ("Esc", "close", 9),
-            ("Up/Down", "scroll", 5),
-            ("^Q", "quit", 8),
+            (Key(A::Close), "close", 9),
+            (Pair(A::Up, A::Down), "scroll", 5),
+            (Key(A::Quit), "quit", 8),
         ],
         (Mode::CertDetail { .. }, _) => &[
-            ("Esc", "close", 9),
-            ("Left/Right", "other certificate", 7),
-            ("Up/Down", "scroll", 5),
-            ("s", "save chain", 6),
+            (Key(A::Close), "close", 9),
+            (Pair(A::PrevPane, A::NextPane), "other certificate", 7),
+            (Pair(A::Up, A::Down), "scroll", 5),
+            (Key(A::SaveChain), "save chain", 6),
         ],
-        (Mode::Confirm(_), _) => &[("y", "yes", 9), ("n", "no", 9)],
+        (Mode::Confirm(_), _) => &[(Key(A::Confirm), "yes", 9), (Key(A::Cancel), "no", 9)],
         (Mode::DataEditor(_), Focus::Input) => &[
-            ("Enter", "new line", 6),
-            (".", "alone ends", 8),
-            ("^D", "end message", 9),
-            ("Esc", "panes", 4),
-            ("F1", "help", 7),
+            (Key(A::Submit), "new line", 6),
+            (Text("."), "alone ends", 8),
+            (Key(A::Done), "end message", 9),
+            (Key(A::Escape), "panes", 4),
+            (Key(A::Help), "help", 7),
         ],
         (_, Focus::Input) => &[
-            ("Enter", "send", 9),
-            ("F8", "step", 8),
-            ("F7", "edit step", 5),
-            ("^T", "STARTTLS", 8),
-            ("Tab", "complete", 3),
-            ("Esc", "panes", 4),
-            ("F1", "help", 7),
-            ("^Q", "quit", 6),
+            (Key(A::Submit), "send", 9),
+            (Key(A::Step), "step", 8),
+            (Key(A::EditStep), "edit step", 5),
+            (Key(A::StartTls), "STARTTLS", 8),
+            (Key(A::Complete), "complete", 3),
+            (Key(A::Escape), "panes", 4),
+            (Key(A::Help), "help", 7),
+            (Key(A::Quit), "quit", 6),
         ],
         (_, Focus::Panes) => &[
-            ("n", "step", 8),
-            ("e", "edit step", 5),
-            ("Tab", "pane", 6),
-            ("Enter", "detail", 4),
-            ("s", "save chain", 5),
-            ("i", "input", 7),
-            ("?", "help", 7),
-            ("^Q", "quit", 6),
+            (Key(A::Step), "step", 8),
+            (Key(A::EditStep), "edit step", 5),
+            (Key(A::NextPane), "pane", 6),
+            (Key(A::Activate), "detail", 4),
+            (Key(A::SaveChain), "save chain", 5),
+            (Key(A::FocusInput), "input", 7),
+            (Key(A::Help), "help", 7),
+            (Key(A::Quit), "quit", 6),
         ],
-    }
+    };
+    let scope = app.scope();
+    let first = |a: Action| app.keys.keys(scope, a).first().map(|k| k.short_name());
+    spec.iter()
+        .filter_map(|&(hint, what, priority)| {
+            let key = match hint {
+                Hint::Key(a) => first(a)?,
+                Hint::Pair(a, b) => format!("{}/{}", first(a)?, first(b)?),
+                Hint::Text(t) => t.to_string(),
+            };
+            Some((key, what, priority))
+        })
+        .collect()
 }
 
 /// Draws the footer.
 pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
-    let mut keys: Vec<_> = footer_keys(app).to_vec();
-    let width = |keys: &[(&str, &str, u8)]| {
+    let mut keys = footer_keys(app);
+    let width = |keys: &[(String, &str, u8)]| {
         1 + keys
             .iter()
             .map(|(k, w, _)| k.chars().count() + w.chars().count() + 3)

@@ -25,10 +25,16 @@ use super::pane_block;
 use crate::protocol::command::starttls_verb;
 use crate::target::TlsMode;
 use crate::tui::app::{App, ConnState, tls_version_label};
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
 
 /// Rows the pane needs in the wide layout (nine fields and the border).
 pub const HEIGHT: u16 = 11;
+
+/// The key that sends STARTTLS/STLS, as bound.
+fn starttls_key(app: &App) -> String {
+    app.keys.hint(Scope::Input, Action::StartTls)
+}
 
 fn field<'a>(
     label: impl Into<std::borrow::Cow<'a, str>>,
@@ -57,9 +63,9 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         let offer = match app.current_caps() {
             None => "not known yet: ask capabilities first".to_string(),
             Some(caps) if caps.iter().any(|c| c.name == verb) => {
-                "advertised: Ctrl-T upgrades".to_string()
+                format!("advertised: {} upgrades", starttls_key(app))
             }
-            Some(_) => "NOT advertised (Ctrl-T asks first)".to_string(),
+            Some(_) => format!("NOT advertised ({} asks first)", starttls_key(app)),
         };
         return vec![
             field("state", state, theme.warning, theme),
