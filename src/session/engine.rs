@@ -13,13 +13,13 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
-use super::connection::{Connection, Fill};
+use super::connection::{Connection, Fill, Polled, Raw};
 use super::dialogue::{Dialogue, Note, Outcome, Phase};
 use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
 use crate::cert::ChainReport;
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::command::{self, Verb};
-use crate::protocol::{self, Capability, Foreign, Frame, Limits, imap, pop3, smtp};
+use crate::protocol::{self, Capability, Foreign, Limits, imap};
 use crate::target::{Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
 use crate::tls::client::{Client, TlsError, root_store};
@@ -434,30 +434,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.dialogue.last_seq()
     }
 
-    /// Parses one response from the buffer, if whole.
+    /// Frames one response from the buffer, if whole. The connection's
+    /// framers keep their place between reads, so a big response costs O(n).
     fn parse_buffered(
         &mut self,
     ) -> std::result::Result<Option<(Response, Vec<u8>)>, protocol::ParseError> {
-        let limits = self.config.limits;
-        let buf = self.conn.buffered();
-        if buf.is_empty() {
+        if self.conn.buffered().is_empty() {
             return Ok(None);
         }
-        let frame = match self.protocol() {
+        let polled = match self.protocol() {
             Protocol::Smtp | Protocol::Lmtp => {
-                map_frame(smtp::parse_reply(buf, &limits), Response::Smtp)
+                self.conn.poll_smtp().map(|p| map_polled(p, Response::Smtp))
             }
-            Protocol::Imap => map_frame(imap::parse_response(buf, &limits), Response::Imap),
-            Protocol::Pop3 => map_frame(
-                pop3::parse_response(buf, self.dialogue.pop3_expect(), &limits),
-                Response::Pop3,
-            ),
+            Protocol::Imap => self.conn.poll_imap().map(|p| map_polled(p, Response::Imap)),
+            Protocol::Pop3 => {
+                let expect = self.dialogue.pop3_expect();
+                self.conn
+                    .poll_pop3(expect)
+                    .map(|p| map_polled(p, Response::Pop3))
+            }
         }?;
-        match frame {
-            Frame::Incomplete => Ok(None),
-            Frame::Complete { value, len } => Ok(Some((value, self.conn.take(len)))),
-            Frame::Malformed { len, reason } => {
-                Ok(Some((Response::Malformed { reason }, self.conn.take(len))))
+        match polled {
+            // Streaming is off here: chunks never come.
+            Polled::Incomplete | Polled::Chunk(_) => Ok(None),
+            Polled::Response { value, raw } => {
+                let response = value.unwrap_or_else(|reason| Response::Malformed { reason });
+                let bytes = match raw {
+                    Raw::Whole(bytes) => bytes,
+                    Raw::Streamed(s) => s.preview,
+                };
+                Ok(Some((response, bytes)))
             }
         }
     }
@@ -508,7 +514,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                             "The server announced a literal larger than mailwire accepts; raise --max-literal if the data is real.",
                         ),
                         protocol::ParseError::TooManyLines { .. }
-                        | protocol::ParseError::ReplyTooLarge { .. } => (
+                        | protocol::ParseError::ReplyTooLarge { .. }
+                        | protocol::ParseError::BodyTooLarge { .. } => (
                             FindingId::ReplyTooLarge,
                             "The server kept sending one reply without end (e.g. endless 220- continuation lines): it is broken or hostile. The connection was cut to bound memory and time.",
                         ),
@@ -1148,18 +1155,15 @@ pub fn spawn(config: SessionConfig) -> SessionHandle {
     }
 }
 
-fn map_frame<T>(
-    r: protocol::Result<T>,
-    f: impl FnOnce(T) -> Response,
-) -> protocol::Result<Response> {
-    r.map(|frame| match frame {
-        Frame::Incomplete => Frame::Incomplete,
-        Frame::Complete { value, len } => Frame::Complete {
-            value: f(value),
-            len,
+fn map_polled<T>(p: Polled<T>, f: impl FnOnce(T) -> Response) -> Polled<Response> {
+    match p {
+        Polled::Incomplete => Polled::Incomplete,
+        Polled::Chunk(bytes) => Polled::Chunk(bytes),
+        Polled::Response { value, raw } => Polled::Response {
+            value: value.map(f),
+            raw,
         },
-        Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
-    })
+    }
 }
 
 /// The EHLO name used when `--ehlo` is not given: this machine's fully
