@@ -30,6 +30,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::{App, AppConfig, Msg};
 use super::{Error, Result};
 use crate::replay::Recording;
+use crate::session::transcript::{Mark, Transcript};
 
 /// What a key does in the viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +71,7 @@ pub const CHECKPOINT_EVERY: usize = 1024;
 struct Checkpoint {
     shown: usize,
     app: App,
-    items: usize,
-    rows: usize,
+    mark: Mark,
 }
 
 pub struct Viewer {
@@ -99,8 +99,7 @@ impl Viewer {
         let checkpoints = vec![Checkpoint {
             shown: 0,
             app: app.clone(),
-            items: 0,
-            rows: 0,
+            mark: Mark::default(),
         }];
         Viewer {
             recording,
@@ -132,13 +131,21 @@ impl Viewer {
                 .checkpoints
                 .partition_point(|c| c.shown <= n)
                 .saturating_sub(1);
-            if let Some(cp) = self.checkpoints.get(at) {
-                let mut transcript = std::mem::take(&mut self.app.transcript);
-                transcript.truncate(cp.items, cp.rows);
+            let mut transcript = std::mem::take(&mut self.app.transcript);
+            // A checkpoint whose lines the transcript's cap already dropped
+            // cannot be returned to by truncating: start over from event 0.
+            let cp = match self.checkpoints.get(at) {
+                Some(cp) if transcript.truncate_to(cp.mark) => Some(cp),
+                _ => {
+                    transcript = Transcript::with_cap(transcript.cap());
+                    self.checkpoints.first()
+                }
+            };
+            if let Some(cp) = cp {
                 self.app = cp.app.clone();
-                self.app.transcript = transcript;
                 self.shown = cp.shown;
             }
+            self.app.transcript = transcript;
         }
         while self.shown < n {
             if let Some(event) = self.recording.event(self.shown) {
@@ -159,12 +166,10 @@ impl Viewer {
 
     fn checkpoint(&mut self) {
         let transcript = std::mem::take(&mut self.app.transcript);
-        let (items, rows) = (transcript.len_items(), transcript.len_rows());
         self.checkpoints.push(Checkpoint {
             shown: self.shown,
             app: self.app.clone(),
-            items,
-            rows,
+            mark: transcript.mark(),
         });
         self.app.transcript = transcript;
     }
