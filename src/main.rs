@@ -21,7 +21,18 @@ use mailwire::tui::{self, App, AppConfig, Plan};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // `check` is one session driven step by step: a current-thread runtime
+    // starts no worker threads (a one-shot check is over in a few ms, the
+    // pool would cost as much to start as the session). The TUI, the server
+    // and replay keep the multi-threaded runtime: the engine task and the UI
+    // loop run side by side there.
+    let runtime = match &cli.command {
+        Some(Command::Check(_)) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mailwire: cannot start the async runtime: {e}");
