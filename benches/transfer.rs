@@ -48,7 +48,14 @@ fn main() -> Result<(), Error> {
         Some("--serve") => serve(&args[2], mib_arg(&args[3])?, Path::new(&args[4])),
         Some("--client") => {
             let port: u16 = args[4].parse()?;
-            client(&args[2], &args[3], port, mib_arg(&args[5])?, &args[6])
+            let result = client(&args[2], &args[3], port, mib_arg(&args[5])?, &args[6]);
+            // An engine error quotes the unfinished response: keep it short.
+            if let Err(e) = &result {
+                let text = e.to_string();
+                eprintln!("transfer client: {}", &text[..text.len().min(300)]);
+                std::process::exit(1);
+            }
+            result
         }
         _ => orchestrate(),
     }
@@ -79,7 +86,7 @@ fn orchestrate() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     make_pki(dir.path())?;
     let exe = std::env::current_exe()?;
-    let mut servers = Vec::new();
+    let mut servers = Servers(Vec::new());
     println!(
         "transfer: {mib} MiB over loopback TLS, best of {runs}; load average {}",
         load_average()
@@ -90,7 +97,7 @@ fn orchestrate() -> Result<(), Error> {
     );
     for proto in ["pop3", "imap"] {
         let (child, port) = start_server(&exe, proto, mib, dir.path())?;
-        servers.push(child);
+        servers.0.push(child);
         let mut results = Vec::new();
         for case in ["engine", "streamed", "openssl"] {
             let mut best: Option<Run> = None;
@@ -121,7 +128,7 @@ fn orchestrate() -> Result<(), Error> {
             println!("{proto:<6} {case:<10} {secs:>9.3} {rate:>10.1} {peak:>12} {above:>13}");
             results.push((case, secs));
         }
-        if let (Some((_, openssl)), true) = (results.iter().find(|(c, _)| *c == "openssl"), true) {
+        if let Some((_, openssl)) = results.iter().find(|(c, _)| *c == "openssl") {
             for (case, secs) in results.iter().filter(|(c, _)| *c != "openssl") {
                 println!(
                     "{proto:<6} {case:<10} {:.2}x the time of openssl s_client",
@@ -130,11 +137,19 @@ fn orchestrate() -> Result<(), Error> {
             }
         }
     }
-    for mut child in servers {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
     Ok(())
+}
+
+/// The server processes, stopped however the run ends.
+struct Servers(Vec<Child>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn load_average() -> String {
@@ -148,6 +163,7 @@ fn start_server(exe: &Path, proto: &str, mib: usize, dir: &Path) -> Result<(Chil
         .args(["--serve", proto, &mib.to_string()])
         .arg(dir)
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no server stdout")?;
     let mut line = String::new();
@@ -321,17 +337,11 @@ where
         write
             .write_all(format!("+OK {size} octets\r\n").as_bytes())
             .await?;
+        // Whole blocks of whole lines: the body is `size` rounded up to a block.
         let mut sent = 0;
         while sent < size {
-            let n = block.len().min(size - sent);
-            // Whole lines only: cut at the last CRLF within `n`.
-            let piece = &block[..n];
-            let cut = piece
-                .windows(2)
-                .rposition(|w| w == b"\r\n")
-                .map_or(n, |p| p + 2);
-            write.write_all(&block[..cut]).await?;
-            sent += cut;
+            write.write_all(block).await?;
+            sent += block.len();
         }
         write.write_all(b".\r\n").await?;
     } else {
