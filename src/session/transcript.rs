@@ -416,6 +416,7 @@ impl Transcript {
                 item,
                 text: item.bytes(),
                 first: true,
+                line: 0,
                 ending: LineEnding::None,
             });
         let shift = usize::from(self.marker.is_some());
