@@ -189,19 +189,44 @@ fn record_switch(
 }
 
 async fn run_replay(args: ReplayArgs) -> anyhow::Result<i32> {
-    let recording = replay::Recording::load(&args.file)?;
-    for warning in recording.warnings() {
-        eprintln!("mailwire: {warning}");
-    }
     if let Some(url) = &args.against {
+        let recording = replay::Recording::load(&args.file)?;
+        for warning in recording.warnings() {
+            eprintln!("mailwire: {warning}");
+        }
         return client_replay(&recording, url, &args).await;
     }
-    let viewer = tui::viewer::Viewer::new(recording, args.speed);
-    tui::viewer::run_terminal(viewer)
+    // The first frame shows the first events at once; the rest of the file
+    // is read on a thread and handed to the viewer when done.
+    let prefix = replay::Recording::load_prefix(&args.file, REPLAY_PREFIX)?;
+    let viewer = if prefix.len() < REPLAY_PREFIX {
+        // The prefix is the whole recording.
+        for warning in prefix.warnings() {
+            eprintln!("mailwire: {warning}");
+        }
+        tui::viewer::Viewer::new(prefix, args.speed)
+    } else {
+        let loading = replay::Loading::start(&args.file);
+        tui::viewer::Viewer::loading(prefix, loading, args.speed)
+    };
+    let mut viewer = tui::viewer::run_terminal(viewer)
         .await
         .context("terminal")?;
+    viewer.poll_loading();
+    if let Some(error) = viewer.load_error() {
+        eprintln!("mailwire: only the first events were shown: {error}");
+        return Ok(EXIT_USAGE);
+    }
+    if viewer.recording().len() >= REPLAY_PREFIX {
+        for warning in viewer.recording().warnings() {
+            eprintln!("mailwire: {warning}");
+        }
+    }
     Ok(0)
 }
+
+/// Events read before the replay viewer's first frame.
+const REPLAY_PREFIX: usize = 4096;
 
 /// Client replay at a terminal: Enter sends the next command, `q` stops;
 /// missing secrets are typed at a prompt that echoes `*`.

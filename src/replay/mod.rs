@@ -68,7 +68,7 @@ pub use client::{Auto, Operator, StepReport, run as replay_against};
 pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
-pub use recording::{MAX_LINE, Recording};
+pub use recording::{Loading, MAX_LINE, Recording};
 pub use tap::{RecordStatus, RecordSwitch, default_file_name, tap};
 
 #[cfg(doc)]

@@ -9,6 +9,12 @@
 //!      +-- n/Right +1, p/Left -1 (rebuilt from 0), Home, End, Space play/pause
 //! ```
 //!
+//! The first frame does not wait for the file: the viewer starts on the
+//! first events ([`Recording::load_prefix`]) while [`Loading`] reads the rest
+//! on a thread; the whole recording replaces the prefix when it is read (the
+//! prefix's events are the same, so the position and checkpoints stay), and
+//! the top row says how far loading got.
+//!
 //! Stepping forward applies one event (copied out of the recording's arena,
 //! never the whole file). Stepping back restores the nearest checkpoint
 //! (every [`CHECKPOINT_EVERY`] events: the app's state without its
@@ -29,7 +35,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, AppConfig, Msg};
 use super::{Error, Result};
-use crate::replay::Recording;
+use crate::replay::{Loading, Recording};
 use crate::session::transcript::{Mark, Transcript};
 
 /// What a key does in the viewer.
@@ -76,6 +82,10 @@ struct Checkpoint {
 
 pub struct Viewer {
     recording: Recording,
+    /// The whole recording being read while `recording` holds its first events.
+    loading: Option<Loading>,
+    /// Why the whole recording could not be read (the prefix stays).
+    load_error: Option<String>,
     /// Ascending by `shown`; the first is the empty app.
     checkpoints: Vec<Checkpoint>,
     /// The app after events `0..shown`.
@@ -103,6 +113,8 @@ impl Viewer {
         }];
         Viewer {
             recording,
+            loading: None,
+            load_error: None,
             checkpoints,
             app,
             shown: 0,
@@ -110,6 +122,45 @@ impl Viewer {
             speed: if speed > 0.0 { speed } else { 1.0 },
             quit: false,
         }
+    }
+
+    /// A viewer on the first events of a recording (`prefix`) while
+    /// `loading` reads all of it; see [`Viewer::poll_loading`].
+    pub fn loading(prefix: Recording, loading: Loading, speed: f64) -> Viewer {
+        let mut viewer = Viewer::new(prefix, speed);
+        viewer.loading = Some(loading);
+        viewer
+    }
+
+    /// True while the whole recording is still being read.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Why the whole recording could not be read, if it could not.
+    pub fn load_error(&self) -> Option<&str> {
+        self.load_error.as_deref()
+    }
+
+    /// Takes the whole recording once read; true when something changed.
+    pub fn poll_loading(&mut self) -> bool {
+        let Some(result) = self.loading.as_ref().and_then(Loading::try_take) else {
+            return false;
+        };
+        self.loading = None;
+        match result {
+            // Its first events are the prefix's: position and checkpoints hold.
+            Ok(full) if full.len() >= self.recording.len() => self.recording = full,
+            Ok(full) => {
+                self.load_error = Some(format!(
+                    "the file now holds {} events, fewer than the {} read first",
+                    full.len(),
+                    self.recording.len()
+                ));
+            }
+            Err(e) => self.load_error = Some(e.to_string()),
+        }
+        true
     }
 
     /// Events shown so far.
@@ -204,8 +255,19 @@ impl Viewer {
 
     /// Draws the app and, on the top row's right, the position.
     pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
+        let loading = match (&self.loading, &self.load_error) {
+            (Some(l), _) => {
+                let (read, size) = l.progress();
+                format!(
+                    "+ loading {}% ",
+                    (read * 100).checked_div(size).unwrap_or(0)
+                )
+            }
+            (None, Some(_)) => "(load failed) ".to_string(),
+            (None, None) => String::new(),
+        };
         let label = format!(
-            " replay {}/{} {} ×{} ",
+            " replay {}/{} {loading}{} ×{} ",
             self.shown,
             self.recording.len(),
             if self.playing { "▶" } else { "❚❚" },
@@ -232,9 +294,13 @@ impl Viewer {
         S: Stream<Item = io::Result<TermEvent>> + Unpin,
     {
         self.draw(terminal)?;
+        let mut progress = tokio::time::interval(Duration::from_millis(100));
         while !self.quit {
             let delay = self.playing.then(|| self.next_delay()).flatten();
             tokio::select! {
+                _ = progress.tick(), if self.loading.is_some() => {
+                    self.poll_loading();
+                }
                 ev = std::future::poll_fn(|cx| std::pin::Pin::new(&mut input).poll_next(cx)) => match ev {
                     Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                         if key.modifiers.contains(KeyModifiers::CONTROL)
@@ -261,8 +327,9 @@ impl Viewer {
     }
 }
 
-/// Runs the viewer on the real terminal, restoring it on every exit.
-pub async fn run_terminal(mut viewer: Viewer) -> Result<()> {
+/// Runs the viewer on the real terminal, restoring it on every exit;
+/// returns the viewer (to report what loading found).
+pub async fn run_terminal(mut viewer: Viewer) -> Result<Viewer> {
     super::install_panic_hook();
     let guard = super::TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -270,5 +337,5 @@ pub async fn run_terminal(mut viewer: Viewer) -> Result<()> {
     let result = viewer.run_with(&mut terminal, EventStream::new()).await;
     drop(terminal);
     drop(guard);
-    result
+    result.map(|()| viewer)
 }
