@@ -24,7 +24,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use super::{Direction, Entry};
+use super::{Direction, Entry, Note};
 use crate::finding::Finding;
 
 /// What kind of `*` line a note is.
@@ -209,8 +209,9 @@ impl Transcript {
         self.enforce_cap();
     }
 
-    /// Bytes held in memory: each item's bytes plus the size of its
-    /// bookkeeping (the item and its rows), in bytes. Stays within the cap.
+    /// Bytes held in memory, estimated: each item's bytes, the item and its
+    /// rows, its note or finding, and the allocator's overhead. Stays within
+    /// the cap.
     pub fn memory(&self) -> usize {
         self.held
     }
@@ -373,7 +374,7 @@ impl Transcript {
         }
         let freed: usize = self.items[items..]
             .iter()
-            .map(|item| item.bytes().len() + std::mem::size_of::<Item>())
+            .map(|item| footprint(item, 0))
             .sum::<usize>()
             + (self.rows.len() - rows) * std::mem::size_of::<Row>();
         self.held -= freed;
@@ -434,10 +435,23 @@ impl Transcript {
     }
 }
 
-/// Bytes an item with `rows` display rows costs: its payload plus bookkeeping.
+/// Bytes an item with `rows` display rows costs, estimated: its bytes, the
+/// item, its rows and its boxed parts. An entry's note holds the parsed
+/// response (text as long as the bytes, at most), a finding its texts;
+/// [`ALLOCATION`] covers the allocator's own overhead per heap block.
 fn footprint(item: &Item, rows: usize) -> usize {
-    item.bytes().len() + std::mem::size_of::<Item>() + rows * std::mem::size_of::<Row>()
+    let boxed = match item {
+        Item::Entry(e) => std::mem::size_of::<Note>() + e.raw.len() + 2 * ALLOCATION,
+        Item::Finding { text, .. } => {
+            std::mem::size_of::<Finding>() + 2 * text.len() + 4 * ALLOCATION
+        }
+        Item::Note { .. } => ALLOCATION,
+    };
+    item.bytes().len() + std::mem::size_of::<Item>() + rows * std::mem::size_of::<Row>() + boxed
 }
+
+/// Bytes the allocator adds to a heap block, about (glibc: 16).
+const ALLOCATION: usize = 16;
 
 /// 1234567 as "1,234,567".
 fn thousands(n: u64) -> String {

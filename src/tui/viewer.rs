@@ -17,7 +17,8 @@
 //!
 //! Stepping forward applies one event (copied out of the recording's arena,
 //! never the whole file). Stepping back restores the nearest checkpoint
-//! (every [`CHECKPOINT_EVERY`] events: the app's state without its
+//! (every [`CHECKPOINT_EVERY`] events, or farther apart in a recording of
+//! more than [`MAX_CHECKPOINTS`] times that, so they stay few: the app's state without its
 //! transcript, plus the transcript's length, which is truncated back) and
 //! replays at most that many events, so a step costs the same at event 10
 //! as at event 1,000,000.
@@ -36,7 +37,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::{App, AppConfig, Msg};
 use super::{Error, Result};
 use crate::replay::{Loading, Recording};
-use crate::session::transcript::{Mark, Transcript};
+use crate::session::transcript::{Cap, Mark, Transcript};
 
 /// What a key does in the viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +68,20 @@ pub const VIEWER_KEYS: &[(KeyCode, ViewerAction)] = &[
     (KeyCode::Esc, ViewerAction::Quit),
 ];
 
-/// A recording shown step by step.
+/// The viewer's transcript cap: 50,000 lines, 8 MiB (the file keeps the
+/// rest; seeking back rebuilds from a checkpoint).
+pub const VIEWER_CAP: Cap = Cap {
+    lines: 50_000,
+    bytes: 8 * 1024 * 1024,
+};
+
 /// Events between two checkpoints of the viewer's app state.
 pub const CHECKPOINT_EVERY: usize = 1024;
+
+/// About the most checkpoints kept: in a longer recording they are spaced
+/// wider (a power of two times [`CHECKPOINT_EVERY`]), so their memory stays
+/// bounded and a step back replays at most the spacing.
+pub const MAX_CHECKPOINTS: usize = 256;
 
 /// The app after `shown` events, with its transcript taken out (it only
 /// grows, so its length is enough to restore it).
@@ -80,6 +92,7 @@ struct Checkpoint {
     mark: Mark,
 }
 
+/// A recording shown step by step in an ordinary [`App`].
 pub struct Viewer {
     recording: Recording,
     /// The whole recording being read while `recording` holds its first events.
@@ -105,7 +118,11 @@ impl Viewer {
             ehlo: header.options.ehlo.clone().unwrap_or_default(),
             plan: None,
         };
-        let app = App::new(config);
+        let mut app = App::new(config);
+        // The file keeps every event: the viewer holds less scrollback than
+        // a live session, so replaying a recording costs less memory than
+        // the file is big.
+        app.transcript.set_cap(Some(VIEWER_CAP));
         let checkpoints = vec![Checkpoint {
             shown: 0,
             app: app.clone(),
@@ -203,7 +220,7 @@ impl Viewer {
                 self.app.update(Msg::Session(event));
             }
             self.shown += 1;
-            let due = self.shown % CHECKPOINT_EVERY == 0;
+            let due = self.shown % self.checkpoint_spacing() == 0;
             if due
                 && self
                     .checkpoints
@@ -213,6 +230,13 @@ impl Viewer {
                 self.checkpoint();
             }
         }
+    }
+
+    /// Events between checkpoints for this recording's length.
+    fn checkpoint_spacing(&self) -> usize {
+        (self.recording.len() / MAX_CHECKPOINTS)
+            .next_power_of_two()
+            .max(CHECKPOINT_EVERY)
     }
 
     fn checkpoint(&mut self) {
