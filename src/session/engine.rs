@@ -234,7 +234,16 @@ impl Session<TcpStream> {
             .unwrap_or_else(|_| authority.clone());
         let local = stream.local_addr().ok();
         let _ = events.send(Event::Connected { at, peer }).await;
+        let quick_ack = {
+            use std::os::fd::AsFd;
+            stream.as_fd().try_clone_to_owned().ok()
+        };
         let mut session = Session::over_at(stream, config, events, start, local);
+        if let Some(fd) = quick_ack {
+            // See Connection::ack_at_once: a Nagle server's reply after the
+            // TLS 1.3 session tickets would wait 40 ms for our delayed ACK.
+            session.conn.ack_at_once(fd);
+        }
         if session.config.target.tls == TlsMode::Implicit {
             session.upgrade(true).await?;
         }
