@@ -152,6 +152,19 @@ async fn flood(listener: TcpListener, rate: u64, sent: Arc<Mutex<u64>>) {
     }
 }
 
+/// Peak resident set size of this process so far, in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -270,7 +283,7 @@ async fn run(rate_mbps: u64, keys: usize) -> Result<(), Box<dyn std::error::Erro
         format!("flood {rate_mbps} MB/s")
     };
     println!(
-        "{label:>16}: {} keys, key-to-frame p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{}; {} frames in {:.1} s ({:.0}/s); transcript {} rows held, {} dropped; server sent {:.0} MB ({:.1} MB/s)",
+        "{label:>16}: {} keys, key-to-frame p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{}; {} frames in {:.1} s ({:.0}/s); transcript {} rows held, {} dropped; server sent {:.0} MB ({:.1} MB/s); peak RSS so far {:.0} MiB",
         latencies.len(),
         percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
@@ -287,6 +300,7 @@ async fn run(rate_mbps: u64, keys: usize) -> Result<(), Box<dyn std::error::Erro
         app.transcript.dropped().rows,
         sent_bytes as f64 / 1e6,
         sent_bytes as f64 / 1e6 / elapsed.as_secs_f64(),
+        peak_rss_mib(),
     );
     Ok(())
 }

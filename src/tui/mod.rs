@@ -82,7 +82,7 @@ const EVENTS_PER_FRAME: usize = 4096;
 
 /// Time spent applying engine events per turn of the loop at most, in ms:
 /// a key waits no longer than this before it is handled.
-const EVENT_BUDGET: Duration = Duration::from_millis(4);
+const EVENT_BUDGET: Duration = Duration::from_millis(1);
 
 /// Shortest time between two frames drawn for engine events (about 60 per
 /// second, what a terminal shows); a key is drawn at once.
