@@ -419,11 +419,12 @@ async fn open_tui_with(
         Some(path) => Some(Plan::parse(&read(path)?, &ehlo)),
         None => None,
     };
-    let app = App::new(AppConfig {
+    let mut app = App::new(AppConfig {
         target: config.target.clone(),
         ehlo,
         plan,
     });
+    app.transcript.set_cap(Some(opts.scrollback()));
     let app = match lesson {
         Some(lesson) => app.with_lesson(lesson),
         None => app,
