@@ -313,7 +313,8 @@ fn build_report(
             }
             Event::Tls(t) => tls = Some(t),
             Event::Finding { finding, .. } => findings.push(finding),
-            Event::Connected { .. } | Event::Closed { .. } => {}
+            // The bytes of a streamed response; its Data entry (a preview) follows.
+            Event::Connected { .. } | Event::Closed { .. } | Event::Chunk { .. } => {}
         }
     }
     let verification = tls.as_ref().map(|t| t.verdict.clone());

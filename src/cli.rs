@@ -194,6 +194,7 @@ impl ConnectOpts {
                 max_line: self.max_line.max(64),
                 ..Limits::default()
             },
+            streaming: Some(crate::protocol::Streaming::default()),
             tls: ClientOptions {
                 servername: self.servername.clone(),
                 no_sni: self.no_sni,

@@ -350,7 +350,7 @@ impl Recording {
                 at,
                 reason: text(bytes),
             },
-            Kind::Capabilities | Kind::Unknown => return None,
+            Kind::Capabilities | Kind::Chunk | Kind::Unknown => return None,
         })
     }
 
@@ -488,6 +488,8 @@ struct Loader {
     checkpoints: Vec<Dialogue>,
     warnings: Vec<String>,
     warnings_dropped: usize,
+    /// Bytes of a streamed response read so far (chunk lines).
+    chunks: Vec<u8>,
 }
 
 impl Default for Loader {
@@ -502,6 +504,7 @@ impl Default for Loader {
             checkpoints: Vec::new(),
             warnings: Vec::new(),
             warnings_dropped: 0,
+            chunks: Vec::new(),
         }
     }
 }
@@ -517,13 +520,18 @@ impl Loader {
             flags |= FLAG_REDACTED;
         }
         let aux = match line.kind {
+            Kind::Chunk => {
+                // Held until the entry that ends the streamed response.
+                line.bytes_into(&mut self.chunks)?;
+                return Ok(());
+            }
             Kind::Sent | Kind::Received => {
-                line.bytes_into(&mut self.arena)?;
+                self.entry_bytes_into(&line, line_no)?;
                 0
             }
             Kind::Malformed => {
                 let reason = line.field(&line.reason, "reason")?;
-                line.bytes_into(&mut self.arena)?;
+                self.entry_bytes_into(&line, line_no)?;
                 let raw_len = self.arena.len() - start;
                 self.arena.extend_from_slice(reason.as_bytes());
                 if line.direction == Some(Direction::Client) {
@@ -614,6 +622,28 @@ impl Loader {
         self.push_slot(slot, start)
     }
 
+    /// Appends an entry's bytes to the arena: its own, or for a `chunked`
+    /// entry those of the chunks before it.
+    fn entry_bytes_into(
+        &mut self,
+        line: &LineIn<'_>,
+        line_no: usize,
+    ) -> std::result::Result<(), String> {
+        if line.chunked {
+            self.arena.append(&mut self.chunks);
+            return Ok(());
+        }
+        let client = line.kind == Kind::Sent || line.direction == Some(Direction::Client);
+        if !self.chunks.is_empty() && !client {
+            self.warn(format!(
+                "line {line_no}: {} bytes of chunks are not followed by their entry; dropped",
+                self.chunks.len()
+            ));
+            self.chunks.clear();
+        }
+        line.bytes_into(&mut self.arena)
+    }
+
     /// Appends a slot, running the dialogue over it: its findings follow
     /// it as slots of their own.
     fn push_slot(&mut self, slot: Slot, start: usize) -> std::result::Result<(), String> {
@@ -700,6 +730,12 @@ impl Loader {
     }
 
     fn finish(mut self, header: Header) -> Recording {
+        if !self.chunks.is_empty() {
+            self.warn(format!(
+                "the recording ends inside a streamed response: its last {} bytes are not shown",
+                self.chunks.len()
+            ));
+        }
         if self.warnings_dropped > 0 {
             self.warnings
                 .push(format!("... and {} more warnings", self.warnings_dropped));

@@ -164,6 +164,9 @@ pub struct Streamed {
     /// The last bytes as received (at most 256), e.g. the `)` and tagged
     /// line after an IMAP literal or the `.` ending a POP3 body.
     pub tail: Vec<u8>,
+    /// The final piece, taken off the buffer with the frame (not handed
+    /// out as a [`Polled::Chunk`]): the exact bytes after the last chunk.
+    pub last: Vec<u8>,
     /// Size on the wire, in bytes.
     pub size: u64,
     /// SHA-256 of all the bytes, in order.
@@ -209,10 +212,11 @@ impl Digesting {
         self.hash.update(bytes);
     }
 
-    fn finish(self) -> Streamed {
+    fn finish(self, last: Vec<u8>) -> Streamed {
         Streamed {
             preview: self.preview,
             tail: self.tail,
+            last,
             size: self.size,
             sha256: self.hash.finalize().into(),
         }
@@ -371,7 +375,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let raw = match self.streamed.take() {
             Some(mut digesting) => {
                 digesting.add(&bytes);
-                Raw::Streamed(digesting.finish())
+                Raw::Streamed(digesting.finish(bytes))
             }
             None => Raw::Whole(bytes),
         };

@@ -13,13 +13,14 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
+use super::StreamEnd;
 use super::connection::{Connection, Fill, Polled, Raw};
 use super::dialogue::{Dialogue, Note, Outcome, Phase};
 use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
 use crate::cert::ChainReport;
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::command::{self, Verb};
-use crate::protocol::{self, Capability, Foreign, Limits, imap};
+use crate::protocol::{self, Capability, Foreign, Limits, Streaming, imap};
 use crate::target::{Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
 use crate::tls::client::{Client, TlsError, root_store};
@@ -56,6 +57,9 @@ pub struct SessionConfig {
     pub timeouts: Timeouts,
     pub limits: Limits,
     pub tls: ClientOptions,
+    /// Responses bigger than this stream (Event::Chunk) instead of being
+    /// held whole; `None` holds every response. Default: on, 1 MiB.
+    pub streaming: Option<Streaming>,
 }
 
 impl SessionConfig {
@@ -67,6 +71,7 @@ impl SessionConfig {
             timeouts: Timeouts::default(),
             limits: Limits::default(),
             tls: ClientOptions::default(),
+            streaming: Some(Streaming::default()),
         }
     }
 }
@@ -266,7 +271,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Session<S> {
         let ehlo = config.ehlo.clone().unwrap_or_else(|| default_ehlo(local));
         Session {
-            conn: Connection::new(stream, config.limits),
+            conn: {
+                let mut conn = Connection::new(stream, config.limits);
+                conn.set_streaming(config.streaming);
+                conn
+            },
             dialogue: Dialogue::new(config.target.protocol),
             config,
             events,
@@ -443,11 +452,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.dialogue.last_seq()
     }
 
-    /// Frames one response from the buffer, if whole. The connection's
-    /// framers keep their place between reads, so a big response costs O(n).
-    fn parse_buffered(
-        &mut self,
-    ) -> std::result::Result<Option<(Response, Vec<u8>)>, protocol::ParseError> {
+    /// Frames one response from the buffer, if whole (or the next chunk of
+    /// a streamed one). The connection's framers keep their place between
+    /// reads, so a big response costs O(n).
+    fn parse_buffered(&mut self) -> std::result::Result<Option<Parsed>, protocol::ParseError> {
         if self.conn.buffered().is_empty() {
             return Ok(None);
         }
@@ -463,18 +471,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     .map(|p| map_polled(p, Response::Pop3))
             }
         }?;
-        match polled {
-            // Streaming is off here: chunks never come.
-            Polled::Incomplete | Polled::Chunk(_) => Ok(None),
+        Ok(match polled {
+            Polled::Incomplete => None,
+            Polled::Chunk(bytes) => Some(Parsed::Chunk(bytes)),
             Polled::Response { value, raw } => {
                 let response = value.unwrap_or_else(|reason| Response::Malformed { reason });
-                let bytes = match raw {
-                    Raw::Whole(bytes) => bytes,
-                    Raw::Streamed(s) => s.preview,
-                };
-                Ok(Some((response, bytes)))
+                Some(match raw {
+                    Raw::Whole(bytes) => Parsed::Whole(response, bytes),
+                    Raw::Streamed(s) => Parsed::Streamed(response, s),
+                })
             }
-        }
+        })
     }
 
     /// Waits for the next whole response, however long it takes.
@@ -493,7 +500,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     context: String::new(),
                 });
             }
-            match self.parse_buffered() {
+            let parsed = match self.parse_buffered() {
+                Ok(Some(Parsed::Chunk(bytes))) => {
+                    // A big response is arriving: its bytes go out as they
+                    // come (for a recording), only a preview is kept.
+                    self.emit(Event::Chunk {
+                        at: self.now(),
+                        bytes,
+                        tls: self.is_tls(),
+                        end: None,
+                    })
+                    .await;
+                    continue;
+                }
+                Ok(Some(Parsed::Streamed(response, streamed))) => {
+                    self.emit(Event::Chunk {
+                        at: self.now(),
+                        bytes: streamed.last,
+                        tls: self.is_tls(),
+                        end: Some(StreamEnd {
+                            size: streamed.size,
+                            sha256: streamed.sha256,
+                        }),
+                    })
+                    .await;
+                    Ok(Some((response, streamed.preview)))
+                }
+                Ok(Some(Parsed::Whole(response, raw))) => Ok(Some((response, raw))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            match parsed {
                 Ok(Some((response, raw))) => {
                     let note = self.record_response(&response, raw).await;
                     if let Some(f) = self.dialogue.ended().filter(|f| {
@@ -1162,6 +1199,17 @@ pub fn spawn(config: SessionConfig) -> SessionHandle {
         commands: cmd_tx,
         events: ev_rx,
     }
+}
+
+/// What [`Session::parse_buffered`] found.
+enum Parsed {
+    /// The next bytes of a streamed response.
+    Chunk(Vec<u8>),
+    /// A whole response and its bytes.
+    Whole(Response, Vec<u8>),
+    /// The end of a streamed response: its value (body as a preview) and
+    /// what the connection kept of its bytes.
+    Streamed(Response, crate::session::connection::Streamed),
 }
 
 fn map_polled<T>(p: Polled<T>, f: impl FnOnce(T) -> Response) -> Polled<Response> {
