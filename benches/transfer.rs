@@ -11,11 +11,12 @@
 //! ```
 //!
 //! Cases: `engine` drives `session::Session` (`check`-style: greeting, one
-//! command, its completion), holding the response whole as the engine does
-//! today; `streamed` drives `session::Connection` with streaming on, the path
-//! the engine takes once it streams big bodies (chunks go out as they
-//! arrive, a preview and the SHA-256 stay); `openssl` is `openssl s_client`
-//! with its output to /dev/null. Each figure is the wall time of a whole
+//! command, its completion) with its default configuration, which streams a
+//! big response (chunks go out as events as they arrive, a preview and the
+//! SHA-256 stay); `held` is the same with streaming off (the response held
+//! whole, limits raised to let it through: what the engine did before);
+//! `streamed` drives `session::Connection` alone with streaming on (no
+//! events); `openssl` is `openssl s_client` with its output to /dev/null. Each figure is the wall time of a whole
 //! process run (start, connect, handshake, transfer, exit), best of
 //! `MAILWIRE_BENCH_RUNS` (default 3). Peak RSS is the client's `VmHWM`;
 //! "above idle" subtracts its RSS just before connecting.
@@ -99,7 +100,7 @@ fn orchestrate() -> Result<(), Error> {
         let (child, port) = start_server(&exe, proto, mib, dir.path())?;
         servers.0.push(child);
         let mut results = Vec::new();
-        for case in ["engine", "streamed", "openssl"] {
+        for case in ["engine", "held", "streamed", "openssl"] {
             let mut best: Option<Run> = None;
             for _ in 0..runs {
                 let run = if case == "openssl" {
@@ -389,7 +390,8 @@ fn client(case: &str, proto: &str, port: u16, size: usize, ca: &str) -> Result<(
     let ca = PathBuf::from(ca);
     let bytes = runtime.block_on(async move {
         match case {
-            "engine" => engine(proto, port, size, ca).await,
+            "engine" => engine(proto, port, size, ca, true).await,
+            "held" => engine(proto, port, size, ca, false).await,
             _ => streamed(proto, port, ca).await,
         }
     })?;
@@ -405,17 +407,27 @@ fn tls_options(ca: PathBuf) -> ClientOptions {
     }
 }
 
-/// `check`-style use of the engine: greeting, one command, its completion.
-async fn engine(proto: &str, port: u16, size: usize, ca: PathBuf) -> Result<u64, Error> {
+/// `check`-style use of the engine: greeting, one command, its completion;
+/// with `stream` false the response is held whole (streaming off).
+async fn engine(
+    proto: &str,
+    port: u16,
+    size: usize,
+    ca: PathBuf,
+    stream: bool,
+) -> Result<u64, Error> {
     let scheme = if proto == "pop3" { "pop3s" } else { "imaps" };
     let mut config = SessionConfig::new(Target::parse(&format!("{scheme}://127.0.0.1:{port}"))?);
     config.tls = tls_options(ca);
-    // The engine holds a response whole: let a 100 MiB one through.
-    config.limits = Limits {
-        max_literal: size + (1 << 20),
-        max_lines: 16_000_000,
-        ..Limits::default()
-    };
+    if !stream {
+        // Held whole: let a 100 MiB response through the limits.
+        config.streaming = None;
+        config.limits = Limits {
+            max_literal: size + (1 << 20),
+            max_lines: 16_000_000,
+            ..Limits::default()
+        };
+    }
     config.timeouts.response = Duration::from_secs(300);
     let (tx, mut rx) = mpsc::channel(1024);
     let events = tokio::spawn(async move { while rx.recv().await.is_some() {} });
