@@ -336,10 +336,11 @@ impl Framer {
         loop {
             if let Some(pending) = self.pending {
                 let available = buf.len() - self.pos;
-                if self.kept.is_none() && available < pending.remaining {
-                    if !self.start_keeping_past(buf, pending.remaining) {
-                        return Ok(Step::Frame(Frame::Incomplete));
-                    }
+                if self.kept.is_none()
+                    && available < pending.remaining
+                    && !self.start_keeping_past(buf, pending.remaining)
+                {
+                    return Ok(Step::Frame(Frame::Incomplete));
                 }
                 // Re-read: keeping moved the literal's start into `kept`.
                 let Some(pending) = self.pending else {

@@ -217,7 +217,7 @@ mod tests {
                         _ => break,
                     }
                 }
-                if start > end || matches!(find_line(&buf[start..], max), Err(_)) {
+                if start > end || find_line(&buf[start..], max).is_err() {
                     break;
                 }
             }
