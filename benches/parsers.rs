@@ -3,12 +3,20 @@
 //! RETR body with dot-stuffed lines, and streams of many small responses as
 //! a pipelining client would see them.
 //!
-//! Run with `cargo bench --bench parsers`.
+//! The `big` group frames 100 MiB bodies (a POP3 `RETR` and an IMAP `FETCH`
+//! literal) as a connection receives them, in 16 KiB reads, with the
+//! stateful framers: throughput must not depend on how the bytes were split.
+//! The `rescan` group shows what the stateless parsers cost when called
+//! again from the start of the buffer after every read (what the engine did
+//! before the framers): quadratic, so it is measured at 1 to 16 MiB only.
+//!
+//! Run with `cargo bench --bench parsers` (`-- big` for the big group).
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mailwire::protocol::{Frame, Limits, imap, pop3, smtp};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mailwire::protocol::{Frame, Limits, Step, Streaming, imap, pop3, smtp};
 
 /// Postfix's EHLO reply followed by many extension keywords, as a large
 /// Exchange or Sendmail reply with vendor extensions would look.
@@ -185,5 +193,143 @@ fn pop3(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, smtp, imap, pop3);
+/// Bytes per read, as `session::Connection` asks for.
+const READ: usize = 16 * 1024;
+
+/// `+OK` and a message of `size` bytes of ~62-byte lines, every tenth dot-stuffed.
+fn pop3_retr(size: usize) -> Vec<u8> {
+    let mut out = format!("+OK {size} octets\r\n").into_bytes();
+    let mut i = 0;
+    while out.len() < size {
+        if i % 10 == 0 {
+            out.extend_from_slice(b"..a line that started with a dot in the original message\r\n");
+        } else {
+            out.extend_from_slice(
+                b"Quoted-printable or plain text body line of a typical mail.\r\n",
+            );
+        }
+        i += 1;
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+/// `* 1 FETCH (UID 7 BODY[] {size}` with a message-like literal, then `)`.
+fn imap_fetch(size: usize) -> Vec<u8> {
+    let mut out = format!("* 1 FETCH (UID 7 BODY[] {{{size}}}\r\n").into_bytes();
+    let line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n";
+    let start = out.len();
+    while out.len() - start + line.len() <= size {
+        out.extend_from_slice(line);
+    }
+    out.resize(start + size, b'x');
+    out.extend_from_slice(b")\r\n");
+    out
+}
+
+/// Feeds `input` to `poll` as reads of [`READ`] bytes would arrive, removing
+/// what it releases, until it answers a frame; returns the frame's bytes.
+fn framed<T>(
+    input: &[u8],
+    mut poll: impl FnMut(&[u8]) -> Result<Step<T>, mailwire::protocol::ParseError>,
+) -> usize {
+    let (mut start, mut end) = (0, 0);
+    loop {
+        end = (end + READ).min(input.len());
+        loop {
+            match poll(&input[start..end]) {
+                Ok(Step::Partial { len }) => start += len,
+                Ok(Step::Frame(Frame::Incomplete)) if end < input.len() => break,
+                Ok(Step::Frame(Frame::Complete { value, len })) => {
+                    black_box(value);
+                    return start + len;
+                }
+                other => panic!("bench input does not frame: {:?}", other.map(|_| ())),
+            }
+        }
+    }
+}
+
+fn big(c: &mut Criterion) {
+    let limits = Limits {
+        max_lines: 4_000_000,
+        max_literal: 128 << 20,
+        ..Limits::default()
+    };
+    let mut group = c.benchmark_group("big");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    let retr = pop3_retr(100 << 20);
+    group.throughput(Throughput::Bytes(retr.len() as u64));
+    group.bench_function("pop3_retr_100m_streamed", |b| {
+        b.iter(|| {
+            let mut framer = pop3::Framer::new(limits);
+            framer.set_streaming(Some(Streaming::default()));
+            framed(black_box(&retr), |buf| {
+                framer.poll_step(buf, pop3::Expect::MultiLine)
+            })
+        })
+    });
+    group.bench_function("pop3_retr_100m_held", |b| {
+        b.iter(|| {
+            let mut framer = pop3::Framer::new(limits);
+            framed(black_box(&retr), |buf| {
+                framer.poll(buf, pop3::Expect::MultiLine).map(Step::Frame)
+            })
+        })
+    });
+    drop(retr);
+    let fetch = imap_fetch(100 << 20);
+    group.throughput(Throughput::Bytes(fetch.len() as u64));
+    group.bench_function("imap_fetch_100m_literal_streamed", |b| {
+        b.iter(|| {
+            let mut framer = imap::Framer::new(limits);
+            framer.set_streaming(Some(Streaming::default()));
+            framed(black_box(&fetch), |buf| framer.poll_step(buf))
+        })
+    });
+    group.bench_function("imap_fetch_100m_literal_held", |b| {
+        b.iter(|| {
+            let mut framer = imap::Framer::new(limits);
+            framed(black_box(&fetch), |buf| framer.poll(buf).map(Step::Frame))
+        })
+    });
+    group.finish();
+}
+
+fn rescan(c: &mut Criterion) {
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("rescan");
+    group.sample_size(10);
+    for mib in [1usize, 4, 16] {
+        let retr = pop3_retr(mib << 20);
+        group.throughput(Throughput::Bytes(retr.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("pop3_retr_stateless", mib),
+            &retr,
+            |b, retr| {
+                b.iter(|| {
+                    framed(black_box(retr), |buf| {
+                        pop3::parse_response(buf, pop3::Expect::MultiLine, &limits).map(Step::Frame)
+                    })
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("pop3_retr_framer", mib),
+            &retr,
+            |b, retr| {
+                b.iter(|| {
+                    let mut framer = pop3::Framer::new(limits);
+                    framed(black_box(retr), |buf| {
+                        framer.poll(buf, pop3::Expect::MultiLine).map(Step::Frame)
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, smtp, imap, pop3, big, rescan);
 criterion_main!(benches);

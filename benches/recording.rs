@@ -1,6 +1,9 @@
-//! Loading a 1,000,000-event recording (the viewer's worst case): load time
-//! with criterion, peak memory as the growth of `VmHWM` (peak resident set,
-//! /proc/self/status) across one load, and the cost of one step.
+//! Loading a 1,000,000-event recording (the viewer's worst case): the time
+//! from opening it to the viewer's first frame (prefix read, whole file
+//! loading on a thread) and until the whole file is in, with the process's
+//! peak memory against the file's size; load time with criterion, peak
+//! memory as the growth of `VmHWM` (peak resident set, /proc/self/status)
+//! across one load, and the cost of one step.
 //!
 //! `cargo bench --bench recording`; figures go to BENCHMARKS.md.
 
@@ -9,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mailwire::replay::{Header, Recorder, Recording};
+use mailwire::replay::{Header, Loading, Recorder, Recording};
 use mailwire::session::{Direction, Entry, Event, SessionConfig};
 use mailwire::target::Target;
 use mailwire::tui::viewer::{Viewer, ViewerAction};
@@ -99,6 +102,35 @@ fn bench(c: &mut Criterion) {
         size as f64 / 1048576.0,
         started.elapsed()
     );
+
+    // What `mailwire replay FILE` does before its first frame.
+    let before = vm_hwm_kib();
+    let started = Instant::now();
+    let prefix = Recording::load_prefix(&path, 4096).expect("prefix");
+    let loading = Loading::start(&path);
+    let mut viewer = Viewer::loading(prefix, loading, 1.0);
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    viewer.draw(&mut terminal).expect("draw");
+    let first_frame = started.elapsed();
+    while !viewer.poll_loading() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let loaded = started.elapsed();
+    let loaded_kib = vm_hwm_kib();
+    viewer.act(ViewerAction::End);
+    viewer.draw(&mut terminal).expect("draw");
+    let at_end = started.elapsed();
+    let after = vm_hwm_kib();
+    println!(
+        "replay start: first frame after {first_frame:.2?}; whole file in after {loaded:.2?} (peak RSS {:.1} MiB); at the last event after {at_end:.2?}; peak RSS {:.1} MiB ({:.2}x the file's {:.1} MiB; {:.1} MiB before)",
+        loaded_kib as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after as f64 * 1024.0 / size as f64,
+        size as f64 / 1048576.0,
+        before as f64 / 1024.0,
+    );
+    drop(viewer);
 
     let before = vm_hwm_kib();
     let started = Instant::now();

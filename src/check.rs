@@ -371,7 +371,8 @@ fn build_report(
             }
             Event::Tls(t) => tls = Some(t),
             Event::Finding { finding, .. } => findings.push(finding),
-            Event::Connected { .. } | Event::Closed { .. } => {}
+            // The bytes of a streamed response; its Data entry (a preview) follows.
+            Event::Connected { .. } | Event::Closed { .. } | Event::Chunk { .. } => {}
         }
     }
     // i9: a failed handshake keeps its verdict and chain (also --strict).

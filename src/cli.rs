@@ -78,6 +78,23 @@ pub struct TuiOpts {
     /// Colour theme; NO_COLOR still wins [default: the config file's, else dark].
     #[arg(long, value_name = "NAME", env = "MAILWIRE_THEME", value_parser = crate::tui::theme::NAMES.to_vec())]
     pub theme: Option<String>,
+    /// Transcript lines kept in memory; older ones are dropped behind a
+    /// marker line (a recording keeps every byte).
+    #[arg(long, value_name = "LINES", default_value_t = 250_000)]
+    pub scrollback_lines: usize,
+    /// Transcript memory kept, in MiB (an estimate: bytes plus bookkeeping).
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub scrollback_mib: usize,
+}
+
+impl TuiOpts {
+    /// The transcript cap these options ask for.
+    pub fn scrollback(&self) -> crate::session::transcript::Cap {
+        crate::session::transcript::Cap {
+            lines: self.scrollback_lines.max(1),
+            bytes: self.scrollback_mib.max(1).saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 /// Subcommands.

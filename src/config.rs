@@ -439,6 +439,7 @@ impl Settings {
                 alpn: self.alpn.clone(),
                 strict: self.strict,
             },
+            streaming: Some(crate::protocol::Streaming::default()),
             ip: self.ip,
         }
     }

@@ -49,7 +49,18 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return exit(clap_error(&e, json)),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // `check` is one session driven step by step: a current-thread runtime
+    // starts no worker threads (a one-shot check is over in a few ms, the
+    // pool would cost as much to start as the session). The TUI, the server
+    // and replay keep the multi-threaded runtime: the engine task and the UI
+    // loop run side by side there.
+    let runtime = match &cli.command {
+        Some(Command::Check(_)) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             return exit(report_error(
@@ -578,11 +589,11 @@ fn record_switch(
 }
 
 async fn run_replay(args: ReplayArgs, file: &Config) -> anyhow::Result<i32> {
-    let recording = replay::Recording::load(&args.file)?;
-    for warning in recording.warnings() {
-        eprintln!("mailwire: {warning}");
-    }
     if let Some(url) = &args.against {
+        let recording = replay::Recording::load(&args.file)?;
+        for warning in recording.warnings() {
+            eprintln!("mailwire: {warning}");
+        }
         let (target, settings) = resolve(Some(url), &args.conn, &RecordOpts::default(), file)?;
         return client_replay(&recording, settings.session_config(target), &args).await;
     }
@@ -591,12 +602,37 @@ async fn run_replay(args: ReplayArgs, file: &Config) -> anyhow::Result<i32> {
     } else {
         file.file.theme.theme(None)
     };
-    let viewer = tui::viewer::Viewer::new(recording, args.speed).with_theme(theme);
-    tui::viewer::run_terminal(viewer)
+    // The first frame shows the first events at once; the rest of the file
+    // is read on a thread and handed to the viewer when done.
+    let prefix = replay::Recording::load_prefix(&args.file, REPLAY_PREFIX)?;
+    let viewer = if prefix.len() < REPLAY_PREFIX {
+        // The prefix is the whole recording.
+        for warning in prefix.warnings() {
+            eprintln!("mailwire: {warning}");
+        }
+        tui::viewer::Viewer::new(prefix, args.speed)
+    } else {
+        let loading = replay::Loading::start(&args.file);
+        tui::viewer::Viewer::loading(prefix, loading, args.speed)
+    };
+    let mut viewer = tui::viewer::run_terminal(viewer.with_theme(theme))
         .await
         .context("terminal")?;
+    viewer.poll_loading();
+    if let Some(error) = viewer.load_error() {
+        eprintln!("mailwire: only the first events were shown: {error}");
+        return Ok(EXIT_USAGE);
+    }
+    if viewer.recording().len() >= REPLAY_PREFIX {
+        for warning in viewer.recording().warnings() {
+            eprintln!("mailwire: {warning}");
+        }
+    }
     Ok(0)
 }
+
+/// Events read before the replay viewer's first frame.
+const REPLAY_PREFIX: usize = 4096;
 
 /// Client replay at a terminal: Enter sends the next command, `q` stops;
 /// missing secrets are typed at a prompt that echoes `*`.
@@ -801,6 +837,7 @@ async fn open_tui_with(
     // NO_COLOR still wins: the terminal runner switches to monochrome.
     app.theme = file.file.theme.theme(opts.theme.as_deref());
     app.keys = file.keymap.clone();
+    app.transcript.set_cap(Some(opts.scrollback()));
     let mut app = match lesson {
         Some(lesson) => app.with_lesson(lesson),
         None => app,

@@ -170,9 +170,10 @@ async fn endless_line_is_cut_at_the_limit_with_bounded_memory() {
     let err = session.greeting().await.unwrap_err();
     assert!(matches!(err, SessionError::Protocol(_)), "{err}");
     assert!(err.to_string().contains("262144 bytes"), "{err}");
-    // The buffer stayed within the line limit plus one read.
+    // The buffer stayed within the line limit plus one read, doubled: it
+    // grows by doubling so that a big response is copied O(1) times per byte.
     assert!(
-        session.buffer_capacity() <= 256 * 1024 + 32 * 1024,
+        session.buffer_capacity() <= 2 * (256 * 1024 + 16 * 1024),
         "capacity {}",
         session.buffer_capacity()
     );

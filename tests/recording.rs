@@ -260,7 +260,10 @@ fn round_trip_keeps_every_event_byte_for_byte() {
 
 fn event_at(e: &Event) -> Duration {
     match e {
-        Event::Connected { at, .. } | Event::Finding { at, .. } | Event::Closed { at, .. } => *at,
+        Event::Connected { at, .. }
+        | Event::Finding { at, .. }
+        | Event::Closed { at, .. }
+        | Event::Chunk { at, .. } => *at,
         Event::Data(entry) | Event::Malformed { entry, .. } => entry.at,
         Event::Tls(tls) => tls.at,
     }

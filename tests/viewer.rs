@@ -186,3 +186,40 @@ fn stepping_back_across_checkpoints_matches_a_fresh_forward_seek() {
         );
     }
 }
+
+#[test]
+fn viewer_starts_on_a_prefix_and_takes_the_whole_recording_when_read() {
+    let full = Recording::load(RECORDING).unwrap();
+    let prefix = Recording::load_prefix(RECORDING, 3).unwrap();
+    assert!(prefix.len() < full.len());
+    let loading = mailwire::replay::Loading::start(RECORDING);
+    let mut v = Viewer::loading(prefix, loading, 1.0);
+    v.act(ViewerAction::End);
+    let at_prefix_end = v.shown();
+    assert!(at_prefix_end < full.len());
+    let label = |v: &mut Viewer| {
+        let terminal = screen(v);
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .take(120)
+            .map(|c| c.symbol())
+            .collect::<String>()
+    };
+    for _ in 0..1000 {
+        if v.poll_loading() {
+            break;
+        }
+        assert!(label(&mut v).contains("loading"), "{}", label(&mut v));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!v.is_loading() && v.load_error().is_none());
+    // The position holds; the rest can now be shown.
+    assert_eq!(v.shown(), at_prefix_end);
+    assert_eq!(v.recording().len(), full.len());
+    v.act(ViewerAction::End);
+    assert_eq!(v.shown(), full.len());
+    assert!(!label(&mut v).contains("loading"));
+}

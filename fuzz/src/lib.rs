@@ -67,7 +67,7 @@ impl<'a> Input<'a> {
 
 /// Limits from one byte: half the time the defaults, otherwise tiny ones
 /// (lines of 1-64 bytes, 1-8 lines, literals of 0-62 bytes, SMTP replies of
-/// 1-8 lines and 1-256 bytes) so every limit path is reached by short inputs.
+/// 1-8 lines and 1-256 bytes, streamed bodies of 1-512 bytes) so every limit path is reached by short inputs.
 pub fn limits(choice: u8) -> Limits {
     if choice & 1 == 0 {
         return Limits::default();
@@ -79,6 +79,7 @@ pub fn limits(choice: u8) -> Limits {
         max_literal: (c >> 3) * 2,
         max_reply_lines: 1 + (c >> 4) % 8,
         max_reply_bytes: 1 + (c * 7) % 256,
+        max_body: 1 + (c * 13) % 512,
     }
 }
 

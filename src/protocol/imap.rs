@@ -19,8 +19,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use super::line::find_line;
-use super::{Capability, Frame, Limits, ParseError, show};
+use super::line::LineCursor;
+use super::{Capability, Frame, Limits, ParseError, Step, Streaming, show};
 
 /// A command tag, RFC 9051 §2.2.1.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -168,6 +168,7 @@ impl Response {
 }
 
 /// One framed line and the literal announced at its end, if any.
+#[derive(Debug, Clone)]
 struct Segment {
     line: Range<usize>,
     literal: Option<Range<usize>>,
@@ -180,74 +181,331 @@ struct Segment {
 /// line      = *CHAR8 [ "{" number ["+"] "}" CRLF literal-bytes line ]
 /// ```
 ///
+/// A whole-buffer convenience over [`Framer`], which a connection keeps so
+/// that a response arriving in many reads is scanned once.
+///
 /// # Errors
 /// [`ParseError::LineTooLong`], [`ParseError::LiteralTooLarge`] and
 /// [`ParseError::TooManyLines`] per `limits`.
 pub fn parse_response(buf: &[u8], limits: &Limits) -> super::Result<Response> {
-    let (segments, len) = match frame(buf, limits)? {
-        Some(framed) => framed,
-        None => return Ok(Frame::Incomplete),
-    };
-    Ok(match parse_framed(buf, &segments) {
-        Ok(value) => Frame::Complete { value, len },
-        Err(reason) => Frame::Malformed { len, reason },
-    })
+    Framer::new(*limits).poll(buf)
 }
 
-/// Check step: finds where the response ends without copying anything.
-/// `None` means more bytes are needed.
-fn frame(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<Segment>, usize)>, ParseError> {
-    let mut segments = Vec::new();
-    let mut pos = 0;
-    loop {
-        // Checked before waiting for more: the previous line announced a
-        // literal, so the response needs at least one more line.
-        if segments.len() >= limits.max_lines {
-            return Err(ParseError::TooManyLines {
-                limit: limits.max_lines,
-            });
+/// A literal announced and not yet wholly framed.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// Literal bytes still to come.
+    remaining: usize,
+    /// Where the literal starts: in the buffer, or in `Kept::bytes` once streaming.
+    start: usize,
+}
+
+/// What a streamed response keeps of the bytes it released.
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    /// Lines and literal previews, in order; segments index into this.
+    bytes: Vec<u8>,
+    /// Literal bytes that may still be kept as preview.
+    preview_left: usize,
+}
+
+/// Frames IMAP responses (lines and literals) from a read buffer that
+/// grows between calls, keeping its place: the search for a line ending
+/// resumes where it stopped, literal bytes are counted and never searched.
+/// A response of n bytes costs O(n) however many reads it takes.
+///
+/// ```text
+/// poll(b"* 1 FETCH (BODY[] {5}\r\nab")        Incomplete  (3 literal bytes awaited)
+/// poll(b"* 1 FETCH (BODY[] {5}\r\nabcde)\r\n") Complete    (only ")\r\n" searched)
+/// ```
+///
+/// With [`Framer::set_streaming`], a response growing past the threshold
+/// is released as it arrives ([`Step::Partial`]); the lines are kept and
+/// the literals keep a preview, so the final value's `literals` hold at most
+/// `preview` bytes in total while its text keeps every `{n}` marker as sent.
+///
+/// Contract: between polls the caller only appends to the buffer, except
+/// that it removes the bytes of a `Partial` or of a finished frame from the
+/// front; the framer then starts afresh. Without streaming, results equal
+/// [`parse_response`] on the same bytes.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    limits: Limits,
+    streaming: Option<Streaming>,
+    segments: Vec<Segment>,
+    /// End of what is framed, in the buffer.
+    pos: usize,
+    pending: Option<Pending>,
+    /// The first byte of the response (`+` marks a continuation request).
+    first: Option<u8>,
+    cursor: LineCursor,
+    /// `Some` once the current response streams.
+    kept: Option<Kept>,
+    /// Bytes examined since the framer was made (LF search, literal markers).
+    scanned: u64,
+}
+
+impl Framer {
+    /// A framer enforcing `limits` (`max_line`, `max_literal`, `max_lines`),
+    /// holding every response whole.
+    pub fn new(limits: Limits) -> Framer {
+        Framer {
+            limits,
+            streaming: None,
+            segments: Vec::new(),
+            pos: 0,
+            pending: None,
+            first: None,
+            cursor: LineCursor::default(),
+            kept: None,
+            scanned: 0,
         }
-        let Some(line) = find_line(&buf[pos..], limits.max_line)? else {
-            return Ok(None);
-        };
-        let content = pos..pos + line.content_len;
-        pos += line.len;
-        // A continuation request carries no literal (RFC 9051 §7.5), and
-        // base64 challenges never end in "}".
-        let is_continuation = segments.is_empty() && buf.first() == Some(&b'+');
-        let announced = if is_continuation {
-            None
-        } else {
-            literal_size(&buf[content.clone()])
-        };
-        let Some(size) = announced else {
-            segments.push(Segment {
-                line: content,
+    }
+
+    /// Streams responses bigger than `streaming.above` (`None`: hold all).
+    /// A streamed literal may be up to `max_body` bytes instead of `max_literal`.
+    pub fn set_streaming(&mut self, streaming: Option<Streaming>) {
+        self.streaming = streaming;
+    }
+
+    /// Bytes examined so far over all responses (literal bytes excluded:
+    /// they are counted, not searched).
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// True while a streamed response is under way (after a `Partial`).
+    pub fn is_streaming(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Forgets a partly framed response (the buffer it referred to is gone).
+    pub fn reset(&mut self) {
+        self.segments.clear();
+        self.pos = 0;
+        self.pending = None;
+        self.first = None;
+        self.cursor.reset();
+        self.kept = None;
+    }
+
+    /// Frames the response at the front of `buf`, continuing from the last
+    /// call. Never answers `Partial` (streaming off).
+    ///
+    /// # Errors
+    /// As [`parse_response`]; the framer is reset.
+    pub fn poll(&mut self, buf: &[u8]) -> super::Result<Response> {
+        let streaming = self.streaming.take();
+        let step = self.poll_step(buf);
+        self.streaming = streaming;
+        step.map(|step| match step {
+            Step::Frame(frame) => frame,
+            // Unreachable with streaming off; never hand out a half response.
+            Step::Partial { .. } => Frame::Incomplete,
+        })
+    }
+
+    /// Frames the response at the front of `buf`, continuing from the last
+    /// call, streaming it when it is big (see [`Framer::set_streaming`]).
+    ///
+    /// # Errors
+    /// As [`parse_response`] (`max_body` for streamed literals); the framer is reset.
+    pub fn poll_step(&mut self, buf: &[u8]) -> std::result::Result<Step<Response>, ParseError> {
+        if buf.len() < self.pos {
+            self.reset();
+        }
+        let result = self.advance(buf);
+        match &result {
+            Ok(Step::Partial { len }) => {
+                // The caller removes these bytes: shift the place kept.
+                self.pos -= len;
+                if let Some(p) = &mut self.pending
+                    && self.kept.is_none()
+                {
+                    p.start -= len;
+                }
+            }
+            Ok(Step::Frame(Frame::Incomplete)) => {}
+            _ => self.reset(),
+        }
+        result
+    }
+
+    fn advance(&mut self, buf: &[u8]) -> std::result::Result<Step<Response>, ParseError> {
+        let limits = self.limits;
+        loop {
+            if let Some(pending) = self.pending {
+                let available = buf.len() - self.pos;
+                if self.kept.is_none()
+                    && available < pending.remaining
+                    && !self.start_keeping_past(buf, pending.remaining)
+                {
+                    return Ok(Step::Frame(Frame::Incomplete));
+                }
+                // Re-read: keeping moved the literal's start into `kept`.
+                let Some(pending) = self.pending else {
+                    continue;
+                };
+                let take = available.min(pending.remaining);
+                let literal = match &mut self.kept {
+                    Some(kept) => {
+                        let keep = take.min(kept.preview_left);
+                        kept.bytes
+                            .extend_from_slice(&buf[self.pos..self.pos + keep]);
+                        kept.preview_left -= keep;
+                        pending.start..kept.bytes.len()
+                    }
+                    None => pending.start..self.pos + take,
+                };
+                self.pos += take;
+                if take < pending.remaining {
+                    self.pending = Some(Pending {
+                        remaining: pending.remaining - take,
+                        ..pending
+                    });
+                    return Ok(self.release());
+                }
+                self.pending = None;
+                if let Some(last) = self.segments.last_mut() {
+                    last.literal = Some(literal);
+                }
+            }
+            // Checked before waiting for more: the previous line announced
+            // a literal, so the response needs at least one more line.
+            if self.segments.len() >= limits.max_lines {
+                return Err(ParseError::TooManyLines {
+                    limit: limits.max_lines,
+                });
+            }
+            let pos = self.pos;
+            let Some(line) = self
+                .cursor
+                .find(buf, pos, limits.max_line, &mut self.scanned)?
+            else {
+                self.start_keeping_past(buf, 0);
+                return Ok(self.release());
+            };
+            let content = pos..pos + line.content_len;
+            self.pos += line.len;
+            if self.segments.is_empty() {
+                self.first = buf.get(pos).copied();
+            }
+            // A continuation request carries no literal (RFC 9051 §7.5), and
+            // base64 challenges never end in "}".
+            let is_continuation = self.segments.is_empty() && self.first == Some(b'+');
+            let announced = if is_continuation {
+                None
+            } else {
+                literal_size(&buf[content.clone()])
+            };
+            let line_range = match &mut self.kept {
+                Some(kept) => {
+                    let start = kept.bytes.len();
+                    kept.bytes.extend_from_slice(&buf[content]);
+                    start..kept.bytes.len()
+                }
+                None => content,
+            };
+            self.segments.push(Segment {
+                line: line_range,
                 literal: None,
             });
-            return Ok(Some((segments, pos)));
-        };
-        // Refuse before waiting for the bytes: a hostile `{99999999999999}`
-        // must not make the connection buffer without bound.
-        let too_large = ParseError::LiteralTooLarge {
-            size,
-            limit: limits.max_literal,
-        };
-        let size = match usize::try_from(size) {
-            Ok(size) if size <= limits.max_literal => size,
-            _ => return Err(too_large),
-        };
-        let Some(literal_end) = pos.checked_add(size) else {
-            return Err(too_large);
-        };
-        if buf.len() < literal_end {
-            return Ok(None);
+            let Some(size) = announced else {
+                return Ok(Step::Frame(self.finish(buf)));
+            };
+            // Refuse before waiting for the bytes: a hostile
+            // `{99999999999999}` must not make the connection wait or
+            // buffer without bound. A streamed literal is never held.
+            let limit = match self.streaming {
+                Some(_) => limits.max_body.max(limits.max_literal),
+                None => limits.max_literal,
+            };
+            let too_large = ParseError::LiteralTooLarge { size, limit };
+            let size = match usize::try_from(size) {
+                Ok(size) if size <= limit => size,
+                _ => return Err(too_large),
+            };
+            if self.kept.is_none()
+                && (size > limits.max_literal || self.pos.checked_add(size).is_none())
+            {
+                // Only a streamed response may carry a literal over
+                // `max_literal`; this one streams from here on.
+                match self.streaming {
+                    Some(s) => self.start_keeping(buf, s),
+                    None => return Err(too_large),
+                }
+            }
+            let start = match &self.kept {
+                Some(kept) => kept.bytes.len(),
+                None => self.pos,
+            };
+            self.pending = Some(Pending {
+                remaining: size,
+                start,
+            });
         }
-        segments.push(Segment {
-            line: content,
-            literal: Some(pos..literal_end),
-        });
-        pos = literal_end;
+    }
+
+    /// Starts keeping when streaming is on and the response, with `more`
+    /// bytes still awaited, outgrows the threshold; true when keeping.
+    fn start_keeping_past(&mut self, buf: &[u8], more: usize) -> bool {
+        if self.kept.is_none()
+            && let Some(s) = self.streaming
+            && self.pos.saturating_add(more) > s.above
+        {
+            self.start_keeping(buf, s);
+        }
+        self.kept.is_some()
+    }
+
+    /// Switches the current response to streaming: copies the lines and
+    /// literals framed so far out of the buffer (literals up to the preview).
+    fn start_keeping(&mut self, buf: &[u8], streaming: Streaming) {
+        if self.kept.is_some() {
+            return;
+        }
+        let mut kept = Kept {
+            bytes: Vec::new(),
+            preview_left: streaming.preview,
+        };
+        for segment in &mut self.segments {
+            let start = kept.bytes.len();
+            kept.bytes.extend_from_slice(&buf[segment.line.clone()]);
+            segment.line = start..kept.bytes.len();
+            if let Some(literal) = &segment.literal {
+                let keep = literal.len().min(kept.preview_left);
+                let start = kept.bytes.len();
+                kept.bytes
+                    .extend_from_slice(&buf[literal.start..literal.start + keep]);
+                kept.preview_left -= keep;
+                segment.literal = Some(start..kept.bytes.len());
+            }
+        }
+        if let Some(pending) = &mut self.pending {
+            pending.start = kept.bytes.len();
+        }
+        self.kept = Some(kept);
+    }
+
+    /// `Incomplete`, or for a streamed response the bytes framed so far.
+    fn release(&self) -> Step<Response> {
+        match self.kept {
+            Some(_) if self.pos > 0 => Step::Partial { len: self.pos },
+            _ => Step::Frame(Frame::Incomplete),
+        }
+    }
+
+    /// The whole response is framed: parse it.
+    fn finish(&mut self, buf: &[u8]) -> Frame<Response> {
+        let len = self.pos;
+        let bytes = match &self.kept {
+            Some(kept) => &kept.bytes[..],
+            None => buf,
+        };
+        match parse_framed(bytes, &self.segments) {
+            Ok(value) => Frame::Complete { value, len },
+            Err(reason) => Frame::Malformed { len, reason },
+        }
     }
 }
 
@@ -921,6 +1179,7 @@ mod tests {
             max_lines: 2,
             max_reply_lines: 8,
             max_reply_bytes: 4096,
+            max_body: 1 << 20,
         };
         assert_eq!(parse_response(b"* OK", &small), Ok(Frame::Incomplete));
         assert_eq!(
@@ -940,6 +1199,248 @@ mod tests {
             parse_response(b"* 1 X {1}\r\na{1}\r\nb{1}\r\nc)\r\n", &small),
             Err(ParseError::TooManyLines { limit: 2 })
         );
+    }
+
+    /// Feeds `stream` to a [`Framer`] in pieces of `step` bytes and checks
+    /// that every answer equals [`parse_response`] on the same bytes.
+    fn framer_agrees(stream: &[u8], step: usize, limits: &Limits) {
+        let mut framer = Framer::new(*limits);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut fed = 0;
+        loop {
+            let take = step.min(stream.len() - fed);
+            buf.extend_from_slice(&stream[fed..fed + take]);
+            fed += take;
+            loop {
+                let got = framer.poll(&buf);
+                assert_eq!(got, parse_response(&buf, limits), "buffer {buf:?}");
+                match got {
+                    Ok(Frame::Complete { len, .. } | Frame::Malformed { len, .. }) => {
+                        buf.drain(..len);
+                    }
+                    Ok(Frame::Incomplete) => break,
+                    Err(_) => return,
+                }
+            }
+            if take == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Feeds `stream` to a streaming [`Framer`] in pieces of `step` bytes,
+    /// removing what it releases; returns the frames and the byte count
+    /// each covered (released bytes included).
+    fn stream_through(
+        stream: &[u8],
+        step: usize,
+        limits: &Limits,
+        streaming: Streaming,
+    ) -> Vec<(Frame<Response>, usize)> {
+        let mut framer = Framer::new(*limits);
+        framer.set_streaming(Some(streaming));
+        let mut buf: Vec<u8> = Vec::new();
+        let mut out = Vec::new();
+        let mut released = 0;
+        let mut fed = 0;
+        while fed < stream.len() {
+            let take = step.min(stream.len() - fed);
+            buf.extend_from_slice(&stream[fed..fed + take]);
+            fed += take;
+            loop {
+                match framer.poll_step(&buf).expect("frames") {
+                    Step::Partial { len } => {
+                        assert!(len > 0 && len <= buf.len());
+                        buf.drain(..len);
+                        released += len;
+                    }
+                    Step::Frame(Frame::Incomplete) => break,
+                    Step::Frame(frame) => {
+                        let (Frame::Complete { len, .. } | Frame::Malformed { len, .. }) = frame
+                        else {
+                            unreachable!()
+                        };
+                        buf.drain(..len);
+                        out.push((frame, released + len));
+                        released = 0;
+                    }
+                }
+                // A buffer that grew must keep growing bounded: the framer
+                // releases what it framed.
+                assert!(buf.len() <= 2 * step + 64, "buffer holds {}", buf.len());
+            }
+        }
+        out
+    }
+
+    fn big_fetch(size: usize) -> (Vec<u8>, Vec<u8>) {
+        let literal: Vec<u8> = (0..size).map(|i| b"ab\r\n{9}\0*"[i % 9]).collect();
+        let mut buf = format!("* 1 FETCH (UID 9 BODY[] {{{size}}}\r\n").into_bytes();
+        buf.extend_from_slice(&literal);
+        buf.extend_from_slice(b" FLAGS (\\Seen))\r\n");
+        (buf, literal)
+    }
+
+    #[test]
+    fn framer_agrees_with_parse_response_at_every_split() {
+        let (fetch, _) = rfc9051_fetch_header();
+        let mut stream = DOVECOT_GREETING.to_vec();
+        stream.extend_from_slice(&fetch);
+        stream.extend_from_slice(
+            b"* 1 FETCH (BODY[1] {3}\r\nabc BODY[2] {2+}\r\nxy BODY[3] {0}\r\n)\r\n+ go\r\njunk\0\r\na1 OK done\r\n",
+        );
+        for step in 1..=stream.len() {
+            framer_agrees(&stream, step, &limits());
+        }
+    }
+
+    #[test]
+    fn scanning_skips_literal_bytes() {
+        // A 10 MiB literal arriving in 16 KiB reads: only the lines around
+        // it are searched, however the bytes are split.
+        let limits = Limits::default();
+        let (fetch, _) = big_fetch(10 << 20);
+        let mut framer = Framer::new(limits);
+        let mut end = 0;
+        let outcome = loop {
+            end = (end + 16 * 1024).min(fetch.len());
+            match framer.poll(&fetch[..end]) {
+                Ok(Frame::Incomplete) if end < fetch.len() => continue,
+                other => break other,
+            }
+        };
+        assert!(matches!(outcome, Ok(Frame::Complete { len, .. }) if len == fetch.len()));
+        assert!(
+            framer.scanned() <= 2 * fetch.len() as u64,
+            "scanned {}",
+            framer.scanned()
+        );
+        assert!(framer.scanned() < 1024, "scanned {}", framer.scanned());
+    }
+
+    #[test]
+    fn big_literal_streams_with_a_preview() {
+        let (fetch, literal) = big_fetch(300_000);
+        let mut stream = fetch.clone();
+        stream.extend_from_slice(b"a1 OK done\r\n");
+        let streaming = Streaming {
+            above: 100_000,
+            preview: 1000,
+        };
+        for step in [1, 7, 4096, 16 * 1024, 65_536] {
+            let frames = stream_through(&stream, step, &limits(), streaming);
+            assert_eq!(frames.len(), 2, "step {step}");
+            let (first, len) = &frames[0];
+            assert_eq!(*len, fetch.len());
+            assert_eq!(
+                *first,
+                Frame::Complete {
+                    value: untagged(
+                        None,
+                        None,
+                        "1 FETCH (UID 9 BODY[] {300000} FLAGS (\\Seen))",
+                        &[&literal[..1000]]
+                    ),
+                    len: match first {
+                        Frame::Complete { len, .. } => *len,
+                        _ => 0,
+                    }
+                }
+            );
+            assert_eq!(frames[1].1, 12);
+        }
+    }
+
+    #[test]
+    fn literal_over_max_literal_only_when_streamed() {
+        let small = Limits {
+            max_literal: 100,
+            max_body: 10_000,
+            ..Limits::default()
+        };
+        let (fetch, literal) = big_fetch(5000);
+        assert_eq!(
+            parse_response(&fetch, &small),
+            Err(ParseError::LiteralTooLarge {
+                size: 5000,
+                limit: 100
+            })
+        );
+        let streaming = Streaming {
+            above: 1 << 20,
+            preview: 64,
+        };
+        let frames = stream_through(&fetch, 512, &small, streaming);
+        assert!(matches!(
+            &frames[..],
+            [(Frame::Complete { value: Response::Untagged { literals, .. }, .. }, len)]
+                if literals[..] == [literal[..64].to_vec()] && *len == fetch.len()
+        ));
+        let (huge, _) = big_fetch(10_001);
+        let mut framer = Framer::new(small);
+        framer.set_streaming(Some(streaming));
+        assert_eq!(
+            framer.poll_step(&huge[..40]),
+            Err(ParseError::LiteralTooLarge {
+                size: 10_001,
+                limit: 10_000
+            })
+        );
+    }
+
+    #[test]
+    fn many_small_literals_stream_with_a_bounded_preview() {
+        let mut stream = b"* 1 FETCH (".to_vec();
+        for i in 0..2000 {
+            stream.extend_from_slice(format!("BODY[{i}] {{100}}\r\n").as_bytes());
+            stream.extend_from_slice(&[b'x'; 100]);
+            stream.push(b' ');
+        }
+        stream.extend_from_slice(b")\r\n");
+        let streaming = Streaming {
+            above: 10_000,
+            preview: 250,
+        };
+        let frames = stream_through(&stream, 999, &limits(), streaming);
+        let [(Frame::Complete { value, .. }, len)] = &frames[..] else {
+            panic!("{frames:?}");
+        };
+        assert_eq!(*len, stream.len());
+        let Response::Untagged { literals, text, .. } = value else {
+            panic!("{value:?}");
+        };
+        assert_eq!(literals.len(), 2000);
+        assert_eq!(literals.iter().map(Vec::len).sum::<usize>(), 250);
+        assert!(text.starts_with("1 FETCH (BODY[0] {100} BODY[1] {100}"));
+    }
+
+    #[test]
+    fn streaming_small_responses_agree_with_parse_response() {
+        let (fetch, _) = rfc9051_fetch_header();
+        let mut stream = DOVECOT_GREETING.to_vec();
+        stream.extend_from_slice(&fetch);
+        stream.extend_from_slice(b"a1 OK done\r\n");
+        let want: Vec<Frame<Response>> = {
+            let mut pos = 0;
+            let mut out = Vec::new();
+            while pos < stream.len() {
+                let frame = parse_response(&stream[pos..], &limits()).expect("ok");
+                let Frame::Complete { len, .. } = &frame else {
+                    panic!()
+                };
+                pos += len;
+                out.push(frame);
+            }
+            out
+        };
+        for step in [1, 5, 100] {
+            let got: Vec<Frame<Response>> =
+                stream_through(&stream, step, &limits(), Streaming::default())
+                    .into_iter()
+                    .map(|(f, _)| f)
+                    .collect();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
@@ -1008,6 +1509,7 @@ mod tests {
             max_lines: 8,
             max_reply_lines: 8,
             max_reply_bytes: 4096,
+            max_body: 1 << 20,
         };
         let mut state = 0x853c_49e6_748f_ea9b;
         for _ in 0..20_000 {
@@ -1021,6 +1523,8 @@ mod tests {
                     buf.extend_from_slice(FRAGMENTS[(r >> 8) as usize % FRAGMENTS.len()]);
                 }
             }
+            let step = 1 + (xorshift(&mut state) % 7) as usize;
+            framer_agrees(&buf, step, &limits);
             match parse_response(&buf, &limits) {
                 Ok(Frame::Complete { len, value }) => {
                     assert!(len > 0 && len <= buf.len(), "len {len} for {buf:?}");

@@ -7,8 +7,11 @@
 //! 250 OK\n                len 7,  content_len 6,  crlf false
 //! ```
 //!
-//! The protocol parsers call [`find_line`] repeatedly from the front of the
-//! connection's read buffer; it never allocates and never consumes.
+//! The pure parsers call [`find_line`] from the front of a whole buffer; it
+//! never allocates and never consumes. The stateful framers (`smtp::Framer`,
+//! `imap::Framer`, `pop3::Framer`) use a [`LineCursor`] instead, which
+//! remembers how far it has already searched, so a line arriving in many
+//! reads is searched once in total, not once per read.
 
 use super::ParseError;
 
@@ -54,6 +57,75 @@ pub fn find_line(buf: &[u8], max: usize) -> Result<Option<Line>, ParseError> {
         }
         None if buf.len() >= max => Err(ParseError::LineTooLong { limit: max }),
         None => Ok(None),
+    }
+}
+
+/// A resumable [`find_line`]: the search for the LF of the line that starts
+/// at `start` continues where the previous call on a shorter buffer stopped.
+///
+/// ```text
+/// read 1: |250-first line without its end......|          searched 0..37
+/// read 2: |250-first line without its end......more\r\n| searched 37..43 only
+/// ```
+///
+/// The buffer may only grow between calls for the same `start` (the read
+/// buffer is append-only until a response is taken); [`LineCursor::reset`]
+/// starts afresh.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCursor {
+    /// Bytes after `start` already searched without finding an LF.
+    searched: usize,
+}
+
+impl LineCursor {
+    /// Forgets the progress, for a new line.
+    pub fn reset(&mut self) {
+        self.searched = 0;
+    }
+
+    /// Same result as `find_line(&buf[start..], max)`, searching only bytes
+    /// not searched before; adds the number of bytes it examined to `scanned`.
+    ///
+    /// # Errors
+    /// [`ParseError::LineTooLong`] when `max` bytes arrive without a line ending.
+    pub fn find(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        max: usize,
+        scanned: &mut u64,
+    ) -> Result<Option<Line>, ParseError> {
+        let rest = buf.get(start..).unwrap_or_default();
+        let window = &rest[..rest.len().min(max)];
+        // A shorter buffer than last time breaks the contract; search it
+        // whole rather than index past its end.
+        let from = if self.searched <= window.len() {
+            self.searched
+        } else {
+            0
+        };
+        match memchr::memchr(b'\n', &window[from..]) {
+            Some(i) => {
+                *scanned += (i + 1) as u64;
+                self.searched = 0;
+                let lf = from + i;
+                let crlf = lf > 0 && window[lf - 1] == b'\r';
+                Ok(Some(Line {
+                    len: lf + 1,
+                    content_len: lf - usize::from(crlf),
+                    crlf,
+                }))
+            }
+            None => {
+                *scanned += (window.len() - from) as u64;
+                self.searched = window.len();
+                if rest.len() >= max {
+                    Err(ParseError::LineTooLong { limit: max })
+                } else {
+                    Ok(None)
+                }
+            }
+        }
     }
 }
 
@@ -125,6 +197,47 @@ mod tests {
         );
         assert_eq!(find_line(&[b'x'; 9], 10), Ok(None));
         assert_eq!(find_line(b"", 0), Err(ParseError::LineTooLong { limit: 0 }));
+    }
+
+    #[test]
+    fn cursor_matches_find_line_at_every_split() {
+        let stream = b"220 mx ESMTP\r\n250-a\n250 \rb\r\n\r\nno end";
+        for max in [1, 5, 13, 64] {
+            let mut start = 0;
+            let mut cursor = LineCursor::default();
+            let mut scanned = 0;
+            for end in 0..=stream.len() {
+                let buf = &stream[..end];
+                loop {
+                    let want = find_line(&buf[start..], max);
+                    let got = cursor.find(buf, start, max, &mut scanned);
+                    assert_eq!(got, want, "max {max} end {end} start {start}");
+                    match got {
+                        Ok(Some(line)) => start += line.len,
+                        _ => break,
+                    }
+                }
+                if start > end || find_line(&buf[start..], max).is_err() {
+                    break;
+                }
+            }
+            // Each byte searched at most once per line it belongs to.
+            assert!(scanned <= stream.len() as u64, "scanned {scanned}");
+        }
+    }
+
+    #[test]
+    fn cursor_survives_a_shorter_buffer() {
+        let mut cursor = LineCursor::default();
+        let mut scanned = 0;
+        assert_eq!(cursor.find(b"abcdef", 0, 64, &mut scanned), Ok(None));
+        assert_eq!(
+            cursor
+                .find(b"ab\n", 0, 64, &mut scanned)
+                .expect("ok")
+                .map(|l| l.len),
+            Some(3)
+        );
     }
 
     #[test]

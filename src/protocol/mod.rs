@@ -1,9 +1,25 @@
 //! Sans-IO protocol layer: bytes in, typed values out, no tokio.
 //!
-//! `session::Connection` keeps the read buffer and calls the parsers here
-//! until one returns a complete [`Frame`]. Every parser is incremental
-//! (check-then-parse): it never consumes a partial response and enforces
-//! the limits in [`Limits`].
+//! `session::Connection` keeps the read buffer and a stateful framer per
+//! protocol (`smtp::Framer`, `imap::Framer`, `pop3::Framer`) that it polls
+//! after every read until one returns a complete [`Frame`]. Every framer is
+//! incremental (check-then-parse) and resumable: it never consumes a partial
+//! response, keeps its place between reads so a response of n bytes costs
+//! O(n) however it is split, and enforces the limits in [`Limits`]. The pure
+//! functions (`smtp::parse_reply`, `imap::parse_response`,
+//! `pop3::parse_response`) frame a whole buffer with the same rules.
+//!
+//! With [`Streaming`] on, a response bigger than its threshold (a POP3
+//! `RETR` body, an IMAP `FETCH` literal) is not held whole: the framer
+//! answers [`Step::Partial`] for the bytes it has framed, keeping only the
+//! lines and a bounded preview of the body, so memory stays bounded
+//! whatever the size of the message.
+//!
+//! ```text
+//! read: |* 1 FETCH (BODY[] {104857600}\r\n.........|   Partial { len }  (line kept, preview kept)
+//! read: |..........................................|   Partial { len }
+//! read: |.......)\r\n|                                 Frame(Complete { value, len })
+//! ```
 
 pub mod command;
 pub mod imap;
@@ -31,6 +47,10 @@ pub struct Limits {
     /// Most bytes in one SMTP reply, line endings included. Default 1 MiB
     /// (RFC 5321 §4.5.3.1.5 limits a reply line to 512 octets).
     pub max_reply_bytes: usize,
+    /// Largest IMAP literal or POP3 multi-line body accepted when it is
+    /// streamed ([`Streaming`]) rather than held, in bytes. Default 1 GiB:
+    /// memory stays bounded either way, this only ends an endless body.
+    pub max_body: usize,
 }
 
 impl Default for Limits {
@@ -41,8 +61,42 @@ impl Default for Limits {
             max_lines: 1_000_000,
             max_reply_lines: 10_000,
             max_reply_bytes: 1024 * 1024,
+            max_body: 1024 * 1024 * 1024,
         }
     }
+}
+
+/// When a framer streams a big response instead of holding it whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streaming {
+    /// A response that grows past this many bytes is streamed. Default 1 MiB.
+    pub above: usize,
+    /// Bytes of body (IMAP literal bytes, POP3 body lines) kept in the
+    /// final value of a streamed response, in total. Default 64 KiB.
+    pub preview: usize,
+}
+
+impl Default for Streaming {
+    fn default() -> Self {
+        Self {
+            above: 1024 * 1024,
+            preview: 64 * 1024,
+        }
+    }
+}
+
+/// What a streaming framer reports for the buffer it was shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step<T> {
+    /// The same answer as the pure parser. For a streamed response `len`
+    /// counts only the bytes still in the buffer, and the value holds the
+    /// preview of its body (IMAP `literals`, POP3 `body`) instead of all of it.
+    Frame(Frame<T>),
+    /// The first `len` bytes of the buffer belong to a streamed response
+    /// that is still arriving. The framer has kept what it needs of them;
+    /// the caller passes them on (to a recording, a hash) and must remove
+    /// them from the front of the buffer before polling again.
+    Partial { len: usize },
 }
 
 /// The outcome of asking a parser for one response from the front of a buffer.
@@ -72,6 +126,9 @@ pub enum ParseError {
     /// One SMTP reply has more bytes than the limit.
     #[error("reply exceeds {limit} bytes")]
     ReplyTooLarge { limit: usize },
+    /// A streamed POP3 multi-line body has more bytes than the limit.
+    #[error("multi-line body exceeds {limit} bytes")]
+    BodyTooLarge { limit: usize },
 }
 
 /// A deviation inside a response that still frames: shown and reported as
@@ -175,6 +232,9 @@ mod tests {
         assert_eq!(l.max_lines, 1_000_000);
         assert_eq!(l.max_reply_lines, 10_000);
         assert_eq!(l.max_reply_bytes, 1024 * 1024);
+        assert_eq!(l.max_body, 1024 * 1024 * 1024);
+        let s = Streaming::default();
+        assert_eq!((s.above, s.preview), (1024 * 1024, 64 * 1024));
     }
 
     #[test]

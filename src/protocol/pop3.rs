@@ -15,8 +15,8 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::line::find_line;
-use super::{Capability, Frame, Limits, ParseError, show};
+use super::line::LineCursor;
+use super::{Capability, Frame, Limits, ParseError, Step, Streaming, show};
 
 /// `+OK` or `-ERR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,89 +113,297 @@ enum Head {
 /// terminating `.` line has arrived; `-ERR` and continuations are always
 /// one line (RFC 1939 §3).
 ///
+/// A whole-buffer convenience over [`Framer`], which a connection keeps so
+/// that a body arriving in many reads is scanned once.
+///
 /// # Errors
 /// [`ParseError::LineTooLong`] and [`ParseError::TooManyLines`] per `limits`.
 pub fn parse_response(buf: &[u8], expect: Expect, limits: &Limits) -> super::Result<Response> {
-    let Some(first) = find_line(buf, limits.max_line)? else {
-        return Ok(Frame::Incomplete);
-    };
-    let content = first.content(buf);
-    let head = match check_status_line(content) {
-        Ok(head) => head,
-        Err(reason) => {
-            return Ok(Frame::Malformed {
-                len: first.len,
-                reason,
-            });
-        }
-    };
-    let text_of = |range: Range<usize>| String::from_utf8_lossy(&content[range]).into_owned();
-    let (status, text) = match head {
-        Head::Continuation { text } => {
-            return Ok(Frame::Complete {
-                value: Response::Continuation {
-                    text: text_of(text),
-                },
-                len: first.len,
-            });
-        }
-        Head::Status { status, text } => (status, text),
-    };
-    let (code, text) = split_code(&content[text]);
-    let code = code.map(|c| String::from_utf8_lossy(c).into_owned());
-    let text = String::from_utf8_lossy(text).into_owned();
+    Framer::new(*limits).poll(buf, expect)
+}
 
-    if expect == Expect::Single || status == Status::Err {
-        return Ok(Frame::Complete {
+/// The status line of a multi-line `+OK`, parsed once.
+#[derive(Debug, Clone)]
+struct Status1 {
+    status: Status,
+    code: Option<String>,
+    text: String,
+}
+
+/// The body preview of a streamed multi-line response.
+#[derive(Debug, Clone, Default)]
+struct KeptBody {
+    /// Dot-unstuffed body lines kept for the final value.
+    lines: Vec<Vec<u8>>,
+    /// Body bytes that may still be kept.
+    preview_left: usize,
+}
+
+/// Frames POP3 responses from a read buffer that grows between calls,
+/// keeping its place: the status line is parsed once and the search for
+/// the terminating `.` line resumes where it stopped, so a `RETR` body of n
+/// bytes costs O(n) however many reads it takes.
+///
+/// ```text
+/// poll(b"+OK 120 octets\r\nline 1\r\nli", MultiLine)       Incomplete (line 1 framed, kept)
+/// poll(b"+OK 120 octets\r\nline 1\r\nline 2\r\n.\r\n", ..) Complete   (only "ne 2..." searched)
+/// ```
+///
+/// With [`Framer::set_streaming`], a body growing past the threshold is
+/// released as it arrives ([`Step::Partial`]); the final value's `body`
+/// then holds the first lines, up to `preview` bytes, and the body may be
+/// up to `max_body` bytes (`max_lines` applies to lines held).
+///
+/// Contract: between polls the caller only appends to the buffer, except
+/// that it removes the bytes of a `Partial` or of a finished frame from the
+/// front; the framer then starts afresh. The expectation is taken from the
+/// poll that frames the status line. Without streaming, results equal
+/// [`parse_response`] on the same bytes.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    limits: Limits,
+    streaming: Option<Streaming>,
+    /// Set once the status line of a multi-line `+OK` is framed.
+    head: Option<Status1>,
+    /// Content ranges of the body lines held in the buffer.
+    body: Vec<Range<usize>>,
+    /// End of what is framed, in the buffer.
+    pos: usize,
+    /// Body bytes framed so far (released ones included).
+    body_bytes: usize,
+    cursor: LineCursor,
+    /// `Some` once the current body streams.
+    kept: Option<KeptBody>,
+    /// Bytes examined since the framer was made.
+    scanned: u64,
+}
+
+impl Framer {
+    /// A framer enforcing `limits` (`max_line`, `max_lines`), holding every
+    /// response whole.
+    pub fn new(limits: Limits) -> Framer {
+        Framer {
+            limits,
+            streaming: None,
+            head: None,
+            body: Vec::new(),
+            pos: 0,
+            body_bytes: 0,
+            cursor: LineCursor::default(),
+            kept: None,
+            scanned: 0,
+        }
+    }
+
+    /// Streams bodies bigger than `streaming.above` (`None`: hold all).
+    pub fn set_streaming(&mut self, streaming: Option<Streaming>) {
+        self.streaming = streaming;
+    }
+
+    /// Bytes examined so far over all responses: the measure of framing work.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// True while a streamed body is under way (after a `Partial`).
+    pub fn is_streaming(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Forgets a partly framed response (the buffer it referred to is gone).
+    pub fn reset(&mut self) {
+        self.head = None;
+        self.body.clear();
+        self.pos = 0;
+        self.body_bytes = 0;
+        self.cursor.reset();
+        self.kept = None;
+    }
+
+    /// Frames the response at the front of `buf`, continuing from the last
+    /// call. Never answers `Partial` (streaming off).
+    ///
+    /// # Errors
+    /// As [`parse_response`]; the framer is reset.
+    pub fn poll(&mut self, buf: &[u8], expect: Expect) -> super::Result<Response> {
+        let streaming = self.streaming.take();
+        let step = self.poll_step(buf, expect);
+        self.streaming = streaming;
+        step.map(|step| match step {
+            Step::Frame(frame) => frame,
+            Step::Partial { .. } => Frame::Incomplete,
+        })
+    }
+
+    /// Frames the response at the front of `buf`, continuing from the last
+    /// call, streaming a big body (see [`Framer::set_streaming`]).
+    ///
+    /// # Errors
+    /// As [`parse_response`], plus [`ParseError::BodyTooLarge`] for a
+    /// streamed body over `max_body`; the framer is reset.
+    pub fn poll_step(
+        &mut self,
+        buf: &[u8],
+        expect: Expect,
+    ) -> std::result::Result<Step<Response>, ParseError> {
+        if buf.len() < self.pos {
+            self.reset();
+        }
+        let result = self.advance(buf, expect);
+        match &result {
+            Ok(Step::Partial { len }) => self.pos -= len,
+            Ok(Step::Frame(Frame::Incomplete)) => {}
+            _ => self.reset(),
+        }
+        result
+    }
+
+    fn advance(
+        &mut self,
+        buf: &[u8],
+        expect: Expect,
+    ) -> std::result::Result<Step<Response>, ParseError> {
+        let limits = self.limits;
+        if self.head.is_none() {
+            let Some(first) = self
+                .cursor
+                .find(buf, 0, limits.max_line, &mut self.scanned)?
+            else {
+                return Ok(Step::Frame(Frame::Incomplete));
+            };
+            let content = first.content(buf);
+            self.scanned += content.len() as u64;
+            let head = match check_status_line(content) {
+                Ok(head) => head,
+                Err(reason) => {
+                    return Ok(Step::Frame(Frame::Malformed {
+                        len: first.len,
+                        reason,
+                    }));
+                }
+            };
+            let text_of =
+                |range: Range<usize>| String::from_utf8_lossy(&content[range]).into_owned();
+            let (status, text) = match head {
+                Head::Continuation { text } => {
+                    return Ok(Step::Frame(Frame::Complete {
+                        value: Response::Continuation {
+                            text: text_of(text),
+                        },
+                        len: first.len,
+                    }));
+                }
+                Head::Status { status, text } => (status, text),
+            };
+            let (code, text) = split_code(&content[text]);
+            let code = code.map(|c| String::from_utf8_lossy(c).into_owned());
+            let text = String::from_utf8_lossy(text).into_owned();
+            if expect == Expect::Single || status == Status::Err {
+                return Ok(Step::Frame(Frame::Complete {
+                    value: Response::Status {
+                        status,
+                        code,
+                        text,
+                        body: None,
+                    },
+                    len: first.len,
+                }));
+            }
+            self.head = Some(Status1 { status, code, text });
+            self.pos = first.len;
+        }
+
+        // Check: find the terminating "." before copying any body line.
+        loop {
+            let pos = self.pos;
+            let Some(line) = self
+                .cursor
+                .find(buf, pos, limits.max_line, &mut self.scanned)?
+            else {
+                if self.kept.is_none()
+                    && let Some(s) = self.streaming
+                    && self.body_bytes + (buf.len() - pos) > s.above
+                {
+                    self.start_keeping(buf, s);
+                }
+                return Ok(match self.kept {
+                    Some(_) if self.pos > 0 => Step::Partial { len: self.pos },
+                    _ => Step::Frame(Frame::Incomplete),
+                });
+            };
+            let content = pos..pos + line.content_len;
+            self.pos += line.len;
+            if &buf[content.clone()] == b"." {
+                break;
+            }
+            self.body_bytes += line.len;
+            match &mut self.kept {
+                Some(kept) => {
+                    if self.body_bytes > limits.max_body {
+                        return Err(ParseError::BodyTooLarge {
+                            limit: limits.max_body,
+                        });
+                    }
+                    keep_line(kept, &buf[content]);
+                }
+                None => {
+                    if self.body.len() >= limits.max_lines {
+                        return Err(ParseError::TooManyLines {
+                            limit: limits.max_lines,
+                        });
+                    }
+                    self.body.push(content);
+                }
+            }
+        }
+
+        // Parse: RFC 1939 §3 byte-stuffing; a line starting with the
+        // termination octet has it stripped ("..x" was sent for ".x").
+        let Some(Status1 { status, code, text }) = self.head.take() else {
+            return Ok(Step::Frame(Frame::Incomplete));
+        };
+        let body = match self.kept.take() {
+            Some(kept) => kept.lines,
+            None => self.body.iter().map(|r| unstuff(&buf[r.clone()])).collect(),
+        };
+        Ok(Step::Frame(Frame::Complete {
             value: Response::Status {
                 status,
                 code,
                 text,
-                body: None,
+                body: Some(body),
             },
-            len: first.len,
-        });
+            len: self.pos,
+        }))
     }
 
-    // Check: find the terminating "." before copying any body line, so a
-    // message arriving in many reads is only re-scanned on each call.
-    let mut body_lines: Vec<Range<usize>> = Vec::new();
-    let mut pos = first.len;
-    let end = loop {
-        let Some(line) = find_line(&buf[pos..], limits.max_line)? else {
-            return Ok(Frame::Incomplete);
+    /// Switches the current body to streaming: the lines held so far become
+    /// the preview (as far as it reaches).
+    fn start_keeping(&mut self, buf: &[u8], streaming: Streaming) {
+        let mut kept = KeptBody {
+            lines: Vec::new(),
+            preview_left: streaming.preview,
         };
-        let content = pos..pos + line.content_len;
-        pos += line.len;
-        if &buf[content.clone()] == b"." {
-            break pos;
+        for range in self.body.drain(..) {
+            keep_line(&mut kept, &buf[range]);
         }
-        if body_lines.len() >= limits.max_lines {
-            return Err(ParseError::TooManyLines {
-                limit: limits.max_lines,
-            });
-        }
-        body_lines.push(content);
-    };
+        self.kept = Some(kept);
+    }
+}
 
-    // Parse: RFC 1939 §3 byte-stuffing; a line starting with the termination
-    // octet has it stripped ("..x" was sent for ".x").
-    let body = body_lines
-        .into_iter()
-        .map(|range| {
-            let line = &buf[range];
-            line.strip_prefix(b".").unwrap_or(line).to_vec()
-        })
-        .collect();
-    Ok(Frame::Complete {
-        value: Response::Status {
-            status,
-            code,
-            text,
-            body: Some(body),
-        },
-        len: end,
-    })
+/// Adds a body line to the preview while there is room for it whole.
+fn keep_line(kept: &mut KeptBody, line: &[u8]) {
+    if line.len() < kept.preview_left {
+        kept.preview_left -= line.len() + 1;
+        kept.lines.push(unstuff(line));
+    } else {
+        kept.preview_left = 0;
+    }
+}
+
+/// RFC 1939 §3: a body line starting with "." was sent with one more.
+fn unstuff(line: &[u8]) -> Vec<u8> {
+    line.strip_prefix(b".").unwrap_or(line).to_vec()
 }
 
 /// Classifies a status line: `+OK [SP text]`, `-ERR [SP text]` or `+ [SP text]`.
@@ -594,6 +802,7 @@ mod tests {
             max_lines: 2,
             max_reply_lines: 8,
             max_reply_bytes: 4096,
+            max_body: 1 << 20,
         };
         assert_eq!(
             parse_response(b"+OK", Expect::Single, &small),
@@ -622,6 +831,190 @@ mod tests {
         );
     }
 
+    /// Feeds `stream` to a [`Framer`] in pieces of `step` bytes and checks
+    /// that every answer equals [`parse_response`] on the same bytes.
+    fn framer_agrees(stream: &[u8], step: usize, expect: Expect, limits: &Limits) {
+        let mut framer = Framer::new(*limits);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut fed = 0;
+        loop {
+            let take = step.min(stream.len() - fed);
+            buf.extend_from_slice(&stream[fed..fed + take]);
+            fed += take;
+            loop {
+                let got = framer.poll(&buf, expect);
+                assert_eq!(got, parse_response(&buf, expect, limits), "buffer {buf:?}");
+                match got {
+                    Ok(Frame::Complete { len, .. } | Frame::Malformed { len, .. }) => {
+                        buf.drain(..len);
+                    }
+                    Ok(Frame::Incomplete) => break,
+                    Err(_) => return,
+                }
+            }
+            if take == 0 {
+                return;
+            }
+        }
+    }
+
+    /// A `RETR` reply with `lines` dot-stuffed body lines of about 70 bytes.
+    fn big_retr(lines: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut buf = b"+OK message follows\r\n".to_vec();
+        let mut body = Vec::new();
+        for i in 0..lines {
+            let line = if i % 10 == 3 {
+                format!(".leading dot on line {i}, stuffed as the RFC asks...")
+            } else {
+                format!("Line {i} of the message body, ordinary text of some length.")
+            };
+            if line.starts_with('.') {
+                buf.push(b'.');
+            }
+            buf.extend_from_slice(line.as_bytes());
+            buf.extend_from_slice(b"\r\n");
+            body.push(line.into_bytes());
+        }
+        buf.extend_from_slice(b".\r\n");
+        (buf, body)
+    }
+
+    #[test]
+    fn framer_agrees_with_parse_response_at_every_split() {
+        let mut stream = b"+OK ready\r\n".to_vec();
+        stream.extend_from_slice(RFC1939_RETR);
+        stream.extend_from_slice(DOVECOT_CAPA);
+        stream.extend_from_slice(b"-ERR no\r\n+ go\r\njunk\r\n+OK\r\n.\r\n");
+        for step in 1..=stream.len() {
+            framer_agrees(&stream, step, Expect::MultiLine, &limits());
+            framer_agrees(&stream, step, Expect::Single, &limits());
+        }
+    }
+
+    #[test]
+    fn scanning_is_linear_in_the_body_size() {
+        // A 10 MiB body arriving in 16 KiB reads: each byte is searched
+        // once, however the reads split the lines.
+        let limits = Limits {
+            max_lines: 1 << 20,
+            ..Limits::default()
+        };
+        let (retr, body) = big_retr(170_000);
+        assert!(retr.len() >= 10 << 20, "{}", retr.len());
+        let mut framer = Framer::new(limits);
+        let mut end = 0;
+        let outcome = loop {
+            end = (end + 16 * 1024).min(retr.len());
+            match framer.poll(&retr[..end], Expect::MultiLine) {
+                Ok(Frame::Incomplete) if end < retr.len() => continue,
+                other => break other,
+            }
+        };
+        let Ok(Frame::Complete {
+            value: Response::Status {
+                body: Some(got), ..
+            },
+            len,
+        }) = outcome
+        else {
+            panic!("not complete");
+        };
+        assert_eq!((len, got.len()), (retr.len(), body.len()));
+        assert_eq!(got[3], body[3]);
+        let scanned = framer.scanned();
+        assert!(
+            scanned <= 2 * retr.len() as u64,
+            "scanned {scanned} bytes for {}",
+            retr.len()
+        );
+    }
+
+    #[test]
+    fn big_body_streams_with_a_preview() {
+        let (retr, body) = big_retr(20_000);
+        let mut stream = retr.clone();
+        stream.extend_from_slice(b"+OK bye\r\n");
+        let streaming = Streaming {
+            above: 100_000,
+            preview: 700,
+        };
+        for step in [1, 13, 4096, 16 * 1024] {
+            let mut framer = Framer::new(limits());
+            framer.set_streaming(Some(streaming));
+            let mut buf: Vec<u8> = Vec::new();
+            let mut frames = Vec::new();
+            let (mut released, mut partials) = (0, 0);
+            for piece in stream.chunks(step) {
+                buf.extend_from_slice(piece);
+                loop {
+                    let expect = if frames.is_empty() {
+                        Expect::MultiLine
+                    } else {
+                        Expect::Single
+                    };
+                    match framer.poll_step(&buf, expect).expect("frames") {
+                        Step::Partial { len } => {
+                            buf.drain(..len);
+                            released += len;
+                            partials += 1;
+                        }
+                        Step::Frame(Frame::Incomplete) => break,
+                        Step::Frame(Frame::Complete { value, len }) => {
+                            buf.drain(..len);
+                            frames.push((value, released + len));
+                            released = 0;
+                        }
+                        Step::Frame(other) => panic!("{other:?}"),
+                    }
+                    assert!(buf.len() <= step + 200, "buffer holds {}", buf.len());
+                }
+            }
+            assert!(partials > 0);
+            assert_eq!(frames.len(), 2);
+            assert_eq!(frames[0].1, retr.len());
+            let Response::Status {
+                body: Some(preview),
+                text,
+                ..
+            } = &frames[0].0
+            else {
+                panic!("{:?}", frames[0].0);
+            };
+            assert_eq!(text, "message follows");
+            assert_eq!(preview[..], body[..preview.len()]);
+            let kept: usize = preview.iter().map(|l| l.len() + 1).sum();
+            assert!(kept <= 700 && kept > 600, "kept {kept}");
+            assert_eq!(frames[1].1, 9);
+        }
+    }
+
+    #[test]
+    fn streamed_body_is_bounded_by_max_body() {
+        let limits = Limits {
+            max_body: 10_000,
+            ..Limits::default()
+        };
+        let (retr, _) = big_retr(1000);
+        let mut framer = Framer::new(limits);
+        framer.set_streaming(Some(Streaming {
+            above: 1000,
+            preview: 100,
+        }));
+        let mut buf = Vec::new();
+        let err = retr.chunks(512).find_map(|piece| {
+            buf.extend_from_slice(piece);
+            match framer.poll_step(&buf, Expect::MultiLine) {
+                Ok(Step::Partial { len }) => {
+                    buf.drain(..len);
+                    None
+                }
+                Ok(_) => None,
+                Err(e) => Some(e),
+            }
+        });
+        assert_eq!(err, Some(ParseError::BodyTooLarge { limit: 10_000 }));
+    }
+
     /// xorshift64: deterministic pseudo-random bytes without a crate.
     fn xorshift(state: &mut u64) -> u64 {
         *state ^= *state << 13;
@@ -642,6 +1035,7 @@ mod tests {
             max_lines: 8,
             max_reply_lines: 8,
             max_reply_bytes: 4096,
+            max_body: 1 << 20,
         };
         let mut state = 0x2545_f491_4f6c_dd1d;
         for _ in 0..20_000 {
@@ -655,7 +1049,9 @@ mod tests {
                     buf.extend_from_slice(FRAGMENTS[(r >> 8) as usize % FRAGMENTS.len()]);
                 }
             }
+            let step = 1 + (xorshift(&mut state) % 7) as usize;
             for expect in [Expect::Single, Expect::MultiLine] {
+                framer_agrees(&buf, step, expect, &limits);
                 match parse_response(&buf, expect, &limits) {
                     Ok(Frame::Complete { len, value }) => {
                         assert!(len > 0 && len <= buf.len(), "len {len} for {buf:?}");

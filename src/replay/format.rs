@@ -198,6 +198,10 @@ pub(crate) enum Kind {
     /// Written by mailwire before findings: loaded as a finding.
     Error,
     Closed,
+    /// The next bytes of a streamed server response (`text` or `b64`); the
+    /// `received` (or `malformed`) line with `"chunked": true` that follows
+    /// holds no bytes of its own: its bytes are the chunks before it.
+    Chunk,
     /// Written by a newer mailwire; skipped with a warning.
     #[serde(other)]
     Unknown,
@@ -217,6 +221,7 @@ impl Kind {
             Kind::Warning => "warning",
             Kind::Error => "error",
             Kind::Closed => "closed",
+            Kind::Chunk => "chunk",
             Kind::Unknown => "unknown",
         }
     }
@@ -252,6 +257,8 @@ struct LineOut<'a> {
     finding: Option<&'a Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     origin: Option<Origin>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    chunked: bool,
 }
 
 impl LineOut<'_> {
@@ -272,6 +279,7 @@ impl LineOut<'_> {
             chain_pem: None,
             finding: None,
             origin: None,
+            chunked: false,
         }
     }
 }
@@ -283,6 +291,7 @@ pub(crate) fn write_event(
     event: &Event,
     raw: Option<&[u8]>,
     redacted: bool,
+    chunked: bool,
 ) -> serde_json::Result<()> {
     let line = match event {
         Event::Connected { at, peer } => LineOut {
@@ -299,7 +308,12 @@ pub(crate) fn write_event(
                 _ if entry.direction == Direction::Client => (Kind::Sent, None, None),
                 _ => (Kind::Received, None, None),
             };
-            let bytes = raw.unwrap_or(&entry.raw);
+            // A streamed response's bytes went out as chunks before it.
+            let bytes = if chunked {
+                &[][..]
+            } else {
+                raw.unwrap_or(&entry.raw)
+            };
             let (text, b64) = match std::str::from_utf8(bytes) {
                 Ok(text) => (Some(text), None),
                 Err(_) => (None, Some(STANDARD.encode(bytes))),
@@ -311,7 +325,20 @@ pub(crate) fn write_event(
                 tls: Some(entry.tls),
                 redacted,
                 reason,
+                chunked,
                 ..LineOut::new(entry.at, kind)
+            }
+        }
+        Event::Chunk { at, bytes, tls, .. } => {
+            let (text, b64) = match std::str::from_utf8(bytes) {
+                Ok(text) => (Some(text), None),
+                Err(_) => (None, Some(STANDARD.encode(bytes))),
+            };
+            LineOut {
+                text,
+                b64,
+                tls: Some(*tls),
+                ..LineOut::new(*at, Kind::Chunk)
             }
         }
         Event::Tls(tls) => LineOut {
@@ -367,6 +394,8 @@ pub(crate) struct LineIn<'a> {
     pub chain_pem: Option<Vec<String>>,
     pub finding: Option<Finding>,
     pub origin: Option<Origin>,
+    #[serde(default)]
+    pub chunked: bool,
 }
 
 impl LineIn<'_> {

@@ -32,6 +32,16 @@
 //! {"t_ms":160,"kind":"closed","message":"closed after QUIT"}
 //! ```
 //!
+//! A response too big to hold (an IMAP literal or POP3 body past the
+//! streaming threshold) is written as it arrives, in `chunk` lines, then its
+//! entry with `"chunked":true` and no bytes of its own:
+//!
+//! ```text
+//! {"t_ms":170,"kind":"chunk","text":"+OK 104857600 octets\r\nReceived: ..","tls":true}
+//! {"t_ms":171,"kind":"chunk","b64":"..","tls":true}
+//! {"t_ms":690,"kind":"received","text":"","tls":true,"chunked":true}
+//! ```
+//!
 //! - `t_ms`: milliseconds since the session started (`Entry::at`, truncated).
 //! - `sent` / `received` / `malformed`: the exact bytes, line endings
 //!   included, as `text` when they are valid UTF-8, else as standard base64 in
@@ -47,6 +57,9 @@
 //!   certificate decoder reach old recordings.
 //! - `capabilities`: `after_tls` (RFC 3207 §4.2) and `list` of `{name, params}`.
 //! - `connected`: `peer`; `warning`, `error`, `closed`: `message`.
+//! - `chunk`: the next bytes of a streamed server response (`text` or `b64`,
+//!   `tls`); the `received` or `malformed` line with `chunked: true` that
+//!   follows (client lines may come between) takes all of them as its bytes.
 //! - A kind this version does not know is skipped with a warning.
 //!
 //! The recorder writes and flushes each line with one write, so a crash or a
@@ -68,7 +81,7 @@ pub use client::{Auto, Operator, StepReport, run as replay_against};
 pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
-pub use recording::{MAX_LINE, Recording};
+pub use recording::{Loading, MAX_LINE, Recording};
 pub use tap::{RecordStatus, RecordSwitch, default_file_name, tap};
 
 #[cfg(doc)]

@@ -21,6 +21,8 @@ pub struct Recorder {
     /// Reused for every line, so recording does not allocate per event.
     line: Vec<u8>,
     recorded: usize,
+    /// Chunks of a streamed response were written since the last server entry.
+    chunked: bool,
 }
 
 impl Recorder {
@@ -54,6 +56,7 @@ impl Recorder {
             redact: header.redacted,
             line: Vec::with_capacity(512),
             recorded: 0,
+            chunked: false,
         };
         header
             .write_json(&mut recorder.line)
@@ -74,7 +77,27 @@ impl Recorder {
             }
             _ => None,
         };
-        if let Err(e) = write_event(&mut self.line, event, masked.as_deref(), masked.is_some()) {
+        // The server entry after chunks ends a streamed response: its bytes
+        // are those chunks, written as they came.
+        let chunked = match event {
+            Event::Chunk { .. } => {
+                self.chunked = true;
+                false
+            }
+            Event::Data(entry) | Event::Malformed { entry, .. }
+                if entry.direction == crate::session::Direction::Server =>
+            {
+                std::mem::take(&mut self.chunked)
+            }
+            _ => false,
+        };
+        if let Err(e) = write_event(
+            &mut self.line,
+            event,
+            masked.as_deref(),
+            masked.is_some(),
+            chunked,
+        ) {
             self.line.clear();
             return Err(self.write_error(e.into()));
         }

@@ -14,6 +14,10 @@
 //!                                                         note re-derived from the checkpoint)
 //! ```
 //!
+//! A viewer does not wait for the whole file: [`Recording::load_prefix`]
+//! reads the first events for the first frame and [`Loading`] reads the
+//! whole file on a thread, handed over when done.
+//!
 //! The dialogue runs again over every recording as it loads: notes (which
 //! command a reply answers, secrets, capabilities) and the dialogue's
 //! findings are never read from the file, so a fix in the dialogue reaches
@@ -24,7 +28,8 @@ use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::format::{Header, HeaderError, Kind, LineIn, json_reason, pem_to_der};
@@ -114,7 +119,32 @@ impl Recording {
     ///
     /// # Errors
     /// As [`Recording::load`].
-    pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording> {
+    pub fn read(input: impl BufRead, name: &str) -> Result<Recording> {
+        Recording::read_up_to(input, name, usize::MAX)
+    }
+
+    /// Reads the header and the first `events` lines of events of the
+    /// recording at `path` (with the findings the dialogue derives from
+    /// them, so [`Recording::len`] may be a little more), so a viewer can show its first frame at once while
+    /// [`Loading`] reads the whole file in the background.
+    ///
+    /// # Errors
+    /// As [`Recording::load`], for the part read.
+    pub fn load_prefix(path: impl AsRef<Path>, events: usize) -> Result<Recording> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| ReplayError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Recording::read_up_to(
+            BufReader::with_capacity(1 << 16, file),
+            &path.display().to_string(),
+            events,
+        )
+    }
+
+    /// [`Recording::read`], stopping once it holds `limit` events.
+    fn read_up_to(mut input: impl BufRead, name: &str, limit: usize) -> Result<Recording> {
         let corrupt = |line: usize, reason: String| ReplayError::Corrupt {
             name: name.to_string(),
             line,
@@ -124,7 +154,7 @@ impl Recording {
         let mut events = Loader::default();
         let mut buf = Vec::new();
         let mut line_no = 0;
-        loop {
+        while events.slots.len() < limit {
             buf.clear();
             let read = (&mut input)
                 .take(MAX_LINE as u64 + 1)
@@ -322,7 +352,7 @@ impl Recording {
                 at,
                 reason: text(bytes),
             },
-            Kind::Capabilities | Kind::Unknown => return None,
+            Kind::Capabilities | Kind::Chunk | Kind::Unknown => return None,
         })
     }
 
@@ -365,6 +395,78 @@ impl Recording {
     }
 }
 
+/// A recording being read on a background thread, with its progress.
+///
+/// ```text
+/// Loading::start(path) --thread: Recording::load--> channel --try_take--> viewer
+///                     \--bytes read so far (atomic)--> progress()
+/// ```
+pub struct Loading {
+    rx: std::sync::mpsc::Receiver<Result<Recording>>,
+    read: Arc<AtomicU64>,
+    size: u64,
+}
+
+impl Loading {
+    /// Starts reading the recording at `path` on a new thread.
+    pub fn start(path: impl AsRef<Path>) -> Loading {
+        let path = path.as_ref().to_path_buf();
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let read = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let counter = read.clone();
+        std::thread::spawn(move || {
+            let result = File::open(&path)
+                .map_err(|source| ReplayError::Open {
+                    path: path.clone(),
+                    source,
+                })
+                .and_then(|file| {
+                    Recording::read(
+                        BufReader::with_capacity(1 << 16, Counted { file, counter }),
+                        &path.display().to_string(),
+                    )
+                });
+            // The viewer may be gone already; nothing to do then.
+            let _ = tx.send(result);
+        });
+        Loading { rx, read, size }
+    }
+
+    /// The whole recording once it is read (or why it could not be); `None`
+    /// while reading. Answers `Some` once.
+    pub fn try_take(&self) -> Option<Result<Recording>> {
+        match self.rx.try_recv() {
+            Ok(result) => Some(result),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(ReplayError::Corrupt {
+                name: String::new(),
+                line: 0,
+                reason: "the loading thread stopped".into(),
+            })),
+        }
+    }
+
+    /// Bytes read so far and the file's size, in bytes.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.read.load(Ordering::Relaxed), self.size)
+    }
+}
+
+/// A file that counts the bytes read from it.
+struct Counted {
+    file: File,
+    counter: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 impl fmt::Debug for Recording {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Recording")
@@ -388,6 +490,8 @@ struct Loader {
     checkpoints: Vec<Dialogue>,
     warnings: Vec<String>,
     warnings_dropped: usize,
+    /// Bytes of a streamed response read so far (chunk lines).
+    chunks: Vec<u8>,
 }
 
 impl Default for Loader {
@@ -402,6 +506,7 @@ impl Default for Loader {
             checkpoints: Vec::new(),
             warnings: Vec::new(),
             warnings_dropped: 0,
+            chunks: Vec::new(),
         }
     }
 }
@@ -417,13 +522,18 @@ impl Loader {
             flags |= FLAG_REDACTED;
         }
         let aux = match line.kind {
+            Kind::Chunk => {
+                // Held until the entry that ends the streamed response.
+                line.bytes_into(&mut self.chunks)?;
+                return Ok(());
+            }
             Kind::Sent | Kind::Received => {
-                line.bytes_into(&mut self.arena)?;
+                self.entry_bytes_into(&line, line_no)?;
                 0
             }
             Kind::Malformed => {
                 let reason = line.field(&line.reason, "reason")?;
-                line.bytes_into(&mut self.arena)?;
+                self.entry_bytes_into(&line, line_no)?;
                 let raw_len = self.arena.len() - start;
                 self.arena.extend_from_slice(reason.as_bytes());
                 if line.direction == Some(Direction::Client) {
@@ -514,6 +624,28 @@ impl Loader {
         self.push_slot(slot, start)
     }
 
+    /// Appends an entry's bytes to the arena: its own, or for a `chunked`
+    /// entry those of the chunks before it.
+    fn entry_bytes_into(
+        &mut self,
+        line: &LineIn<'_>,
+        line_no: usize,
+    ) -> std::result::Result<(), String> {
+        if line.chunked {
+            self.arena.append(&mut self.chunks);
+            return Ok(());
+        }
+        let client = line.kind == Kind::Sent || line.direction == Some(Direction::Client);
+        if !self.chunks.is_empty() && !client {
+            self.warn(format!(
+                "line {line_no}: {} bytes of chunks are not followed by their entry; dropped",
+                self.chunks.len()
+            ));
+            self.chunks.clear();
+        }
+        line.bytes_into(&mut self.arena)
+    }
+
     /// Appends a slot, running the dialogue over it: its findings follow
     /// it as slots of their own.
     fn push_slot(&mut self, slot: Slot, start: usize) -> std::result::Result<(), String> {
@@ -600,6 +732,12 @@ impl Loader {
     }
 
     fn finish(mut self, header: Header) -> Recording {
+        if !self.chunks.is_empty() {
+            self.warn(format!(
+                "the recording ends inside a streamed response: its last {} bytes are not shown",
+                self.chunks.len()
+            ));
+        }
         if self.warnings_dropped > 0 {
             self.warnings
                 .push(format!("... and {} more warnings", self.warnings_dropped));
@@ -638,6 +776,45 @@ mod tests {
 
     fn read(text: &str) -> Result<Recording> {
         Recording::read(text.as_bytes(), "mem")
+    }
+
+    #[test]
+    fn prefix_then_the_whole_file_in_the_background() {
+        let mut text = format!("{HEADER}\n");
+        for i in 0..5000 {
+            text.push_str(&format!(
+                "{{\"t_ms\":{i},\"kind\":\"received\",\"text\":\"+OK {i}\\r\\n\"}}\n"
+            ));
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &text).unwrap();
+        let prefix = Recording::load_prefix(file.path(), 100).unwrap();
+        // The dialogue's findings are events too: a few more may come along.
+        assert!((100..200).contains(&prefix.len()), "{}", prefix.len());
+        let loading = Loading::start(file.path());
+        let full = loop {
+            if let Some(result) = loading.try_take() {
+                break result.unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(full.len() >= 5000 && full.len() > prefix.len());
+        assert_eq!(loading.progress(), (text.len() as u64, text.len() as u64));
+        // The prefix's events are the whole recording's first events.
+        for i in [0, 42, 99] {
+            assert_eq!(
+                format!("{:?}", prefix.event(i)),
+                format!("{:?}", full.event(i))
+            );
+        }
+        let gone = Loading::start(file.path().with_extension("missing"));
+        let err = loop {
+            if let Some(result) = gone.try_take() {
+                break result.unwrap_err();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(matches!(err, ReplayError::Open { .. }));
     }
 
     #[test]

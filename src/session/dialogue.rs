@@ -1405,7 +1405,8 @@ impl Dialogue {
                 self.closed(false);
                 Vec::new()
             }
-            Event::Connected { .. } | Event::Finding { .. } => Vec::new(),
+            // The entry that ends a streamed response is annotated instead.
+            Event::Connected { .. } | Event::Finding { .. } | Event::Chunk { .. } => Vec::new(),
         }
     }
 

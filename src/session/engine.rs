@@ -13,12 +13,13 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
-use super::connection::{Connection, Fill};
+use super::StreamEnd;
+use super::connection::{Connection, Fill, Polled, Raw};
 use super::dialogue::{Dialogue, Note, Outcome, Phase};
 use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::command::{self, Verb};
-use crate::protocol::{self, Capability, Foreign, Frame, Limits, imap, pop3, smtp};
+use crate::protocol::{self, Capability, Foreign, Limits, Streaming, imap};
 use crate::target::{IpVersion, Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
 use crate::tls::client::{Client, TlsError};
@@ -57,6 +58,9 @@ pub struct SessionConfig {
     pub tls: ClientOptions,
     /// Address family to connect over (`-4`/`-6`).
     pub ip: IpVersion,
+    /// Responses bigger than this stream (Event::Chunk) instead of being
+    /// held whole; `None` holds every response. Default: on, 1 MiB.
+    pub streaming: Option<Streaming>,
 }
 
 impl SessionConfig {
@@ -69,6 +73,7 @@ impl SessionConfig {
             limits: Limits::default(),
             tls: ClientOptions::default(),
             ip: IpVersion::Any,
+            streaming: Some(Streaming::default()),
         }
     }
 }
@@ -236,7 +241,16 @@ impl Session<TcpStream> {
             .unwrap_or_else(|_| authority.clone());
         let local = stream.local_addr().ok();
         let _ = events.send(Event::Connected { at, peer }).await;
+        let quick_ack = {
+            use std::os::fd::AsFd;
+            stream.as_fd().try_clone_to_owned().ok()
+        };
         let mut session = Session::over_at(stream, config, events, start, local);
+        if let Some(fd) = quick_ack {
+            // See Connection::ack_at_once: a Nagle server's reply after the
+            // TLS 1.3 session tickets would wait 40 ms for our delayed ACK.
+            session.conn.ack_at_once(fd);
+        }
         if session.config.target.tls == TlsMode::Implicit {
             session.upgrade(true).await?;
         }
@@ -259,7 +273,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Session<S> {
         let ehlo = config.ehlo.clone().unwrap_or_else(|| default_ehlo(local));
         Session {
-            conn: Connection::new(stream, config.limits),
+            conn: {
+                let mut conn = Connection::new(stream, config.limits);
+                conn.set_streaming(config.streaming);
+                conn
+            },
             dialogue: Dialogue::new(config.target.protocol),
             config,
             events,
@@ -436,32 +454,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.dialogue.last_seq()
     }
 
-    /// Parses one response from the buffer, if whole.
-    fn parse_buffered(
-        &mut self,
-    ) -> std::result::Result<Option<(Response, Vec<u8>)>, protocol::ParseError> {
-        let limits = self.config.limits;
-        let buf = self.conn.buffered();
-        if buf.is_empty() {
+    /// Frames one response from the buffer, if whole (or the next chunk of
+    /// a streamed one). The connection's framers keep their place between
+    /// reads, so a big response costs O(n).
+    fn parse_buffered(&mut self) -> std::result::Result<Option<Parsed>, protocol::ParseError> {
+        if self.conn.buffered().is_empty() {
             return Ok(None);
         }
-        let frame = match self.protocol() {
+        let polled = match self.protocol() {
             Protocol::Smtp | Protocol::Lmtp => {
-                map_frame(smtp::parse_reply(buf, &limits), Response::Smtp)
+                self.conn.poll_smtp().map(|p| map_polled(p, Response::Smtp))
             }
-            Protocol::Imap => map_frame(imap::parse_response(buf, &limits), Response::Imap),
-            Protocol::Pop3 => map_frame(
-                pop3::parse_response(buf, self.dialogue.pop3_expect(), &limits),
-                Response::Pop3,
-            ),
+            Protocol::Imap => self.conn.poll_imap().map(|p| map_polled(p, Response::Imap)),
+            Protocol::Pop3 => {
+                let expect = self.dialogue.pop3_expect();
+                self.conn
+                    .poll_pop3(expect)
+                    .map(|p| map_polled(p, Response::Pop3))
+            }
         }?;
-        match frame {
-            Frame::Incomplete => Ok(None),
-            Frame::Complete { value, len } => Ok(Some((value, self.conn.take(len)))),
-            Frame::Malformed { len, reason } => {
-                Ok(Some((Response::Malformed { reason }, self.conn.take(len))))
+        Ok(match polled {
+            Polled::Incomplete => None,
+            Polled::Chunk(bytes) => Some(Parsed::Chunk(bytes)),
+            Polled::Response { value, raw } => {
+                let response = value.unwrap_or_else(|reason| Response::Malformed { reason });
+                Some(match raw {
+                    Raw::Whole(bytes) => Parsed::Whole(response, bytes),
+                    Raw::Streamed(s) => Parsed::Streamed(response, s),
+                })
             }
-        }
+        })
     }
 
     /// Waits for the next whole response, however long it takes.
@@ -480,7 +502,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     context: String::new(),
                 });
             }
-            match self.parse_buffered() {
+            let parsed = match self.parse_buffered() {
+                Ok(Some(Parsed::Chunk(bytes))) => {
+                    // A big response is arriving: its bytes go out as they
+                    // come (for a recording), only a preview is kept.
+                    self.emit(Event::Chunk {
+                        at: self.now(),
+                        bytes,
+                        tls: self.is_tls(),
+                        end: None,
+                    })
+                    .await;
+                    continue;
+                }
+                Ok(Some(Parsed::Streamed(response, streamed))) => {
+                    self.emit(Event::Chunk {
+                        at: self.now(),
+                        bytes: streamed.last,
+                        tls: self.is_tls(),
+                        end: Some(StreamEnd {
+                            size: streamed.size,
+                            sha256: streamed.sha256,
+                        }),
+                    })
+                    .await;
+                    Ok(Some((response, streamed.preview)))
+                }
+                Ok(Some(Parsed::Whole(response, raw))) => Ok(Some((response, raw))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            match parsed {
                 Ok(Some((response, raw))) => {
                     let note = self.record_response(&response, raw).await;
                     if let Some(f) = self.dialogue.ended().filter(|f| {
@@ -510,7 +562,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                             "The server announced a literal larger than mailwire accepts; raise --max-literal if the data is real.",
                         ),
                         protocol::ParseError::TooManyLines { .. }
-                        | protocol::ParseError::ReplyTooLarge { .. } => (
+                        | protocol::ParseError::ReplyTooLarge { .. }
+                        | protocol::ParseError::BodyTooLarge { .. } => (
                             FindingId::ReplyTooLarge,
                             "The server kept sending one reply without end (e.g. endless 220- continuation lines): it is broken or hostile. The connection was cut to bound memory and time.",
                         ),
@@ -1179,18 +1232,26 @@ pub fn spawn(config: SessionConfig) -> SessionHandle {
     }
 }
 
-fn map_frame<T>(
-    r: protocol::Result<T>,
-    f: impl FnOnce(T) -> Response,
-) -> protocol::Result<Response> {
-    r.map(|frame| match frame {
-        Frame::Incomplete => Frame::Incomplete,
-        Frame::Complete { value, len } => Frame::Complete {
-            value: f(value),
-            len,
+/// What [`Session::parse_buffered`] found.
+enum Parsed {
+    /// The next bytes of a streamed response.
+    Chunk(Vec<u8>),
+    /// A whole response and its bytes.
+    Whole(Response, Vec<u8>),
+    /// The end of a streamed response: its value (body as a preview) and
+    /// what the connection kept of its bytes.
+    Streamed(Response, crate::session::connection::Streamed),
+}
+
+fn map_polled<T>(p: Polled<T>, f: impl FnOnce(T) -> Response) -> Polled<Response> {
+    match p {
+        Polled::Incomplete => Polled::Incomplete,
+        Polled::Chunk(bytes) => Polled::Chunk(bytes),
+        Polled::Response { value, raw } => Polled::Response {
+            value: value.map(f),
+            raw,
         },
-        Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
-    })
+    }
 }
 
 /// Opens TCP to `target`, keeping only the addresses of the family `ip`

@@ -145,4 +145,24 @@ pub enum Event {
     },
     /// The connection is gone.
     Closed { at: Duration, reason: String },
+    /// The next bytes of a server response too big to hold (an IMAP literal
+    /// or POP3 body past the streaming threshold, `SessionConfig::streaming`),
+    /// exactly as received, in order, for a recording. The last chunk has
+    /// `end`; the `Data` entry that follows holds only the response's first
+    /// bytes (a preview), which is what the transcript shows.
+    Chunk {
+        at: Duration,
+        bytes: Vec<u8>,
+        tls: bool,
+        end: Option<StreamEnd>,
+    },
+}
+
+/// What is known of a streamed response once it has all arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamEnd {
+    /// Size on the wire, in bytes.
+    pub size: u64,
+    /// SHA-256 of all its bytes.
+    pub sha256: [u8; 32],
 }

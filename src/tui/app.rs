@@ -226,6 +226,9 @@ pub struct App {
     pub caps_scroll: usize,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The next server entry ends a streamed response whose bytes were
+    /// counted as chunks (its own bytes are a preview of them).
+    streamed_entry: bool,
     /// Time from the last command to its reply.
     pub last_rtt: Option<Duration>,
     /// Time since the session started, from the last tick or event.
@@ -283,6 +286,7 @@ impl App {
             caps_scroll: 0,
             bytes_sent: 0,
             bytes_received: 0,
+            streamed_entry: false,
             last_rtt: None,
             now: Duration::ZERO,
             focus: Focus::Input,
@@ -1221,6 +1225,23 @@ impl App {
                     self.quit = QuitState::Now;
                 }
             }
+            Event::Chunk { at, bytes, end, .. } => {
+                // A response too big to hold: its entry (next) keeps a preview.
+                self.now = self.now.max(at);
+                self.bytes_received += bytes.len() as u64;
+                if let Some(end) = end {
+                    self.streamed_entry = true;
+                    let sha: String = end.sha256.iter().map(|b| format!("{b:02x}")).collect();
+                    self.note_at(
+                        at,
+                        NoteKind::Info,
+                        format!(
+                            "the next response is {} bytes (SHA-256 {sha}): shown are its first bytes; a recording keeps all of them",
+                            end.size
+                        ),
+                    );
+                }
+            }
         }
     }
 
@@ -1286,7 +1307,9 @@ impl App {
                 }
             }
             Direction::Server => {
-                self.bytes_received += entry.raw.len() as u64;
+                if !std::mem::take(&mut self.streamed_entry) {
+                    self.bytes_received += entry.raw.len() as u64;
+                }
                 self.on_server_note(&entry);
             }
         }

@@ -14,6 +14,12 @@
 //!
 //! The loop never awaits the network: the engine runs on its own task and
 //! commands wait in a local outbox until the bounded channel has room.
+//!
+//! Under a flood (a server streaming untagged responses as fast as it can)
+//! the loop stays responsive: keys are served first (`biased` select), engine
+//! events are applied for at most [`EVENT_BUDGET`] per turn, and frames are
+//! coalesced: engine events mark the screen dirty and it is drawn at most
+//! once per [`FRAME`], while a key is drawn at once.
 
 pub mod app;
 pub mod auth;
@@ -71,8 +77,16 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// How often the live waiting timer is redrawn.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Engine events applied per frame at most, so a flood still lets keys through.
+/// Engine events applied per turn of the loop at most, so a flood still lets keys through.
 const EVENTS_PER_FRAME: usize = 4096;
+
+/// Time spent applying engine events per turn of the loop at most, in ms:
+/// a key waits no longer than this before it is handled.
+const EVENT_BUDGET: Duration = Duration::from_millis(1);
+
+/// Shortest time between two frames drawn for engine events (about 60 per
+/// second, what a terminal shows); a key is drawn at once.
+const FRAME: Duration = Duration::from_millis(16);
 
 /// Runs the UI on `terminal` until the operator quits, reading keys from the
 /// real terminal (crossterm's `EventStream`). The terminal must already be
@@ -126,36 +140,25 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     draw(terminal, app)?;
+    let mut last_draw = Instant::now();
+    // Something changed that is not on the screen yet.
+    let mut dirty = false;
     loop {
         let mut effects = Vec::new();
-        let mut redraw = true;
+        // Draw at once (a key), or when the frame is due (engine events).
+        let mut now_please = false;
+        let due = last_draw + FRAME;
         tokio::select! {
+            biased;
             ev = next_event(&mut input) => match ev {
                 Some(Ok(ev)) => {
                     if let Some(msg) = event::to_msg(&app.keys, app.scope(), &ev) {
                         effects = app.update(msg);
                     }
+                    now_please = true;
                 }
                 Some(Err(e)) => return Err(Error::Io(e)),
                 None => break,
-            },
-            ev = events.recv(), if engine_open => match ev {
-                Some(ev) => {
-                    effects = app.update(Msg::Session(ev));
-                    for _ in 0..EVENTS_PER_FRAME {
-                        match events.try_recv() {
-                            Ok(ev) => effects.extend(app.update(Msg::Session(ev))),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                None => {
-                    engine_open = false;
-                    if app.conn != app::ConnState::Closed {
-                        let at = start.elapsed();
-                        app.update(Msg::Session(Event::Closed { at, reason: "the session engine stopped".into() }));
-                    }
-                }
             },
             permit = commands.reserve(), if !outbox.is_empty() => {
                 match permit {
@@ -167,11 +170,35 @@ where
                     // The engine is gone; Closed arrives (or arrived) on the events channel.
                     Err(_) => outbox.clear(),
                 }
-                redraw = false;
+            },
+            _ = tokio::time::sleep_until(due), if dirty => {},
+            ev = events.recv(), if engine_open => match ev {
+                Some(ev) => {
+                    effects = app.update(Msg::Session(ev));
+                    let budget = std::time::Instant::now();
+                    for _ in 0..EVENTS_PER_FRAME {
+                        if budget.elapsed() >= EVENT_BUDGET {
+                            break;
+                        }
+                        match events.try_recv() {
+                            Ok(ev) => effects.extend(app.update(Msg::Session(ev))),
+                            Err(_) => break,
+                        }
+                    }
+                    dirty = true;
+                }
+                None => {
+                    engine_open = false;
+                    if app.conn != app::ConnState::Closed {
+                        let at = start.elapsed();
+                        app.update(Msg::Session(Event::Closed { at, reason: "the session engine stopped".into() }));
+                    }
+                    now_please = true;
+                }
             },
             _ = tick.tick() => {
                 app.update(Msg::Tick(start.elapsed()));
-                redraw = app.waiting().is_some();
+                dirty |= app.waiting().is_some();
             },
         }
         for effect in effects {
@@ -202,9 +229,14 @@ where
             }
             break;
         }
-        if redraw {
+        if now_please || (dirty && Instant::now() >= last_draw + FRAME) {
             draw(terminal, app)?;
+            last_draw = Instant::now();
+            dirty = false;
         }
+    }
+    if dirty {
+        draw(terminal, app)?;
     }
     Ok(())
 }

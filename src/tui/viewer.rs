@@ -9,9 +9,16 @@
 //!      +-- n/Right +1, p/Left -1 (rebuilt from 0), Home, End, Space play/pause
 //! ```
 //!
+//! The first frame does not wait for the file: the viewer starts on the
+//! first events ([`Recording::load_prefix`]) while [`Loading`] reads the rest
+//! on a thread; the whole recording replaces the prefix when it is read (the
+//! prefix's events are the same, so the position and checkpoints stay), and
+//! the top row says how far loading got.
+//!
 //! Stepping forward applies one event (copied out of the recording's arena,
 //! never the whole file). Stepping back restores the nearest checkpoint
-//! (every [`CHECKPOINT_EVERY`] events: the app's state without its
+//! (every [`CHECKPOINT_EVERY`] events, or farther apart in a recording of
+//! more than [`MAX_CHECKPOINTS`] times that, so they stay few: the app's state without its
 //! transcript, plus the transcript's length, which is truncated back) and
 //! replays at most that many events, so a step costs the same at event 10
 //! as at event 1,000,000.
@@ -29,7 +36,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::{App, AppConfig, Msg};
 use super::{Error, Result};
-use crate::replay::Recording;
+use crate::replay::{Loading, Recording};
+use crate::session::transcript::{Cap, Mark, Transcript};
 
 /// What a key does in the viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +68,20 @@ pub const VIEWER_KEYS: &[(KeyCode, ViewerAction)] = &[
     (KeyCode::Esc, ViewerAction::Quit),
 ];
 
-/// A recording shown step by step.
+/// The viewer's transcript cap: 50,000 lines, 8 MiB (the file keeps the
+/// rest; seeking back rebuilds from a checkpoint).
+pub const VIEWER_CAP: Cap = Cap {
+    lines: 50_000,
+    bytes: 8 * 1024 * 1024,
+};
+
 /// Events between two checkpoints of the viewer's app state.
 pub const CHECKPOINT_EVERY: usize = 1024;
+
+/// About the most checkpoints kept: in a longer recording they are spaced
+/// wider (a power of two times [`CHECKPOINT_EVERY`]), so their memory stays
+/// bounded and a step back replays at most the spacing.
+pub const MAX_CHECKPOINTS: usize = 256;
 
 /// The app after `shown` events, with its transcript taken out (it only
 /// grows, so its length is enough to restore it).
@@ -70,12 +89,16 @@ pub const CHECKPOINT_EVERY: usize = 1024;
 struct Checkpoint {
     shown: usize,
     app: App,
-    items: usize,
-    rows: usize,
+    mark: Mark,
 }
 
+/// A recording shown step by step in an ordinary [`App`].
 pub struct Viewer {
     recording: Recording,
+    /// The whole recording being read while `recording` holds its first events.
+    loading: Option<Loading>,
+    /// Why the whole recording could not be read (the prefix stays).
+    load_error: Option<String>,
     /// Ascending by `shown`; the first is the empty app.
     checkpoints: Vec<Checkpoint>,
     /// The app after events `0..shown`.
@@ -95,15 +118,20 @@ impl Viewer {
             ehlo: header.options.ehlo.clone().unwrap_or_default(),
             plan: None,
         };
-        let app = App::new(config);
+        let mut app = App::new(config);
+        // The file keeps every event: the viewer holds less scrollback than
+        // a live session, so replaying a recording costs less memory than
+        // the file is big.
+        app.transcript.set_cap(Some(VIEWER_CAP));
         let checkpoints = vec![Checkpoint {
             shown: 0,
             app: app.clone(),
-            items: 0,
-            rows: 0,
+            mark: Mark::default(),
         }];
         Viewer {
             recording,
+            loading: None,
+            load_error: None,
             checkpoints,
             app,
             shown: 0,
@@ -121,6 +149,45 @@ impl Viewer {
             c.app.theme = theme;
         }
         self
+    }
+
+    /// A viewer on the first events of a recording (`prefix`) while
+    /// `loading` reads all of it; see [`Viewer::poll_loading`].
+    pub fn loading(prefix: Recording, loading: Loading, speed: f64) -> Viewer {
+        let mut viewer = Viewer::new(prefix, speed);
+        viewer.loading = Some(loading);
+        viewer
+    }
+
+    /// True while the whole recording is still being read.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Why the whole recording could not be read, if it could not.
+    pub fn load_error(&self) -> Option<&str> {
+        self.load_error.as_deref()
+    }
+
+    /// Takes the whole recording once read; true when something changed.
+    pub fn poll_loading(&mut self) -> bool {
+        let Some(result) = self.loading.as_ref().and_then(Loading::try_take) else {
+            return false;
+        };
+        self.loading = None;
+        match result {
+            // Its first events are the prefix's: position and checkpoints hold.
+            Ok(full) if full.len() >= self.recording.len() => self.recording = full,
+            Ok(full) => {
+                self.load_error = Some(format!(
+                    "the file now holds {} events, fewer than the {} read first",
+                    full.len(),
+                    self.recording.len()
+                ));
+            }
+            Err(e) => self.load_error = Some(e.to_string()),
+        }
+        true
     }
 
     /// Events shown so far.
@@ -142,20 +209,28 @@ impl Viewer {
                 .checkpoints
                 .partition_point(|c| c.shown <= n)
                 .saturating_sub(1);
-            if let Some(cp) = self.checkpoints.get(at) {
-                let mut transcript = std::mem::take(&mut self.app.transcript);
-                transcript.truncate(cp.items, cp.rows);
+            let mut transcript = std::mem::take(&mut self.app.transcript);
+            // A checkpoint whose lines the transcript's cap already dropped
+            // cannot be returned to by truncating: start over from event 0.
+            let cp = match self.checkpoints.get(at) {
+                Some(cp) if transcript.truncate_to(cp.mark) => Some(cp),
+                _ => {
+                    transcript = Transcript::with_cap(transcript.cap());
+                    self.checkpoints.first()
+                }
+            };
+            if let Some(cp) = cp {
                 self.app = cp.app.clone();
-                self.app.transcript = transcript;
                 self.shown = cp.shown;
             }
+            self.app.transcript = transcript;
         }
         while self.shown < n {
             if let Some(event) = self.recording.event(self.shown) {
                 self.app.update(Msg::Session(event));
             }
             self.shown += 1;
-            let due = self.shown % CHECKPOINT_EVERY == 0;
+            let due = self.shown % self.checkpoint_spacing() == 0;
             if due
                 && self
                     .checkpoints
@@ -167,14 +242,19 @@ impl Viewer {
         }
     }
 
+    /// Events between checkpoints for this recording's length.
+    fn checkpoint_spacing(&self) -> usize {
+        (self.recording.len() / MAX_CHECKPOINTS)
+            .next_power_of_two()
+            .max(CHECKPOINT_EVERY)
+    }
+
     fn checkpoint(&mut self) {
         let transcript = std::mem::take(&mut self.app.transcript);
-        let (items, rows) = (transcript.len_items(), transcript.len_rows());
         self.checkpoints.push(Checkpoint {
             shown: self.shown,
             app: self.app.clone(),
-            items,
-            rows,
+            mark: transcript.mark(),
         });
         self.app.transcript = transcript;
     }
@@ -209,8 +289,19 @@ impl Viewer {
 
     /// Draws the app and, on the top row's right, the position.
     pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
+        let loading = match (&self.loading, &self.load_error) {
+            (Some(l), _) => {
+                let (read, size) = l.progress();
+                format!(
+                    "+ loading {}% ",
+                    (read * 100).checked_div(size).unwrap_or(0)
+                )
+            }
+            (None, Some(_)) => "(load failed) ".to_string(),
+            (None, None) => String::new(),
+        };
         let label = format!(
-            " replay {}/{} {} ×{} ",
+            " replay {}/{} {loading}{} ×{} ",
             self.shown,
             self.recording.len(),
             if self.playing { "▶" } else { "❚❚" },
@@ -237,9 +328,13 @@ impl Viewer {
         S: Stream<Item = io::Result<TermEvent>> + Unpin,
     {
         self.draw(terminal)?;
+        let mut progress = tokio::time::interval(Duration::from_millis(100));
         while !self.quit {
             let delay = self.playing.then(|| self.next_delay()).flatten();
             tokio::select! {
+                _ = progress.tick(), if self.loading.is_some() => {
+                    self.poll_loading();
+                }
                 ev = std::future::poll_fn(|cx| std::pin::Pin::new(&mut input).poll_next(cx)) => match ev {
                     Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                         if key.modifiers.contains(KeyModifiers::CONTROL)
@@ -267,8 +362,9 @@ impl Viewer {
 }
 
 /// Runs the viewer on the real terminal, restoring it on every exit,
-/// SIGINT, SIGTERM and SIGHUP included.
-pub async fn run_terminal(mut viewer: Viewer) -> Result<()> {
+/// SIGINT, SIGTERM and SIGHUP included; returns the viewer (to report what
+/// loading found).
+pub async fn run_terminal(mut viewer: Viewer) -> Result<Viewer> {
     super::install_panic_hook();
     let guard = super::TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -279,5 +375,5 @@ pub async fn run_terminal(mut viewer: Viewer) -> Result<()> {
     };
     drop(terminal);
     drop(guard);
-    result
+    result.map(|()| viewer)
 }

@@ -51,9 +51,10 @@ pub fn at_ms(event: &Event) -> Event {
     let ms = |d: &mut Duration| *d = Duration::from_millis(d.as_millis() as u64);
     let mut e = event.clone();
     match &mut e {
-        Event::Connected { at, .. } | Event::Finding { at, .. } | Event::Closed { at, .. } => {
-            ms(at)
-        }
+        Event::Connected { at, .. }
+        | Event::Finding { at, .. }
+        | Event::Closed { at, .. }
+        | Event::Chunk { at, .. } => ms(at),
         Event::Data(entry) | Event::Malformed { entry, .. } => {
             ms(&mut entry.at);
             // The note's times come from the entries' times, as stored.
