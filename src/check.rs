@@ -370,6 +370,8 @@ fn build_report(
                 });
             }
             Event::Tls(t) => tls = Some(t),
+            // The same chain and verdict travel with the error, read below.
+            Event::TlsFailed(_) => {}
             Event::Finding { finding, .. } => findings.push(finding),
             // The bytes of a streamed response; its Data entry (a preview) follows.
             Event::Connected { .. } | Event::Closed { .. } | Event::Chunk { .. } => {}

@@ -11,6 +11,11 @@ use mailwire::target::Target;
 use test_case::test_case;
 
 async fn check_listener(leaf: LeafKind, name: &str) -> CheckReport {
+    check_listener_with(leaf, name, false).await
+}
+
+/// [`check_listener`], with `--strict` when `strict`.
+async fn check_listener_with(leaf: LeafKind, name: &str, strict: bool) -> CheckReport {
     let server = Server::start(ServeOptions {
         leaf,
         ..ServeOptions::default()
@@ -23,6 +28,7 @@ async fn check_listener(leaf: LeafKind, name: &str) -> CheckReport {
     let mut config = SessionConfig::new(Target::parse(&listener.url()).unwrap());
     config.tls.ca_files = vec![ca.path().to_path_buf()];
     config.ehlo = Some("client.test".into());
+    config.tls.strict = strict;
     let report = check::run(config, false).await;
     server.shutdown().await;
     report
@@ -107,6 +113,33 @@ async fn broken_leaves_are_untrusted_with_the_reason(
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["verification"]["trusted"], false);
         assert_eq!(json["verification"]["error"], error);
+    }
+}
+
+/// i9: `--strict` aborts the handshake, yet the report keeps every
+/// certificate the server sent and the classified verdict, in text and JSON.
+#[test_case(LeafKind::Expired, "expired", 2 ; "expired")]
+#[test_case(LeafKind::WrongHost, "name_mismatch", 2 ; "wrong host")]
+#[test_case(LeafKind::SelfSigned, "self_signed", 1 ; "self signed")]
+#[tokio::test]
+async fn strict_rejection_keeps_the_chain_and_verdict(leaf: LeafKind, error: &str, certs: usize) {
+    for name in ["smtp", "imaps"] {
+        let r = check_listener_with(leaf, name, true).await;
+        assert_eq!(r.exit_code, check::EXIT_TLS, "{name}: {}", r.to_text());
+        assert_eq!(r.starttls.result.as_str(), "handshake_failed", "{name}");
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["verification"]["trusted"], false, "{name}: {json:#}");
+        assert_eq!(json["verification"]["error"], error, "{name}: {json:#}");
+        let chain = json["chain"].as_array().unwrap();
+        assert_eq!(chain.len(), certs, "{name}: the whole chain: {json:#}");
+        assert_eq!(chain[0]["depth"], 0);
+        assert!(
+            chain[0]["sans"].as_array().is_some_and(|s| !s.is_empty()),
+            "{name}: the leaf is parsed: {json:#}"
+        );
+        let text = r.to_text();
+        assert!(text.contains(error), "{name}: {text}");
+        assert!(!text.contains("Context {"), "{name}: no Debug text: {text}");
     }
 }
 

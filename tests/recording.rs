@@ -266,6 +266,7 @@ fn event_at(e: &Event) -> Duration {
         | Event::Chunk { at, .. } => *at,
         Event::Data(entry) | Event::Malformed { entry, .. } => entry.at,
         Event::Tls(tls) => tls.at,
+        Event::TlsFailed(failed) => failed.at,
     }
 }
 

@@ -128,6 +128,26 @@ fn text(recording: &Recording, redact: bool) -> String {
     out
 }
 
+/// The certificates and chain findings under a handshake line.
+fn chain_notes(out: &mut String, at: std::time::Duration, chain: &crate::cert::ChainReport) {
+    let stamp = format!("[{:>4}.{:03}]", at.as_secs(), at.subsec_millis());
+    let mut note = |text: String| {
+        let _ = writeln!(out, "{stamp} *** {}", escape_bytes(text.as_bytes()));
+    };
+    for cert in &chain.certs {
+        note(format!(
+            "  certificate {}: {} (issuer {}), not after {}",
+            cert.depth, cert.subject, cert.issuer, cert.not_after
+        ));
+    }
+    for finding in &chain.findings {
+        note(format!(
+            "  {} [{}]: {}",
+            finding.severity, finding.id, finding.summary
+        ));
+    }
+}
+
 fn text_event(out: &mut String, event: &Event, masked: Option<&[u8]>) {
     let stamp =
         |at: std::time::Duration| format!("[{:>4}.{:03}]", at.as_secs(), at.subsec_millis());
@@ -189,28 +209,19 @@ fn text_event(out: &mut String, event: &Event, masked: Option<&[u8]>) {
             };
             let _ = write!(line, ", {verdict}");
             note(out, tls.at, &line);
-            for cert in &tls.chain.certs {
-                note(
-                    out,
-                    tls.at,
-                    &format!(
-                        "  certificate {}: {} (issuer {}), not after {}",
-                        cert.depth, cert.subject, cert.issuer, cert.not_after
-                    ),
-                );
-            }
-            for finding in &tls.chain.findings {
-                note(
-                    out,
-                    tls.at,
-                    &format!(
-                        "  {} [{}]: {}",
-                        finding.severity,
-                        finding.id,
-                        crate::escape::escape_bytes(finding.summary.as_bytes())
-                    ),
-                );
-            }
+            chain_notes(out, tls.at, &tls.chain);
+        }
+        Event::TlsFailed(failed) => {
+            let verdict = failed
+                .verdict
+                .as_ref()
+                .map_or_else(|| "no verdict".to_string(), |v| v.headline());
+            note(
+                out,
+                failed.at,
+                &format!("TLS handshake failed: {} ({verdict})", failed.reason),
+            );
+            chain_notes(out, failed.at, &failed.chain);
         }
         Event::Finding { at, finding, .. } => {
             note(out, *at, &finding.headline());

@@ -188,6 +188,10 @@ pub(crate) enum Kind {
     Received,
     Malformed,
     Tls,
+    /// i9: a failed handshake after the server sent its chain (`message`,
+    /// optional `verdict`, `chain_pem`).
+    #[serde(rename = "tls_failed")]
+    TlsFailed,
     /// A typed finding (`finding` object and `origin`).
     Finding,
     /// Written by mailwire before findings: re-derived from the entries
@@ -216,6 +220,7 @@ impl Kind {
             Kind::Received => "received",
             Kind::Malformed => "malformed",
             Kind::Tls => "tls",
+            Kind::TlsFailed => "tls_failed",
             Kind::Finding => "finding",
             Kind::Capabilities => "capabilities",
             Kind::Warning => "warning",
@@ -351,6 +356,18 @@ pub(crate) fn write_event(
                     .collect(),
             ),
             ..LineOut::new(tls.at, Kind::Tls)
+        },
+        Event::TlsFailed(failed) => LineOut {
+            message: Some(&failed.reason),
+            verdict: failed.verdict.as_ref(),
+            chain_pem: Some(
+                failed
+                    .chain_der
+                    .iter()
+                    .map(|der| crate::cert::to_pem(std::slice::from_ref(der)))
+                    .collect(),
+            ),
+            ..LineOut::new(failed.at, Kind::TlsFailed)
         },
         Event::Finding {
             at,

@@ -37,7 +37,7 @@ use super::{ReplayError, Result};
 use crate::cert::ChainReport;
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::Limits;
-use crate::session::{Dialogue, Direction, Entry, Event, Note, Origin, TlsEstablished};
+use crate::session::{Dialogue, Direction, Entry, Event, Note, Origin, TlsEstablished, TlsFailed};
 use crate::tls::{HandshakeSummary, Verdict};
 
 /// Longest line accepted when loading, in bytes (256 MiB): a whole IMAP
@@ -59,6 +59,8 @@ pub struct Recording {
     /// its reason; the text of connected/warning/error/closed.
     arena: Vec<u8>,
     tls: Vec<TlsRecord>,
+    /// i9: handshakes that failed after the server sent its chain.
+    failed: Vec<FailedRecord>,
     /// Findings, with who made them (dialogue: re-derived at load).
     findings: Vec<(Finding, Origin)>,
     /// The dialogue before slot `k * CHECKPOINT_EVERY`.
@@ -90,6 +92,14 @@ struct TlsRecord {
     event: usize,
     summary: HandshakeSummary,
     verdict: Verdict,
+    chain_der: Vec<Vec<u8>>,
+    /// Built from `chain_der` on first use, at the time of the handshake.
+    report: OnceLock<ChainReport>,
+}
+
+/// A `tls_failed` line: the reason is in the arena.
+struct FailedRecord {
+    verdict: Option<Verdict>,
     chain_der: Vec<Vec<u8>>,
     /// Built from `chain_der` on first use, at the time of the handshake.
     report: OnceLock<ChainReport>,
@@ -340,6 +350,30 @@ impl Recording {
                     chain,
                 }))
             }
+            Kind::TlsFailed => {
+                let failed = self.failed.get(slot.aux as usize)?;
+                let chain = failed
+                    .report
+                    .get_or_init(|| {
+                        let now = self.header.unix_at(slot.t_ms);
+                        match &failed.verdict {
+                            Some(v) => ChainReport::with_verdict(&failed.chain_der, now, v),
+                            None => {
+                                let name = self.header.options.servername.as_deref();
+                                let name = name.unwrap_or(&self.header.target.host);
+                                ChainReport::from_der(&failed.chain_der, now, name)
+                            }
+                        }
+                    })
+                    .clone();
+                Event::TlsFailed(Box::new(TlsFailed {
+                    at,
+                    reason: text(bytes),
+                    verdict: failed.verdict.clone(),
+                    chain_der: failed.chain_der.clone(),
+                    chain,
+                }))
+            }
             Kind::Finding | Kind::Warning | Kind::Error => {
                 let (finding, origin) = self.findings.get(slot.aux as usize)?.clone();
                 Event::Finding {
@@ -484,6 +518,7 @@ struct Loader {
     slots: Vec<Slot>,
     arena: Vec<u8>,
     tls: Vec<TlsRecord>,
+    failed: Vec<FailedRecord>,
     findings: Vec<(Finding, Origin)>,
     dialogue: Dialogue,
     protocol_set: bool,
@@ -500,6 +535,7 @@ impl Default for Loader {
             slots: Vec::new(),
             arena: Vec::new(),
             tls: Vec::new(),
+            failed: Vec::new(),
             findings: Vec::new(),
             dialogue: Dialogue::new(crate::target::Protocol::Smtp),
             protocol_set: false,
@@ -608,6 +644,24 @@ impl Loader {
                     report: OnceLock::new(),
                 });
                 index(self.tls.len() - 1)?
+            }
+            Kind::TlsFailed => {
+                let chain_pem = line
+                    .chain_pem
+                    .as_ref()
+                    .ok_or("a \"tls_failed\" event needs \"chain_pem\"")?;
+                let chain_der = chain_pem
+                    .iter()
+                    .map(|pem| pem_to_der(pem))
+                    .collect::<std::result::Result<_, _>>()?;
+                self.arena
+                    .extend_from_slice(line.field(&line.message, "message")?.as_bytes());
+                self.failed.push(FailedRecord {
+                    verdict: line.verdict.clone(),
+                    chain_der,
+                    report: OnceLock::new(),
+                });
+                index(self.failed.len() - 1)?
             }
             Kind::Unknown => {
                 self.warn(format!("line {line_no}: event of an unknown kind skipped (written by a newer mailwire?)"));
@@ -749,6 +803,7 @@ impl Loader {
             slots: self.slots,
             arena: self.arena,
             tls: self.tls,
+            failed: self.failed,
             findings: self.findings,
             checkpoints: self.checkpoints,
             cursor: Mutex::new(None),
@@ -896,6 +951,7 @@ mod tests {
                     report: OnceLock::new(),
                 })
                 .collect(),
+            failed: Vec::new(),
             findings: Vec::new(),
             checkpoints: Vec::new(),
             cursor: Mutex::new(None),

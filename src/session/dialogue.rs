@@ -1406,7 +1406,11 @@ impl Dialogue {
                 Vec::new()
             }
             // The entry that ends a streamed response is annotated instead.
-            Event::Connected { .. } | Event::Finding { .. } | Event::Chunk { .. } => Vec::new(),
+            // The engine reports the failed handshake's findings itself.
+            Event::Connected { .. }
+            | Event::Finding { .. }
+            | Event::Chunk { .. }
+            | Event::TlsFailed(_) => Vec::new(),
         }
     }
 

@@ -16,13 +16,13 @@ use tokio::time::{Instant, timeout};
 use super::StreamEnd;
 use super::connection::{Connection, Fill, Polled, Raw};
 use super::dialogue::{Dialogue, Note, Outcome, Phase};
-use super::{Direction, Entry, Event, Origin, Response, TlsEstablished};
+use super::{Direction, Entry, Event, Origin, Response, TlsEstablished, TlsFailed};
 use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::command::{self, Verb};
 use crate::protocol::{self, Capability, Foreign, Limits, Streaming, imap};
 use crate::target::{IpVersion, Protocol, Target, TlsMode};
 use crate::tls::ClientOptions;
-use crate::tls::client::{Client, TlsError};
+use crate::tls::client::{Client, FailureCause, TlsError};
 
 /// Timeouts for each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -937,6 +937,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         match &e {
             TlsError::Handshake(failure) => {
                 self.failed = true;
+                // i9: the chain the server sent is evidence even when the
+                // handshake was aborted (`--strict`) or ended by an alert.
+                if let Some(chain) = &failure.chain {
+                    self.emit(Event::TlsFailed(Box::new(TlsFailed {
+                        at: self.now(),
+                        reason: match failure.cause {
+                            // The verdict is shown beside it; no need to repeat it.
+                            FailureCause::CertificateRejected => {
+                                "mailwire aborted it (--strict): the chain is untrusted".into()
+                            }
+                            _ => failure.sentence(),
+                        },
+                        verdict: failure.verification.clone(),
+                        chain_der: failure.chain_der.clone(),
+                        chain: chain.clone(),
+                    })))
+                    .await;
+                }
                 for f in failure.findings.clone() {
                     self.finding(f, Origin::Engine).await;
                 }

@@ -126,6 +126,23 @@ pub struct TlsEstablished {
     pub chain: ChainReport,
 }
 
+/// i9: the TLS handshake failed after the server sent its certificates
+/// (`--strict` on an untrusted chain, or an alert after the chain): what
+/// the server sent is still shown and recorded, never lost with the
+/// connection. The diagnosis itself follows as `Event::Finding`s.
+#[derive(Debug, Clone)]
+pub struct TlsFailed {
+    pub at: Duration,
+    /// The failure in one sentence (`HandshakeFailure::sentence`).
+    pub reason: String,
+    /// The verifier's verdict on the chain; `None` when the handshake
+    /// ended before the verifier ran.
+    pub verdict: Option<Verdict>,
+    /// DER of every certificate the server sent, leaf first.
+    pub chain_der: Vec<Vec<u8>>,
+    pub chain: ChainReport,
+}
+
 /// Everything the engine reports, in order.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -137,6 +154,9 @@ pub enum Event {
     Malformed { entry: Entry, reason: String },
     /// The TLS handshake finished (possibly with an untrusted chain).
     Tls(Box<TlsEstablished>),
+    /// The TLS handshake failed after the server sent its chain; the
+    /// connection is closed next.
+    TlsFailed(Box<TlsFailed>),
     /// A diagnosis: a peer fault, a risk, or why a step failed.
     Finding {
         at: Duration,

@@ -27,13 +27,16 @@ use super::keymap::{Action, Keymap, Scope};
 use super::plan::Plan;
 use super::teach::Teach;
 use super::theme::Theme;
+use crate::cert::ChainReport;
 use crate::finding::Severity;
 use crate::protocol::Capability;
 use crate::protocol::command::{self, Verb};
 use crate::protocol::command::{quit_verb, starttls_verb};
 use crate::session::engine::Command;
 use crate::session::transcript::{NoteKind, Transcript};
-use crate::session::{Awaiting, Direction, Entry, Event, Outcome, Phase, TlsEstablished};
+use crate::session::{
+    Awaiting, Direction, Entry, Event, Outcome, Phase, TlsEstablished, TlsFailed,
+};
 use crate::target::{Protocol, Target, TlsMode};
 
 /// What the operator is talking to and how the app starts.
@@ -219,6 +222,8 @@ pub struct App {
     /// Peer address as the engine reported it.
     pub peer: Option<String>,
     pub tls: Option<Box<TlsEstablished>>,
+    /// i9: the handshake failed after the server sent its chain (`--strict`).
+    pub tls_failed: Option<Box<TlsFailed>>,
     /// Selected row in the chain pane.
     pub chain_selected: usize,
     pub caps: Capabilities,
@@ -281,6 +286,7 @@ impl App {
             conn: ConnState::Connecting,
             peer: None,
             tls: None,
+            tls_failed: None,
             chain_selected: 0,
             caps: Capabilities::default(),
             caps_scroll: 0,
@@ -543,7 +549,7 @@ impl App {
                 Vec::new()
             }
             Msg::ChainSaved(Ok(path)) => {
-                let n = self.tls.as_ref().map_or(0, |t| t.chain_der.len());
+                let n = self.chain_der().len();
                 self.note(
                     NoteKind::Info,
                     format!("saved {n} certificate(s) as PEM to {}", path.display()),
@@ -651,7 +657,7 @@ impl App {
             }
             (Mode::CertDetail { .. }, Action::Close | Action::Activate) => self.mode = Mode::Normal,
             (Mode::CertDetail { index, .. }, Action::NextPane | Action::PrevPane) => {
-                let n = self.tls.as_ref().map_or(0, |t| t.chain.certs.len()).max(1);
+                let n = self.chain().map_or(0, |c| c.certs.len()).max(1);
                 let index = if action == Action::NextPane {
                     (index + 1) % n
                 } else {
@@ -725,7 +731,7 @@ impl App {
             Action::Escape => self.escape(),
             Action::FocusInput => self.focus = Focus::Input,
             Action::Activate => {
-                let has_chain = self.tls.as_ref().is_some_and(|t| !t.chain.certs.is_empty());
+                let has_chain = self.chain().is_some_and(|c| !c.certs.is_empty());
                 if self.pane == PaneId::Chain && has_chain {
                     self.mode = Mode::CertDetail {
                         index: self.chain_selected,
@@ -746,7 +752,7 @@ impl App {
                 self.chain_selected = self.chain_selected.saturating_sub(1)
             }
             Action::Down if self.pane == PaneId::Chain => {
-                let n = self.tls.as_ref().map_or(0, |t| t.chain.certs.len());
+                let n = self.chain().map_or(0, |c| c.certs.len());
                 self.chain_selected = (self.chain_selected + 1).min(n.saturating_sub(1));
             }
             Action::ToggleRaw => self.teach.raw = !self.teach.raw,
@@ -1138,10 +1144,10 @@ impl App {
     }
 
     fn save_chain(&mut self) -> Vec<Effect> {
-        match &self.tls {
-            Some(t) if !t.chain_der.is_empty() => vec![Effect::SaveChain {
+        match self.chain_der() {
+            der if !der.is_empty() => vec![Effect::SaveChain {
                 file_name: chain_file_name(&self.target.host),
-                pem: chain_pem(&t.chain_der),
+                pem: chain_pem(der),
             }],
             _ => {
                 let key = self.keys.hint(Scope::Input, Action::StartTls);
@@ -1193,6 +1199,12 @@ impl App {
             Event::Data(entry) => self.on_entry(entry),
             Event::Malformed { entry, .. } => self.on_entry(entry),
             Event::Tls(tls) => self.on_tls(tls),
+            Event::TlsFailed(failed) => {
+                let text = format!("TLS handshake failed: {}", failed.reason);
+                self.note_at(failed.at, NoteKind::Error, text);
+                self.chain_selected = 0;
+                self.tls_failed = Some(failed);
+            }
             Event::Finding { at, finding, .. } => {
                 self.now = self.now.max(at);
                 let i = match finding.severity {
@@ -1242,6 +1254,25 @@ impl App {
                     );
                 }
             }
+        }
+    }
+
+    /// The chain report in force: the established handshake's, else the
+    /// failed one's (i9: a rejected chain is still shown).
+    pub fn chain(&self) -> Option<&ChainReport> {
+        match (&self.tls, &self.tls_failed) {
+            (Some(t), _) => Some(&t.chain),
+            (None, Some(f)) => Some(&f.chain),
+            (None, None) => None,
+        }
+    }
+
+    /// DER of the chain in force, leaf first (see [`App::chain`]).
+    pub fn chain_der(&self) -> &[Vec<u8>] {
+        match (&self.tls, &self.tls_failed) {
+            (Some(t), _) => &t.chain_der,
+            (None, Some(f)) => &f.chain_der,
+            (None, None) => &[],
         }
     }
 

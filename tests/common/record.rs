@@ -66,6 +66,7 @@ pub fn at_ms(event: &Event) -> Event {
             }
         }
         Event::Tls(tls) => ms(&mut tls.at),
+        Event::TlsFailed(failed) => ms(&mut failed.at),
     }
     e
 }
@@ -79,6 +80,10 @@ pub fn recorded_form(event: &Event) -> String {
         Event::Tls(t) => format!(
             "Tls {{ at: {:?}, summary: {:?}, verdict: {:?}, chain_der: {:?} }}",
             t.at, t.summary, t.verdict, t.chain_der
+        ),
+        Event::TlsFailed(f) => format!(
+            "TlsFailed {{ at: {:?}, reason: {:?}, verdict: {:?}, chain_der: {:?} }}",
+            f.at, f.reason, f.verdict, f.chain_der
         ),
         e => format!("{e:?}"),
     }

@@ -78,7 +78,7 @@ fn fit(s: &str, width: u16) -> String {
 /// Draws the pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let theme = &app.theme;
-    let certs = app.tls.as_ref().map(|t| &t.chain);
+    let certs = app.chain();
     let title = match certs {
         Some(c) => format!(
             "Chain: {} certificate{} · {} detail · {} save",

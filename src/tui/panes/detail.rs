@@ -140,8 +140,7 @@ pub fn lines(chain: &ChainReport, index: usize, theme: &Theme) -> Vec<Line<'stat
 
 /// Draws the overlay for certificate `index`, scrolled by `scroll` rows.
 pub fn render(app: &App, index: usize, scroll: u16, area: Rect, buf: &mut Buffer) {
-    let Some(tls) = &app.tls else { return };
-    let chain = &tls.chain;
+    let Some(chain) = app.chain() else { return };
     let count = chain.certs.len();
     let key = |a| app.keys.hint(Scope::CertDetail, a);
     let title = match chain.certs.get(index) {

@@ -125,9 +125,8 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
         lesson::render(app, lesson_area, buf);
         explain::render(app, explain_area, buf, focused(PaneId::Explain));
         let chain_rows = app
-            .tls
-            .as_ref()
-            .map_or(1, |t| t.chain.certs.len() + t.chain.findings.len().min(3));
+            .chain()
+            .map_or(1, |c| c.certs.len() + c.findings.len().min(3));
         let [tls_area, chain_area, caps_area] = Layout::vertical([
             Constraint::Length(tls::HEIGHT),
             Constraint::Length(u16::try_from(chain_rows).unwrap_or(8).clamp(1, 8) + 3),

@@ -23,7 +23,9 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::pane_block;
 use crate::protocol::command::starttls_verb;
+use crate::session::TlsFailed;
 use crate::target::TlsMode;
+use crate::tls::Verdict;
 use crate::tui::app::{App, ConnState, tls_version_label};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::theme::Theme;
@@ -52,6 +54,9 @@ fn field<'a>(
 /// The pane's lines, also used by tests.
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let theme = &app.theme;
+    if let (None, Some(failed)) = (&app.tls, &app.tls_failed) {
+        return failed_lines(app, failed);
+    }
     let Some(tls) = &app.tls else {
         let verb = starttls_verb(app.protocol()).to_string();
         let verb = verb.as_str();
@@ -82,22 +87,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         TlsMode::Implicit => "implicit TLS".to_string(),
         TlsMode::Starttls => starttls_verb(app.protocol()).to_string(),
     };
-    let (verdict, verdict_style) = if v.trusted {
-        ("trusted".to_string(), theme.good)
-    } else {
-        (
-            format!(
-                "UNTRUSTED: {}",
-                v.error.as_ref().map_or("no reason given", |c| c.as_str())
-            ),
-            theme.error,
-        )
-    };
-    let (hostname, hostname_style) = if v.hostname_match {
-        (format!("matches {}", v.name_checked), theme.good)
-    } else {
-        (format!("does NOT match {}", v.name_checked), theme.error)
-    };
+    let (verdict, verdict_style) = verdict_text(v, theme);
+    let (hostname, hostname_style) = hostname_text(v, theme);
     let plain = theme.server;
     vec![
         field(
@@ -153,6 +144,78 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             theme,
         ),
     ]
+}
+
+/// i9: the handshake failed after the server sent its chain (`--strict`
+/// aborted it, or the server sent an alert): the verdict on that chain in
+/// words, and why the handshake ended; never an empty pane.
+fn failed_lines(app: &App, failed: &TlsFailed) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let how = match app.target.tls {
+        TlsMode::Implicit => "implicit TLS".to_string(),
+        TlsMode::Starttls => starttls_verb(app.protocol()).to_string(),
+    };
+    let mut out = vec![field(
+        "state",
+        format!("handshake FAILED ({how})"),
+        theme.error,
+        theme,
+    )];
+    let ended = field(
+        "ended",
+        crate::escape::escape_line(failed.reason.as_bytes()),
+        theme.error,
+        theme,
+    );
+    match &failed.verdict {
+        Some(v) => {
+            let (verdict, style) = verdict_text(v, theme);
+            out.push(field("verdict", verdict, style, theme));
+            out.push(ended);
+            let (hostname, hostname_style) = hostname_text(v, theme);
+            out.push(field("hostname", hostname, hostname_style, theme));
+            out.push(field(
+                "why",
+                v.detail
+                    .clone()
+                    .unwrap_or_else(|| "chain leads to a trusted root".into()),
+                style,
+                theme,
+            ));
+        }
+        None => {
+            out.push(field(
+                "verdict",
+                "none: the handshake ended before the chain was checked".into(),
+                theme.warning,
+                theme,
+            ));
+            out.push(ended);
+        }
+    }
+    out
+}
+
+fn verdict_text(v: &Verdict, theme: &Theme) -> (String, Style) {
+    if v.trusted {
+        ("trusted".to_string(), theme.good)
+    } else {
+        (
+            format!(
+                "UNTRUSTED: {}",
+                v.error.as_ref().map_or("no reason given", |c| c.as_str())
+            ),
+            theme.error,
+        )
+    }
+}
+
+fn hostname_text(v: &Verdict, theme: &Theme) -> (String, Style) {
+    if v.hostname_match {
+        (format!("matches {}", v.name_checked), theme.good)
+    } else {
+        (format!("does NOT match {}", v.name_checked), theme.error)
+    }
 }
 
 /// Draws the pane.

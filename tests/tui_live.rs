@@ -1,0 +1,130 @@
+//! TUI screens after live sessions: the engine runs against a loopback
+//! server (the built-in server, or a scripted one), its events go into
+//! `App` as the run loop hands them over, and the screen is rendered into
+//! `TestBackend`. Volatile text (ports, dates, times) is redacted.
+
+// Helpers outside #[test] fns unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use mailwire::server::pki::LeafKind;
+use mailwire::server::{ServeOptions, Server};
+use mailwire::session::{Event, SessionConfig};
+use mailwire::target::Target;
+use mailwire::tui::{self, App, AppConfig, Msg};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// Runs a session with `config` until the engine reports `Closed` (at most
+/// 20 s) and returns its events in order; `steps` are sent first.
+async fn run_session(config: SessionConfig) -> Vec<Event> {
+    let mut handle = mailwire::session::spawn(config);
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, handle.events.recv()).await {
+        let closed = matches!(event, Event::Closed { .. });
+        events.push(event);
+        if closed {
+            break;
+        }
+    }
+    assert!(
+        matches!(events.last(), Some(Event::Closed { .. })),
+        "the session did not close: {events:#?}"
+    );
+    events
+}
+
+fn app_for(url: &str) -> App {
+    App::new(AppConfig {
+        target: Target::parse(url).unwrap(),
+        ehlo: "client.test".into(),
+        plan: None,
+    })
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    tui::draw(&mut terminal, app).unwrap();
+    terminal
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Snapshot settings for live sessions: the ephemeral port, dates and
+/// session times change on every run.
+fn live_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"127\.0\.0\.1:\d{2,5}", "127.0.0.1:[port]");
+    s.add_filter(
+        r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?Z?( UTC)?)?",
+        "[date]",
+    );
+    // The transcript's time column (ms since connect).
+    s.add_filter(r"│ {0,7}\d{1,8} ([*!<>~]) ", "│ [ms] $1 ");
+    s
+}
+
+// ---- issue 9: a rejected chain is still shown ------------------------------
+
+/// `--strict` against the built-in server presenting an expired leaf: the
+/// handshake is aborted, and the chain pane still lists both certificates
+/// the server sent, the TLS pane the verdict in words.
+#[tokio::test]
+async fn strict_rejection_still_shows_the_chain_and_the_verdict() {
+    let server = Server::start(ServeOptions {
+        leaf: LeafKind::Expired,
+        ..ServeOptions::default()
+    })
+    .await
+    .unwrap();
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), server.root_pem()).unwrap();
+    let url = server.listener("imaps").unwrap().url();
+    let mut config = SessionConfig::new(Target::parse(&url).unwrap());
+    config.tls.ca_files = vec![ca.path().to_path_buf()];
+    config.tls.strict = true;
+    let events = run_session(config).await;
+    server.shutdown().await;
+
+    let failed = events
+        .iter()
+        .find_map(|e| match e {
+            Event::TlsFailed(f) => Some(f),
+            _ => None,
+        })
+        .expect("the engine reports the rejected chain");
+    assert_eq!(failed.chain.certs.len(), 2, "{:?}", failed.chain);
+    assert_eq!(failed.chain_der.len(), 2);
+    let verdict = failed.verdict.as_ref().unwrap();
+    assert!(!verdict.trusted);
+    assert_eq!(verdict.error.as_ref().map(|c| c.as_str()), Some("expired"));
+
+    let mut app = app_for(&url);
+    for event in events {
+        app.update(Msg::Session(event));
+    }
+    let terminal = render(&mut app, 120, 40);
+    let screen = screen_text(&terminal);
+    assert!(screen.contains("Chain: 2 certificates"), "{screen}");
+    assert!(screen.contains("localhost"), "{screen}");
+    assert!(screen.contains("mailwire demo…"), "{screen}");
+    assert!(
+        screen.contains("handshake FAILED (implicit TLS)"),
+        "{screen}"
+    );
+    assert!(screen.contains("UNTRUSTED: expired"), "{screen}");
+    assert!(!screen.contains("no certificates yet"), "{screen}");
+    live_settings().bind(|| insta::assert_snapshot!(terminal.backend()));
+}
