@@ -128,3 +128,80 @@ async fn strict_rejection_still_shows_the_chain_and_the_verdict() {
     assert!(!screen.contains("no certificates yet"), "{screen}");
     live_settings().bind(|| insta::assert_snapshot!(terminal.backend()));
 }
+
+// ---- issue 16: an alert explained in the explain pane ----------------------
+
+/// A TLS server that only speaks TLS 1.0, as `openssl s_server -tls1`
+/// answers a ClientHello offering 1.2 and 1.3: a fatal alert 70
+/// protocol_version in a TLS 1.0 record (RFC 8446 §6, RFC 5246 §7.2).
+async fn legacy_only_server() -> (u16, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        // The ClientHello's record header (content type 22, handshake), then the rest.
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n > 5 && buf[0] == 22,
+            "a ClientHello record: {:?}",
+            &buf[..n]
+        );
+        tcp.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46])
+            .await
+            .unwrap();
+        tcp.shutdown().await.unwrap();
+    });
+    (port, task)
+}
+
+/// After a handshake ended by alert 70, the finding row of the alert,
+/// selected, has the explain pane show the alert's catalogue entry
+/// (`tls.alert.70`): number, name, meaning and fix.
+#[tokio::test]
+async fn alert_70_is_explained_in_the_explain_pane() {
+    use mailwire::session::transcript::Item;
+    let (port, server) = legacy_only_server().await;
+    let url = format!("imaps://127.0.0.1:{port}");
+    let events = run_session(SessionConfig::new(Target::parse(&url).unwrap())).await;
+    server.await.unwrap();
+
+    let mut app = app_for(&url);
+    for event in events {
+        app.update(Msg::Session(event));
+    }
+    let rows = app.transcript.len_rows();
+    let alert_row = app
+        .transcript
+        .rows(0..rows)
+        .position(|r| {
+            matches!(r.item, Item::Finding { finding, .. }
+                if finding.id == mailwire::finding::FindingId::TlsAlert)
+        })
+        .expect("a tls_alert finding in the transcript");
+    app.teach.cursor = Some(alert_row);
+    let terminal = render(&mut app, 120, 40);
+    let screen = screen_text(&terminal);
+    let alert = mailwire::explain::explain_alert(70);
+    assert!(alert.title.starts_with("TLS alert 70: protocol_version ("));
+    assert!(
+        screen.contains("TLS alert 70: protocol_version"),
+        "{screen}"
+    );
+    assert!(screen.contains("no common TLS version"), "{screen}");
+    // The catalogue's meaning, as wrapped on screen.
+    let squashed: String = screen
+        .lines()
+        .map(|l| l.split('│').nth(1).unwrap_or("").trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        squashed.contains("mailwire (rustls) speaks TLS 1.2 and 1.3 only"),
+        "{squashed}"
+    );
+    live_settings().bind(|| insta::assert_snapshot!(terminal.backend()));
+}

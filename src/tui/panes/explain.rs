@@ -27,6 +27,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{pane_block, raw};
 use crate::explain::{self, Explanation};
+use crate::finding::FindingId;
 use crate::session::transcript::{Item, LineEnding};
 use crate::session::{Direction, Outcome, Phase};
 use crate::target::Protocol;
@@ -159,22 +160,45 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
 /// A finding in the explain pane: what happened with its evidence, what
 /// to do, and the source; then the catalogue's entry for its id, if any.
 fn finding_explanations(f: &crate::finding::Finding) -> Vec<Explanation> {
+    // i16: an alert the server sent in a plaintext record gets its own
+    // catalogue entry (`tls.alert.N`: number, name, meaning, fix), which
+    // is also the finding's advice, so the advice is not repeated.
+    let alert = (f.id == FindingId::TlsAlert)
+        .then(|| alert_number(&f.evidence))
+        .flatten()
+        .map(explain::explain_alert);
     let mut text = f.summary.clone();
     if !f.evidence.is_empty() {
         text.push_str(" Evidence: ");
         text.push_str(&f.evidence_escaped(300));
     }
-    if !f.advice.is_empty() {
+    if !f.advice.is_empty() && alert.is_none() {
         text.push_str(" What to do: ");
         text.push_str(&f.advice);
     }
-    vec![Explanation {
+    // The alert's entry first: it is what the operator needs to read.
+    let mut out: Vec<Explanation> = alert.into_iter().collect();
+    out.push(Explanation {
         key: format!("finding.{}", f.id),
         title: format!("{} {}: {}", f.severity, f.id, f.id.meaning()),
         text: crate::escape::escape_bytes(text.as_bytes()),
         source: f.source.clone(),
         matched: explain::Match::Exact,
-    }]
+    });
+    out
+}
+
+/// The alert description of a plaintext alert record (RFC 8446 §5.1,
+/// §6: content type 21, version, length 2, level, description).
+///
+/// ```text
+/// 15 03 01 00 02 02 46   fatal alert 70 protocol_version in a TLS 1.0 record
+/// ```
+fn alert_number(record: &[u8]) -> Option<u8> {
+    match record {
+        [0x15, 0x03, _, 0x00, 0x02, _, description] => Some(*description),
+        _ => None,
+    }
 }
 
 /// The pane's title for a subject.
@@ -258,4 +282,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         .wrap(Wrap { trim: false })
         .block(block)
         .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::alert_number;
+
+    #[test]
+    fn alert_number_reads_a_plaintext_alert_record_only() {
+        assert_eq!(alert_number(&[0x15, 3, 1, 0, 2, 2, 0x46]), Some(70));
+        assert_eq!(alert_number(&[0x15, 3, 3, 0, 2, 2, 40]), Some(40));
+        // A handshake record, a cut record, a longer one: not an alert.
+        assert_eq!(alert_number(&[0x16, 3, 1, 0, 2, 2, 0x46]), None);
+        assert_eq!(alert_number(&[0x15, 3, 1, 0, 2, 2]), None);
+        assert_eq!(alert_number(&[0x15, 3, 1, 0, 3, 2, 0x46, 0]), None);
+    }
 }
