@@ -10,14 +10,14 @@
 //! title = "SMTP: STARTTLS upgrade"
 //! protocol = "smtp"            # smtp | imap | pop3
 //! leaf = "good"                # good | expired | wrong-host | self-signed | no-intermediate
-//! intro = "..."
+//! intro = "..."                # `{key:step}`, `{key:escape}`, ...: the key as bound
 //! outro = "..."                # shown when every step was sent
 //! [[steps]]
 //! send = "EHLO {ehlo}"         # a command line; {ehlo}, {user}, {password}
 //! before = "..."
 //! after = "..."
 //! [[steps]]
-//! key = "STARTTLS"             # the upgrade key (STARTTLS/STLS, as Ctrl-T)
+//! key = "STARTTLS"             # the upgrade step (STARTTLS/STLS, as its key sends it)
 //! [[steps]]
 //! auth = "PLAIN"               # an auth step, built from the demo credentials
 //! ```

@@ -1,7 +1,8 @@
 //! TUI screens after live sessions: the engine runs against a loopback
 //! server (the built-in server, or a scripted one), its events go into
 //! `App` as the run loop hands them over, and the screen is rendered into
-//! `TestBackend`. Volatile text (ports, dates, times) is redacted.
+//! `TestBackend`. Volatile text (ports, dates, times) is redacted. Also:
+//! every hint, note, dialog and lesson text names the keys as bound.
 
 // Helpers outside #[test] fns unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -10,8 +11,11 @@ use std::time::Duration;
 
 use mailwire::server::pki::LeafKind;
 use mailwire::server::{ServeOptions, Server};
+use mailwire::session::Direction;
+use mailwire::session::engine::Command;
 use mailwire::session::{Event, SessionConfig};
 use mailwire::target::Target;
+use mailwire::tui::keymap::Action;
 use mailwire::tui::{self, App, AppConfig, Msg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -204,4 +208,126 @@ async fn alert_70_is_explained_in_the_explain_pane() {
         "{squashed}"
     );
     live_settings().bind(|| insta::assert_snapshot!(terminal.backend()));
+}
+
+// ---- issue 15: key names come from the bound keys --------------------------
+
+/// Events of an SMTP session against the built-in server up to the reply
+/// to EHLO (STARTTLS advertised), then closed by the operator.
+async fn smtp_until_ehlo_reply() -> (String, Vec<Event>) {
+    let server = Server::start(ServeOptions::default()).await.unwrap();
+    let url = server.listener("smtp").unwrap().url();
+    let mut handle = mailwire::session::spawn(SessionConfig::new(Target::parse(&url).unwrap()));
+    let mut events = Vec::new();
+    let mut replies = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while replies < 2 {
+        let event = tokio::time::timeout_at(deadline, handle.events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Event::Data(e) = &event
+            && e.direction == Direction::Server
+        {
+            replies += 1;
+            if replies == 1 {
+                let ehlo = b"EHLO client.test\r\n".to_vec();
+                handle
+                    .commands
+                    .send(Command::Send {
+                        bytes: ehlo,
+                        tagged: false,
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        events.push(event);
+    }
+    handle.commands.send(Command::Close).await.unwrap();
+    drop(handle);
+    server.shutdown().await;
+    (url, events)
+}
+
+/// `[keys]` of a config file: STARTTLS on F5 and other keys moved too.
+fn rebound_keys() -> mailwire::tui::keymap::Keymap {
+    let text = "[keys]\nstarttls = \"F5\"\ndone = \"F9\"\ntoggle_recording = \"F11\"\n\
+                quit = \"F12\"\nescape = \"F4\"\ncomplete = \"F3\"\nstep = \"F10\"\n";
+    mailwire::config::Config::parse(text, std::path::Path::new("config.toml"))
+        .unwrap()
+        .keymap
+}
+
+/// Not one built-in name of a rebound key is left on `screen`.
+fn assert_no_builtin_names(screen: &str) {
+    for old in [
+        "Ctrl-T", "^T", "Ctrl-D", "^D", "Ctrl-R", "^R", "Ctrl-Q", "^Q", "[F8]", " F8 ", "Esc ",
+        "(Esc", "Tab ",
+    ] {
+        assert!(!screen.contains(old), "{old:?} is still shown:\n{screen}");
+    }
+}
+
+#[tokio::test]
+async fn rebound_keys_are_named_in_hints_notes_dialogs_and_help() {
+    let (url, events) = smtp_until_ehlo_reply().await;
+    let mut app = app_for(&url);
+    app.keys = rebound_keys();
+    for event in events {
+        app.update(Msg::Session(event));
+    }
+    // The hint line, the TLS pane and the footer name F5.
+    assert_eq!(app.suggestion().as_deref(), Some("STARTTLS (F5)"));
+    let screen = screen_text(&render(&mut app, 120, 40));
+    assert!(screen.contains("next: STARTTLS (F5)"), "{screen}");
+    assert!(screen.contains("advertised: F5 upgrades"), "{screen}");
+    assert!(screen.contains("F5 STARTTLS"), "{screen}");
+    assert!(screen.contains("F10 step"), "{screen}");
+    assert_no_builtin_names(&screen);
+
+    // Notes that name keys: DONE with nothing running, recording paused,
+    // no chain to save yet.
+    app.update(Msg::Action(Action::Done));
+    app.update(Msg::Recording(Ok(None)));
+    app.update(Msg::Action(Action::SaveChain));
+    let screen = screen_text(&render(&mut app, 120, 40));
+    assert!(
+        screen.contains("F9 ends an IMAP IDLE or the DATA editor"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("recording paused (F11 resumes)"),
+        "{screen}"
+    );
+    assert!(screen.contains("STARTTLS first (F5)"), "{screen}");
+    assert_no_builtin_names(&screen);
+
+    // The help overlay lists F5 beside STARTTLS.
+    app.update(Msg::Action(Action::Help));
+    let help = screen_text(&render(&mut app, 120, 40));
+    let row = help
+        .lines()
+        .find(|l| l.contains("STARTTLS/STLS (asks if not advertised)"))
+        .unwrap_or_else(|| panic!("no STARTTLS row:\n{help}"));
+    assert!(row.contains("F5 "), "{row}");
+    assert!(!row.contains("Ctrl-T"), "{row}");
+}
+
+/// A lesson's narration names the keys as bound (`{key:step}` etc.).
+#[test]
+fn lesson_narration_names_the_bound_keys() {
+    let lesson = mailwire::lessons::find("smtp-starttls").unwrap();
+    let mut app = app_for("smtp://127.0.0.1:2525").with_lesson(lesson);
+    app.keys = rebound_keys();
+    let screen = screen_text(&render(&mut app, 120, 40));
+    let squashed: String = screen
+        .lines()
+        .map(|l| l.split('│').nth(1).unwrap_or("").trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(squashed.contains("Press F10 to run each step"), "{screen}");
+    assert!(squashed.contains("F4 then Up/Down selects"), "{screen}");
+    assert!(!squashed.contains("{key:"), "{screen}");
+    assert_no_builtin_names(&screen);
 }

@@ -420,8 +420,10 @@ impl App {
     /// The suggested next step for the hint line.
     pub fn suggestion(&self) -> Option<String> {
         if let Some(prompt) = &self.teach.auth {
-            return Some(prompt.label().to_string());
+            return Some(prompt.label(&self.keys));
         }
+        // i15: key names as bound, never hard-coded.
+        let key = |a| self.keys.hint(Scope::Input, a);
         let p = &self.progress;
         match self.conn {
             ConnState::Connecting => return Some("connecting…".into()),
@@ -432,13 +434,17 @@ impl App {
             ConnState::Connected => {}
         }
         if matches!(self.mode, Mode::DataEditor(_)) {
-            return Some(
-                "type the message; a lone . or Ctrl-D ends it (dot-stuffing is applied)".into(),
-            );
+            return Some(format!(
+                "type the message; a lone . or {} ends it (dot-stuffing is applied)",
+                key(Action::Done)
+            ));
         }
         match self.phase {
             Phase::Idle => {
-                return Some("IDLE: updates arrive as they happen; Ctrl-D sends DONE".into());
+                return Some(format!(
+                    "IDLE: updates arrive as they happen; {} sends DONE",
+                    key(Action::Done)
+                ));
             }
             Phase::AwaitingContinuation => {
                 return Some(
@@ -460,7 +466,10 @@ impl App {
             return None;
         }
         if !p.greeted {
-            return Some("wait for the greeting (Esc stops waiting)".into());
+            return Some(format!(
+                "wait for the greeting ({} stops waiting)",
+                key(Action::Escape)
+            ));
         }
         let upgrade = self.tls.is_none()
             && self.target.tls == TlsMode::Starttls
@@ -482,7 +491,10 @@ impl App {
                 } else if upgrade {
                     upgrade_hint
                 } else if !p.authed && self.advertised("AUTH") {
-                    "AUTH mechanism (Tab lists the advertised ones), or MAIL FROM:<sender>".into()
+                    format!(
+                        "AUTH mechanism ({} lists the advertised ones), or MAIL FROM:<sender>",
+                        key(Action::Complete)
+                    )
                 } else if !p.mail {
                     "MAIL FROM:<sender>".into()
                 } else if p.rcpt == 0 {
@@ -561,9 +573,10 @@ impl App {
                 Vec::new()
             }
             Msg::Recording(Ok(path)) => {
+                let key = self.keys.hint(Scope::Input, Action::ToggleRecording);
                 let text = match &path {
-                    Some(p) => format!("recording to {} (Ctrl-R pauses)", p.display()),
-                    None => "recording paused (Ctrl-R resumes)".to_string(),
+                    Some(p) => format!("recording to {} ({key} pauses)", p.display()),
+                    None => format!("recording paused ({key} resumes)"),
                 };
                 self.note(NoteKind::Info, text);
                 self.recording = path;
@@ -817,10 +830,11 @@ impl App {
             QuitState::Running if self.conn == ConnState::Connected && !self.in_editor() => {
                 self.quit = QuitState::Requested;
                 let verb = quit_verb(self.protocol()).to_string();
+                let key = self.keys.hint(Scope::Input, Action::Quit);
                 self.note(
                     NoteKind::Info,
                     format!(
-                        "sent {verb}; leaving when the server closes (Ctrl-Q again leaves at once)"
+                        "sent {verb}; leaving when the server closes ({key} again leaves at once)"
                     ),
                 );
                 self.send_line(verb, true)
@@ -1049,16 +1063,14 @@ impl App {
 
     fn step(&mut self) -> Vec<Effect> {
         if self.in_editor() {
-            self.note(
-                NoteKind::Info,
-                "finish the message first (a lone . or Ctrl-D)",
-            );
+            self.finish_message_first();
             return Vec::new();
         }
         let Some(step) = self.plan.next().map(str::to_string) else {
+            let key = self.keys.hint(Scope::Input, Action::Quit);
             self.note(
                 NoteKind::Info,
-                "the plan is done; type commands or Ctrl-Q to quit",
+                format!("the plan is done; type commands or {key} to quit"),
             );
             return Vec::new();
         };
@@ -1088,10 +1100,7 @@ impl App {
             return Vec::new();
         }
         if self.in_editor() {
-            self.note(
-                NoteKind::Info,
-                "finish the message first (a lone . or Ctrl-D)",
-            );
+            self.finish_message_first();
             return Vec::new();
         }
         let verb = starttls_verb(self.protocol()).to_string();
@@ -1136,11 +1145,20 @@ impl App {
             // RFC 2177 §3: DONE ends IDLE; it is a continuation, never tagged.
             return self.send_line("DONE".into(), false);
         }
+        let key = self.keys.hint(Scope::Input, Action::Done);
         self.note(
             NoteKind::Info,
-            "Ctrl-D ends an IMAP IDLE or the DATA editor; neither is running",
+            format!("{key} ends an IMAP IDLE or the DATA editor; neither is running"),
         );
         Vec::new()
+    }
+
+    fn finish_message_first(&mut self) {
+        let key = self.keys.hint(Scope::Input, Action::Done);
+        self.note(
+            NoteKind::Info,
+            format!("finish the message first (a lone . or {key})"),
+        );
     }
 
     fn save_chain(&mut self) -> Vec<Effect> {

@@ -14,6 +14,7 @@
 //! verification, the app asks first: either way whoever is on the path can
 //! read them (RFC 8314 §3, RFC 7817 §3).
 
+use super::keymap::{Action, Keymap, Scope};
 use crate::protocol::command::imap_quoted;
 use crate::protocol::sasl;
 use crate::session::TlsEstablished;
@@ -83,11 +84,13 @@ impl AuthPrompt {
         }
     }
 
-    /// The hint line while the prompt runs.
-    pub fn label(&self) -> &'static str {
+    /// The hint line while the prompt runs, with the keys as bound (i15).
+    pub fn label(&self, keys: &Keymap) -> String {
+        let submit = keys.hint(Scope::Input, Action::Submit);
+        let cancel = keys.hint(Scope::Input, Action::Escape);
         match self.field {
-            Field::User => "user name (Enter), Esc cancels",
-            Field::Password => "password, masked (Enter), Esc cancels",
+            Field::User => format!("user name ({submit}), {cancel} cancels"),
+            Field::Password => format!("password, masked ({submit}), {cancel} cancels"),
         }
     }
 

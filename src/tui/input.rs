@@ -311,7 +311,7 @@ fn describe(candidates: &[String], caps: Option<&[Capability]>) -> String {
     match candidates.len() {
         0 => parts.push("no completion".to_string()),
         1 => {}
-        _ => parts.push(format!("Tab: {}", candidates.join(" "))),
+        _ => parts.push(format!("candidates: {}", candidates.join(" "))),
     }
     match caps {
         Some(caps) if !caps.is_empty() => {
@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(line.text(), "RCPT TO:<");
         let msg = line.complete(Protocol::Smtp, None, false);
         assert_eq!(line.text(), "RSET");
-        assert!(msg.contains("Tab: RCPT TO:< RSET"), "{msg}");
+        assert!(msg.contains("candidates: RCPT TO:< RSET"), "{msg}");
         line.complete(Protocol::Smtp, None, true);
         assert_eq!(line.text(), "RCPT TO:<");
 

@@ -32,6 +32,7 @@ use crate::session::transcript::{Item, LineEnding};
 use crate::session::{Direction, Outcome, Phase};
 use crate::target::Protocol;
 use crate::tui::app::{App, Focus, Mode, PaneId};
+use crate::tui::keymap::{Action, Scope};
 use crate::tui::teach::tls_items;
 use crate::tui::theme::Theme;
 
@@ -202,7 +203,7 @@ fn alert_number(record: &[u8]) -> Option<u8> {
 }
 
 /// The pane's title for a subject.
-fn title(subject: &Subject, raw: bool, width: usize) -> String {
+fn title(app: &App, subject: &Subject, raw: bool, width: usize) -> String {
     let what = if raw { "Raw" } else { "Explain" };
     match subject {
         Subject::Typed { shown } => {
@@ -224,7 +225,12 @@ fn title(subject: &Subject, raw: bool, width: usize) -> String {
             )
         }
         Subject::Tls { index, count } => {
-            format!("{what} · TLS item {}/{count} (Up/Down)", index + 1)
+            format!(
+                "{what} · TLS item {}/{count} ({}/{})",
+                index + 1,
+                app.keys.hint(Scope::Panes, Action::Up),
+                app.keys.hint(Scope::Panes, Action::Down),
+            )
         }
         Subject::Nothing => what.to_string(),
     }
@@ -255,7 +261,12 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         return match &subject {
             Subject::Row { bytes, ending, .. } => raw::lines(bytes, *ending, theme),
             Subject::Typed { .. } => vec![Line::from(Span::styled(
-                "the raw view shows transcript lines: Esc, then Up/Down to pick one",
+                format!(
+                    "the raw view shows transcript lines: {}, then {}/{} to pick one",
+                    app.keys.hint(Scope::Input, Action::Escape),
+                    app.keys.hint(Scope::Panes, Action::Up),
+                    app.keys.hint(Scope::Panes, Action::Down),
+                ),
                 theme.dim,
             ))],
             _ => vec![Line::from(Span::styled("no line selected", theme.dim))],
@@ -276,7 +287,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let (subject, _) = content(app);
     let width = usize::from(area.width.saturating_sub(20));
-    let title = title(&subject, app.teach.raw, width);
+    let title = title(app, &subject, app.teach.raw, width);
     let block = pane_block(&title, focused, &app.theme);
     Paragraph::new(lines(app))
         .wrap(Wrap { trim: false })

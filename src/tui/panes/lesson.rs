@@ -29,8 +29,8 @@ pub fn content(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     let total = lesson.steps.len();
     let mut lines = Vec::new();
     let said = match done.checked_sub(1).and_then(|i| lesson.steps.get(i)) {
-        Some(step) => step.after.clone(),
-        None => lesson.intro.clone(),
+        Some(step) => narrate(app, &step.after),
+        None => narrate(app, &lesson.intro),
     };
     if !said.trim().is_empty() {
         lines.push(Line::from(Span::styled(said, theme.note)));
@@ -47,10 +47,13 @@ pub fn content(app: &App) -> Option<(String, Vec<Line<'static>>)> {
                 Span::styled(shown, theme.client),
             ]));
             if !step.before.trim().is_empty() {
-                lines.push(Line::from(step.before.clone()));
+                lines.push(Line::from(narrate(app, &step.before)));
             }
         }
-        _ => lines.push(Line::from(Span::styled(lesson.outro.clone(), theme.good))),
+        _ => lines.push(Line::from(Span::styled(
+            narrate(app, &lesson.outro),
+            theme.good,
+        ))),
     }
     let title = format!(
         "Lesson · {} · step {}/{total}",
@@ -58,6 +61,36 @@ pub fn content(app: &App) -> Option<(String, Vec<Line<'static>>)> {
         (done + 1).min(total)
     );
     Some((title, lines))
+}
+
+/// A lesson's text with each `{key:ACTION}` (an action's config name, as in
+/// the `[keys]` table) replaced by its key as bound (i15: a rebound key
+/// reads right): the input line's binding, else the panes' one. Unknown
+/// names stay as written.
+pub fn narrate(app: &App, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{key:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 5..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        match Action::from_name(&after[..end]) {
+            Some(action) => {
+                let mut key = app.keys.hint(Scope::Input, action);
+                if app.keys.keys(Scope::Input, action).is_empty() {
+                    key = app.keys.hint(Scope::Panes, action);
+                }
+                out.push_str(&key);
+            }
+            None => out.push_str(&rest[start..start + 5 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Draws the pane; nothing without a lesson.
