@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mailwire::cert::ChainReport;
 use mailwire::replay::{Format, Header, Recorder, Recording, ReplayError, export};
-use mailwire::session::{Direction, Entry, Event, SessionConfig, TlsEstablished};
+use mailwire::session::{Direction, Entry, Event, SessionConfig, TlsEstablished, TlsFailed};
 use mailwire::target::Target;
 use mailwire::tls::{HandshakeSummary, Verdict};
 use test_case::test_case;
@@ -256,6 +256,68 @@ fn round_trip_keeps_every_event_byte_for_byte() {
         finding.contains(r#""kind":"finding""#) && finding.contains(r#""origin":"dialogue""#),
         "{finding}"
     );
+}
+
+/// i9: a handshake that failed after the chain (`--strict`, an alert)
+/// keeps its chain, verdict and reason through a recording, with and
+/// without a verdict; the report is rebuilt as the live session made it.
+#[test]
+fn failed_handshake_keeps_its_chain_through_a_recording() {
+    let name = "mail.example.test";
+    let t = 2_345;
+    let now = STARTED + 2;
+    let verdict = Verdict {
+        trusted: false,
+        hostname_match: true,
+        name_checked: name.into(),
+        error: Some(mailwire::tls::VerdictCode::UnknownIssuer),
+        detail: Some("the chain ends in a root that is not trusted here".into()),
+        ..Verdict::default()
+    };
+    let chain_der = chain();
+    let failed = |verdict: Option<Verdict>| {
+        let chain = match &verdict {
+            Some(v) => ChainReport::with_verdict(&chain_der, now, v),
+            None => ChainReport::from_der(&chain_der, now, name),
+        };
+        Event::TlsFailed(Box::new(TlsFailed {
+            at: ms(t),
+            reason: "mailwire aborted it (--strict): the chain is untrusted".into(),
+            verdict,
+            chain_der: chain_der.clone(),
+            chain,
+        }))
+    };
+    for verdict in [Some(verdict), None] {
+        let events = vec![
+            Event::Connected {
+                at: ms(0),
+                peer: "192.0.2.25:465".into(),
+            },
+            failed(verdict),
+            Event::Closed {
+                at: ms(t + 1),
+                reason: "TLS handshake failed".into(),
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failed.jsonl");
+        let header = header("smtps://mail.example.test");
+        record(&path, &header, &events);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""kind":"tls_failed""#), "{text}");
+        let rec = Recording::load(&path).unwrap();
+        assert!(rec.warnings().is_empty(), "{:?}", rec.warnings());
+        assert_eq!(rec.len(), events.len());
+        let Some(Event::TlsFailed(got)) = rec.event(1) else {
+            panic!("{:?}", rec.event(1));
+        };
+        assert_eq!(got.chain.certs.len(), 2);
+        assert_eq!(
+            format!("{:?}", rec.event(1).unwrap()),
+            format!("{:?}", events[1])
+        );
+    }
 }
 
 fn event_at(e: &Event) -> Duration {

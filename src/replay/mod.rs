@@ -32,6 +32,13 @@
 //! {"t_ms":160,"kind":"closed","message":"closed after QUIT"}
 //! ```
 //!
+//! A handshake that fails after the server sent its chain (`--strict` on
+//! an untrusted chain, or an alert) is a `tls_failed` line instead of `tls`:
+//!
+//! ```text
+//! {"t_ms":97,"kind":"tls_failed","message":"mailwire aborted it (--strict): ..","verdict":{..Verdict..},"chain_pem":[".."]}
+//! ```
+//!
 //! A response too big to hold (an IMAP literal or POP3 body past the
 //! streaming threshold) is written as it arrives, in `chunk` lines, then its
 //! entry with `"chunked":true` and no bytes of its own:
