@@ -45,9 +45,11 @@ fn field<'a>(
     theme: &Theme,
 ) -> Line<'a> {
     let label = label.into();
+    // Values can carry server text (certificate names in a verdict's
+    // detail, SNI/ALPN echoes): escaped here, once, for every field.
     Line::from(vec![
         Span::styled(format!("{label:<10} "), theme.label),
-        Span::styled(value, style),
+        Span::styled(crate::escape::escape_bytes(value.as_bytes()), style),
     ])
 }
 
@@ -161,12 +163,7 @@ fn failed_lines(app: &App, failed: &TlsFailed) -> Vec<Line<'static>> {
         theme.error,
         theme,
     )];
-    let ended = field(
-        "ended",
-        crate::escape::escape_line(failed.reason.as_bytes()),
-        theme.error,
-        theme,
-    );
+    let ended = field("ended", failed.reason.clone(), theme.error, theme);
     match &failed.verdict {
         Some(v) => {
             let (verdict, style) = verdict_text(v, theme);
@@ -225,4 +222,26 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
         .wrap(Wrap { trim: false })
         .block(block)
         .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_values_are_escaped() {
+        let theme = Theme::colour();
+        let line = field(
+            "why",
+            "name \u{1b}[31mevil\u{202e} not matched".into(),
+            theme.error,
+            &theme,
+        );
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(text.contains("\\x1b[31mevil"), "{text}");
+    }
 }
