@@ -11,8 +11,10 @@ use base64::Engine as _;
 
 use crate::cert::CertSummary;
 use crate::escape::escape_line;
-use crate::finding::{Finding, FindingId};
+use crate::finding::{Finding, FindingId, Severity, Stage};
 use crate::protocol::Capability;
+use crate::protocol::command::credential_line;
+use crate::protocol::sasl::{self, Mechanism};
 use crate::scan::ScanReport;
 use crate::session::{
     Direction, Event, Outcome, Response, Session, SessionConfig, SessionError, StartTls,
@@ -28,6 +30,25 @@ pub const EXIT_TLS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit status: connection or protocol error.
 pub const EXIT_CONNECTION: i32 = 3;
+/// Exit status: the server refused a step of a scripted send (AUTH, MAIL
+/// FROM, RCPT TO, DATA or the message).
+pub const EXIT_SEND: i32 = 4;
+
+/// The worse of two exit statuses, for reports over several checks
+/// (domain mode, `--targets`): usage beats a refused send beats a
+/// connection error beats a TLS problem beats success.
+pub fn worst_exit(a: i32, b: i32) -> i32 {
+    fn rank(code: i32) -> u8 {
+        match code {
+            EXIT_OK => 0,
+            EXIT_TLS => 1,
+            EXIT_CONNECTION => 2,
+            EXIT_SEND => 3,
+            _ => 4,
+        }
+    }
+    if rank(b) > rank(a) { b } else { a }
+}
 
 /// One line of the conversation.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -47,6 +68,232 @@ pub struct Step {
     pub tls: bool,
     /// What the line was in the conversation (the dialogue's note).
     pub outcome: Outcome,
+}
+
+/// A step of the session, in order, by swaks's names: where
+/// `--quit-after` stops and how far a scripted send got.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptStep {
+    /// The TCP connection (and the handshake, for implicit TLS).
+    Connect,
+    /// The greeting (banner), RFC 5321 §4.2.
+    Greeting,
+    /// EHLO (or the protocol's capability request) before TLS.
+    Ehlo,
+    /// STARTTLS and EHLO again (RFC 3207 §4.2).
+    Tls,
+    /// AUTH (RFC 4954).
+    Auth,
+    /// MAIL FROM (RFC 5321 §4.1.1.2).
+    Mail,
+    /// RCPT TO, every recipient (RFC 5321 §4.1.1.3).
+    Rcpt,
+    /// DATA and the message, up to the reply to the final `.` (RFC 5321 §4.1.1.4).
+    Data,
+}
+
+impl ScriptStep {
+    /// The snake_case name, as in JSON and `--quit-after`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScriptStep::Connect => "connect",
+            ScriptStep::Greeting => "greeting",
+            ScriptStep::Ehlo => "ehlo",
+            ScriptStep::Tls => "tls",
+            ScriptStep::Auth => "auth",
+            ScriptStep::Mail => "mail",
+            ScriptStep::Rcpt => "rcpt",
+            ScriptStep::Data => "data",
+        }
+    }
+}
+
+/// `--quit-after STEP`.
+pub type QuitAfter = ScriptStep;
+
+/// Credentials for a scripted send's AUTH. The password is never printed
+/// (no `Debug` of it) and masked in transcripts by the dialogue.
+#[derive(Clone)]
+pub struct Credentials {
+    /// `None`: PLAIN when the server offers it, else LOGIN.
+    pub mechanism: Option<Mechanism>,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("mechanism", &self.mechanism)
+            .field("user", &self.user)
+            .field("password", &"(masked)")
+            .finish()
+    }
+}
+
+/// A scripted send, as swaks does it (`--auth`, `--from`, `--to`,
+/// `--data`, `--quit-after`): SMTP only.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    pub auth: Option<Credentials>,
+    /// MAIL FROM address, without the angle brackets; `None`:
+    /// `mailwire@` and the EHLO name.
+    pub from: Option<String>,
+    /// RCPT TO addresses.
+    pub to: Vec<String>,
+    /// The message (RFC 5322), LF or CRLF line ends; dot-stuffed and
+    /// terminated when sent. `None` with recipients: [`test_message`].
+    pub message: Option<Vec<u8>>,
+    pub quit_after: Option<QuitAfter>,
+    /// Send credentials over plaintext or untrusted TLS.
+    pub insecure: bool,
+}
+
+impl Script {
+    /// True when the script goes past the check's own steps (AUTH or a
+    /// mail transaction).
+    pub fn sends(&self) -> bool {
+        self.auth.is_some() || self.from.is_some() || !self.to.is_empty() || self.message.is_some()
+    }
+
+    /// The last step the script wants done.
+    fn last_step(&self) -> ScriptStep {
+        let natural = if !self.to.is_empty() || self.message.is_some() {
+            ScriptStep::Data
+        } else if self.from.is_some() {
+            ScriptStep::Mail
+        } else if self.auth.is_some() {
+            ScriptStep::Auth
+        } else {
+            ScriptStep::Tls
+        };
+        self.quit_after.unwrap_or(natural)
+    }
+}
+
+/// The server's negative answer to a step of a scripted send.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Refusal {
+    pub step: ScriptStep,
+    /// The reply as sent (escaped when shown), lines joined by `\n`.
+    pub reply: String,
+}
+
+/// How far a scripted send got (the JSON `send` object).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct SendReport {
+    /// The last step that completed.
+    pub completed: Option<ScriptStep>,
+    /// The step the server refused, with its reply.
+    pub refused: Option<Refusal>,
+    /// AUTH was not sent: the connection was plaintext or its certificate
+    /// did not verify, and `--insecure` was not given.
+    pub credentials_withheld: bool,
+    /// The SASL mechanism used.
+    pub mechanism: Option<String>,
+    /// Recipients the server accepted.
+    pub accepted: Vec<String>,
+    /// Size of the message as sent, after dot-stuffing, in bytes.
+    pub message_bytes: Option<usize>,
+    /// The server's reply to the end of the message (e.g. `250 2.0.0 Ok: queued as …`).
+    pub queued: Option<String>,
+}
+
+/// A small test message with the header fields RFC 5322 §3.6 requires
+/// (Date, From) and a Message-ID, for a send without `--data`. `now` in
+/// Unix seconds (formatted as RFC 5322 date-time, UTC).
+pub fn test_message(from: &str, to: &[String], ehlo: &str, now: u64) -> Vec<u8> {
+    let date = rfc5322_date(now);
+    let id = format!("{now}.{}@{ehlo}", std::process::id());
+    format!(
+        "Date: {date}\r\nFrom: <{from}>\r\nTo: {}\r\nSubject: mailwire test {date}\r\nMessage-ID: <{id}>\r\nX-Mailer: mailwire {}\r\n\r\nThis is a test message sent by mailwire check.\r\n",
+        to.iter().map(|t| format!("<{t}>")).collect::<Vec<_>>().join(", "),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .into_bytes()
+}
+
+/// `Tue, 01 Dec 2026 00:17:21 +0000` for `secs` since the Unix epoch.
+fn rfc5322_date(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm), valid for any u64 day count here.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Header fields `lines` (`Name: value`) put before `message`.
+pub fn with_headers(message: &[u8], lines: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len());
+    for l in lines {
+        out.extend_from_slice(l.trim_end_matches(['\r', '\n']).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(message);
+    out
+}
+
+/// The message as sent after DATA (RFC 5321 §4.5.2): line ends made CRLF,
+/// a `.` doubled at the start of every line, a final CRLF if missing, then
+/// the terminating `.` line.
+///
+/// ```text
+/// "Hi\n.hidden\n"  ->  "Hi\r\n..hidden\r\n.\r\n"
+/// ```
+pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + message.len() / 32 + 5);
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < message.len() {
+        let b = message[i];
+        if at_line_start && b == b'.' {
+            out.push(b'.');
+        }
+        match b {
+            b'\r' if message.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 1;
+                at_line_start = true;
+            }
+            // A bare CR or LF is not allowed in SMTP (RFC 5321 §2.3.8): made CRLF.
+            b'\r' | b'\n' => {
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            _ => {
+                out.push(b);
+                at_line_start = false;
+            }
+        }
+        i += 1;
+    }
+    if !out.is_empty() && !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
 }
 
 /// How the upgrade to TLS ended (the JSON `starttls.result`).
@@ -144,6 +391,12 @@ pub struct CheckReport {
     pub scan: Option<ScanReport>,
     /// Every finding of the session, in order (README, "Findings").
     pub findings: Vec<Finding>,
+    /// A scripted send (`--auth`, `--from`, `--to`, `--data`): how far it got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<SendReport>,
+    /// `--quit-after`: the step after which the session was ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quit_after: Option<ScriptStep>,
     /// The connection or protocol error that ended the check early.
     pub error: Option<String>,
     /// Exit status, see the `EXIT_*` constants.
@@ -164,6 +417,18 @@ pub async fn run_recorded(
     config: SessionConfig,
     force_starttls: bool,
     record: Option<crate::replay::RecordSwitch>,
+) -> CheckReport {
+    run_script(config, force_starttls, record, &Script::default()).await
+}
+
+/// [`run_recorded`] with a scripted send or `--quit-after`: after the
+/// upgrade, AUTH, MAIL FROM, RCPT TO and DATA as `script` says (SMTP and
+/// LMTP only; the caller checks).
+pub async fn run_script(
+    config: SessionConfig,
+    force_starttls: bool,
+    record: Option<crate::replay::RecordSwitch>,
+    script: &Script,
 ) -> CheckReport {
     let target = config.target.clone();
     let (tx, mut rx) = mpsc::channel(1024);
@@ -188,8 +453,12 @@ pub async fn run_recorded(
             ) {
                 ehlo = Some(session.ehlo_name().to_string());
             }
-            outcome = drive(&mut session, &target, force_starttls).await;
-            session.quit().await;
+            outcome = drive(&mut session, &target, force_starttls, script).await;
+            if outcome.stop_at_connect {
+                session.close().await;
+            } else {
+                session.quit().await;
+            }
         }
         Err(e) => {
             outcome.result = if e.is_tls_failure() {
@@ -201,7 +470,7 @@ pub async fn run_recorded(
         }
     }
     let events = collector.await.unwrap_or_default();
-    let mut report = build_report(target, ehlo, events, outcome);
+    let mut report = build_report(target, ehlo, events, outcome, script);
     diagnose_refusal(&mut report, &probe_config).await;
     report
 }
@@ -251,6 +520,13 @@ struct Drive {
     offered: bool,
     result: StartTlsResult,
     error: Option<SessionError>,
+    /// `--quit-after connect`: close without a greeting or QUIT.
+    stop_at_connect: bool,
+    /// The last step done when `--quit-after` stopped before TLS.
+    stopped_before_tls: Option<ScriptStep>,
+    send: Option<SendReport>,
+    /// Findings of the scripted send (credentials withheld, a refusal).
+    findings: Vec<Finding>,
 }
 
 impl Default for Drive {
@@ -259,27 +535,65 @@ impl Default for Drive {
             offered: false,
             result: StartTlsResult::NotAttempted,
             error: None,
+            stop_at_connect: false,
+            stopped_before_tls: None,
+            send: None,
+            findings: Vec::new(),
         }
     }
 }
 
-async fn drive<S>(session: &mut Session<S>, target: &Target, force: bool) -> Drive
+async fn drive<S>(session: &mut Session<S>, target: &Target, force: bool, script: &Script) -> Drive
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let mut out = Drive::default();
+    let last = script.last_step();
+    if last == ScriptStep::Connect {
+        out.stop_at_connect = true;
+        out.stopped_before_tls = Some(ScriptStep::Connect);
+        return out;
+    }
     if let Err(e) = session.greeting().await {
         out.error = Some(e);
+        return out;
+    }
+    if last == ScriptStep::Greeting {
+        out.stopped_before_tls = Some(ScriptStep::Greeting);
         return out;
     }
     if let Err(e) = capabilities(session).await {
         out.error = Some(e);
         return out;
     }
-    if target.tls == TlsMode::Implicit {
-        out.result = StartTlsResult::Implicit;
+    if last == ScriptStep::Ehlo {
+        out.stopped_before_tls = Some(ScriptStep::Ehlo);
         return out;
     }
+    let implicit = target.tls == TlsMode::Implicit;
+    if !implicit {
+        upgrade(session, force, &mut out).await;
+    } else {
+        out.result = StartTlsResult::Implicit;
+    }
+    if out.error.is_none() && script.sends() && last > ScriptStep::Tls {
+        let mut send = SendReport {
+            completed: Some(ScriptStep::Tls),
+            ..SendReport::default()
+        };
+        if let Err(e) = transaction(session, script, last, &mut send, &mut out.findings).await {
+            out.error = Some(e);
+        }
+        out.send = Some(send);
+    }
+    out
+}
+
+/// STARTTLS/STLS and the capabilities again, into `out`.
+async fn upgrade<S>(session: &mut Session<S>, force: bool, out: &mut Drive)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     out.offered = session.starttls_offered();
     // POP3 servers without CAPA (RFC 2449) may still do STLS: try it
     // (RFC 2595 §4 does not require CAPA).
@@ -287,7 +601,7 @@ where
         session.protocol() == crate::target::Protocol::Pop3 && session.capabilities().is_empty();
     if !out.offered && !force && !capa_failed {
         out.result = StartTlsResult::NotOffered;
-        return out;
+        return;
     }
     match session.starttls().await {
         Ok(StartTls::Upgraded(_)) => {
@@ -313,7 +627,168 @@ where
         }
         Err(e) => out.error = Some(e),
     }
-    out
+}
+
+/// The text of the last response, for a refusal (lines joined by `\n`).
+fn reply_text(responses: &[Response]) -> String {
+    responses.last().map(Response::text).unwrap_or_default()
+}
+
+/// A step of the scripted send the server answered negatively.
+fn refused(step: ScriptStep, responses: &[Response], send: &mut SendReport, findings: &mut Vec<Finding>) {
+    let reply = reply_text(responses);
+    findings.push(Finding::new(
+        FindingId::SendRefused,
+        Severity::Error,
+        if step == ScriptStep::Auth { Stage::Authentication } else { Stage::Transaction },
+        format!("the server refused {}: {}", step.as_str(), escape_line(reply.as_bytes())),
+        match step {
+            ScriptStep::Auth => "Check the user name and password, and that the mechanism is offered after TLS (EHLO lists AUTH).",
+            ScriptStep::Mail => "The sender address is refused: check it, and whether the server wants AUTH first (530 5.7.0).",
+            ScriptStep::Rcpt => "The recipient is refused: an unknown user, or relaying denied without AUTH (554 5.7.1).",
+            _ => "The message was refused: see the reply's enhanced status code (size, content, policy).",
+        },
+        match step {
+            ScriptStep::Auth => "RFC 4954 §6",
+            ScriptStep::Mail => "RFC 5321 §4.1.1.2",
+            ScriptStep::Rcpt => "RFC 5321 §4.1.1.3",
+            _ => "RFC 5321 §4.1.1.4",
+        },
+    ));
+    send.refused = Some(Refusal { step, reply });
+}
+
+fn positive(responses: &[Response]) -> bool {
+    responses.last().is_some_and(Response::is_positive)
+}
+
+/// AUTH, MAIL FROM, RCPT TO, DATA and the message, up to `last`. A
+/// refusal ends the script (a finding and `send.refused`); an `Err` is a
+/// broken session.
+async fn transaction<S>(
+    session: &mut Session<S>,
+    script: &Script,
+    last: ScriptStep,
+    send: &mut SendReport,
+    findings: &mut Vec<Finding>,
+) -> Result<(), SessionError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    if let Some(creds) = &script.auth {
+        let secure = session.is_tls() && session.dialogue().is_trusted();
+        if !secure && !script.insecure {
+            let how = if session.is_tls() {
+                "the certificate did not verify"
+            } else {
+                "the connection is not encrypted"
+            };
+            findings.push(Finding::new(
+                FindingId::CredentialsWithheld,
+                Severity::Error,
+                Stage::Authentication,
+                format!("mailwire did not send the credentials: {how}"),
+                "Credentials go only over TLS with a verified certificate. Fix the certificate (or trust its CA with --ca-file), or pass --insecure for a test account.",
+                "RFC 8314 §3, RFC 4954 §4",
+            ));
+            send.credentials_withheld = true;
+            return Ok(());
+        }
+        let offered = |name: &str| {
+            session.capabilities().iter().any(|c| {
+                let text = c.to_string().to_ascii_uppercase();
+                text.starts_with("AUTH") && text.split([' ', '=']).any(|m| m == name)
+            })
+        };
+        let mechanism = match &creds.mechanism {
+            Some(m) => m.clone(),
+            None if !offered("PLAIN") && offered("LOGIN") => Mechanism::Login,
+            None => Mechanism::Plain,
+        };
+        send.mechanism = Some(mechanism.name().to_string());
+        let ok = match mechanism {
+            Mechanism::Login => {
+                // draft-murchison-sasl-login: 334 for the user name, 334 for
+                // the password, then 235.
+                let mut r = session.command("AUTH LOGIN").await?;
+                if positive(&r) {
+                    r = session.command(&sasl::encode(&creds.user)).await?;
+                }
+                if positive(&r) {
+                    r = session.command(&sasl::encode(&creds.password)).await?;
+                }
+                (positive(&r), r)
+            }
+            _ => {
+                let line = credential_line(
+                    session.protocol(),
+                    &Mechanism::Plain,
+                    &creds.user,
+                    &creds.password,
+                );
+                let r = session.command(&line).await?;
+                (positive(&r), r)
+            }
+        };
+        if !ok.0 {
+            refused(ScriptStep::Auth, &ok.1, send, findings);
+            return Ok(());
+        }
+        send.completed = Some(ScriptStep::Auth);
+    }
+    if last < ScriptStep::Mail {
+        return Ok(());
+    }
+    let from = script
+        .from
+        .clone()
+        .unwrap_or_else(|| format!("mailwire@{}", session.ehlo_name()));
+    let r = session.command(&format!("MAIL FROM:<{from}>")).await?;
+    if !positive(&r) {
+        refused(ScriptStep::Mail, &r, send, findings);
+        return Ok(());
+    }
+    send.completed = Some(ScriptStep::Mail);
+    if last < ScriptStep::Rcpt {
+        return Ok(());
+    }
+    for to in &script.to {
+        let r = session.command(&format!("RCPT TO:<{to}>")).await?;
+        if !positive(&r) {
+            refused(ScriptStep::Rcpt, &r, send, findings);
+            return Ok(());
+        }
+        send.accepted.push(to.clone());
+    }
+    send.completed = Some(ScriptStep::Rcpt);
+    if last < ScriptStep::Data {
+        return Ok(());
+    }
+    let r = session.command("DATA").await?;
+    // 354: start mail input (RFC 5321 §4.3.2).
+    if !r.last().is_some_and(|x| matches!(x, Response::Smtp(s) if s.code.0 == 354)) {
+        refused(ScriptStep::Data, &r, send, findings);
+        return Ok(());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let message = match &script.message {
+        Some(m) => m.clone(),
+        None => test_message(&from, &script.to, session.ehlo_name(), now),
+    };
+    let body = dot_stuff(&message);
+    send.message_bytes = Some(body.len());
+    session.send_raw(&body).await?;
+    let end = session.read_response("reply to the end of the message").await?;
+    let reply = vec![end.response];
+    if !positive(&reply) {
+        refused(ScriptStep::Data, &reply, send, findings);
+        return Ok(());
+    }
+    send.queued = Some(reply_text(&reply));
+    send.completed = Some(ScriptStep::Data);
+    Ok(())
 }
 
 /// EHLO (or CAPABILITY, CAPA); SMTP falls back to HELO when EHLO is
@@ -339,6 +814,7 @@ fn build_report(
     ehlo: Option<String>,
     events: Vec<Event>,
     outcome: Drive,
+    script: &Script,
 ) -> CheckReport {
     let mut steps = Vec::new();
     let mut before = Vec::new();
@@ -410,6 +886,17 @@ fn build_report(
     } else {
         EXIT_OK
     };
+    // --quit-after before TLS: the steps asked for were done, or not.
+    let exit_code = match outcome.stopped_before_tls {
+        Some(_) if outcome.error.is_none() => EXIT_OK,
+        _ => exit_code,
+    };
+    findings.extend(outcome.findings.iter().cloned());
+    let exit_code = match &outcome.send {
+        Some(send) if send.credentials_withheld => worst_exit(exit_code, EXIT_TLS),
+        Some(send) if send.refused.is_some() => worst_exit(exit_code, EXIT_SEND),
+        _ => exit_code,
+    };
     let (chain, chain_findings, chain_der) = match (&tls, &failure) {
         (Some(t), _) => (
             t.chain.certs.clone(),
@@ -446,6 +933,8 @@ fn build_report(
         handshake_failure: failure,
         scan: None,
         findings,
+        send: outcome.send,
+        quit_after: script.quit_after,
         error,
         exit_code,
         chain_der,
@@ -640,6 +1129,39 @@ impl CheckReport {
                 for l in f.to_text().lines() {
                     line(format!("  {l}"));
                 }
+            }
+        }
+        if let Some(send) = &self.send {
+            line(String::new());
+            line(format!(
+                "send:          {}",
+                match (&send.refused, send.credentials_withheld) {
+                    (_, true) => "stopped: credentials withheld".to_string(),
+                    (Some(r), _) => format!(
+                        "refused at {}: {}",
+                        r.step.as_str(),
+                        escape_line(r.reply.as_bytes())
+                    ),
+                    (None, _) => format!(
+                        "done up to {}",
+                        send.completed.map_or("(nothing)", ScriptStep::as_str)
+                    ),
+                }
+            ));
+            if let Some(m) = &send.mechanism {
+                line(format!("AUTH mechanism: {m}"));
+            }
+            if !send.accepted.is_empty() {
+                line(format!(
+                    "recipients:    {}",
+                    escape_line(send.accepted.join(", ").as_bytes())
+                ));
+            }
+            if let Some(n) = send.message_bytes {
+                line(format!("message:       {n} bytes sent"));
+            }
+            if let Some(q) = &send.queued {
+                line(format!("accepted:      {}", escape_line(q.as_bytes())));
             }
         }
         if let Some(e) = &self.error {

@@ -363,8 +363,9 @@ impl RecordOpts {
 /// `mailwire check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Server to check, e.g. smtp://mail.example.com, or `@NAME` for a profile.
-    #[arg(value_name = "URL", required_unless_present_any = ["demo", "profile"])]
+    /// Server to check, e.g. smtp://mail.example.com, `@NAME` for a profile,
+    /// or a mail domain (`example.com`, `mx:example.com`): domain mode.
+    #[arg(value_name = "URL|DOMAIN", required_unless_present_any = ["demo", "profile", "targets"])]
     pub url: Option<String>,
     /// Send STARTTLS even when it is not advertised.
     #[arg(long)]
@@ -385,10 +386,99 @@ pub struct CheckArgs {
     /// With --demo: the certificate the built-in server presents.
     #[arg(long, value_enum, default_value_t = LeafKind::Good, requires = "demo")]
     pub leaf: LeafKind,
+    /// Check every URL or domain listed in FILE (one a line, `#` comments;
+    /// `-` is standard input), concurrently; with --json one object per line.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "demo"], help_heading = "Many targets and domains")]
+    pub targets: Option<PathBuf>,
+    /// Checks at once: targets of --targets, and MX addresses in domain mode.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Many targets and domains")]
+    pub jobs: u16,
+    /// Domain mode: the DNS server to ask, `IP` or `IP:PORT` [default: the system's resolvers].
+    #[arg(long, value_name = "IP[:PORT]", value_parser = crate::domain::dns::parse_dns_server, help_heading = "Many targets and domains")]
+    pub dns: Option<std::net::SocketAddr>,
+    /// Domain mode: DNSSEC trust anchor, DNSKEY records in zone-file form
+    /// [default: the IANA root keys].
+    #[arg(long, value_name = "FILE", help_heading = "Many targets and domains")]
+    pub trust_anchor: Option<PathBuf>,
+    /// Domain mode: the SMTP port of the MX hosts (senders use 25; another
+    /// port for test setups).
+    #[arg(long, value_name = "PORT", default_value_t = crate::domain::SMTP_PORT, help_heading = "Many targets and domains")]
+    pub mx_port: u16,
+    /// Domain mode: the HTTPS port of the MTA-STS policy host (senders use
+    /// 443; another port for test setups).
+    #[arg(long, value_name = "PORT", default_value_t = 443, help_heading = "Many targets and domains")]
+    pub mta_sts_port: u16,
+    /// Scripted send: authenticate with SASL MECH (PLAIN or LOGIN) [default:
+    /// PLAIN if offered, else LOGIN]; needs --user. Refused over plaintext
+    /// or untrusted TLS unless --insecure.
+    #[arg(long, value_name = "MECH", num_args = 0..=1, default_missing_value = "auto", value_parser = parse_auth, help_heading = "Scripted send (SMTP)")]
+    pub auth: Option<AuthMechanism>,
+    /// Scripted send: the user name for --auth; the password comes from
+    /// MAILWIRE_PASSWORD, --password-file, or a prompt on a terminal.
+    #[arg(long, value_name = "USER", help_heading = "Scripted send (SMTP)")]
+    pub user: Option<String>,
+    /// Scripted send: read the password from the first line of FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Scripted send (SMTP)")]
+    pub password_file: Option<PathBuf>,
+    /// Scripted send: the envelope sender (MAIL FROM) [default: mailwire@EHLO-NAME].
+    #[arg(long, value_name = "ADDRESS", help_heading = "Scripted send (SMTP)")]
+    pub from: Option<String>,
+    /// Scripted send: an envelope recipient (RCPT TO); may be repeated.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Scripted send (SMTP)")]
+    pub to: Vec<String>,
+    /// Scripted send: the message (RFC 5322) from FILE, `-` for standard
+    /// input [default: a generated test message with Date and Message-ID].
+    #[arg(long, value_name = "FILE", help_heading = "Scripted send (SMTP)")]
+    pub data: Option<PathBuf>,
+    /// Scripted send: a header field added at the top of the message, as
+    /// `Name: value`; may be repeated.
+    #[arg(long, value_name = "NAME: VALUE", help_heading = "Scripted send (SMTP)")]
+    pub header: Vec<String>,
+    /// Stop (QUIT) after this step of the session.
+    #[arg(long, value_enum, value_name = "STEP", help_heading = "Scripted send (SMTP)")]
+    pub quit_after: Option<crate::check::QuitAfter>,
+    /// Send credentials even over plaintext or TLS whose certificate did not verify.
+    #[arg(long, help_heading = "Scripted send (SMTP)")]
+    pub insecure: bool,
     #[command(flatten)]
     pub conn: ConnectOpts,
     #[command(flatten)]
     pub record: RecordOpts,
+}
+
+/// Default of `check --jobs`.
+pub const DEFAULT_JOBS: u16 = 64;
+
+/// `--auth [MECH]`: the SASL mechanism to use, or the best one offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMechanism {
+    /// `--auth` alone: PLAIN when the server offers it, else LOGIN.
+    Auto,
+    /// A named mechanism (PLAIN or LOGIN: the ones `protocol::sasl` speaks).
+    Named(crate::protocol::sasl::Mechanism),
+}
+
+/// Parses `--auth MECH`.
+///
+/// # Errors
+/// A mechanism other than PLAIN and LOGIN, or a URL given where MECH was
+/// expected (`--auth smtp://…`: write the URL first or use `--auth=PLAIN`).
+pub fn parse_auth(s: &str) -> Result<AuthMechanism, String> {
+    use crate::protocol::sasl::Mechanism;
+    if s == "auto" {
+        return Ok(AuthMechanism::Auto);
+    }
+    if s.contains("://") || s.contains('.') {
+        return Err(format!(
+            "{s:?} is not a SASL mechanism; write the URL before --auth, or --auth=PLAIN"
+        ));
+    }
+    match Mechanism::parse(s) {
+        m @ (Mechanism::Plain | Mechanism::Login) => Ok(AuthMechanism::Named(m)),
+        other => Err(format!(
+            "mechanism {other} is not supported for scripted sends; use PLAIN or LOGIN"
+        )),
+    }
 }
 
 /// Protocols of the built-in server.

@@ -187,6 +187,8 @@ finding_ids! {
     StarttlsInjection => "starttls_injection", "Bytes arrived after the STARTTLS reply and before the handshake (response injection).";
     AuthInPlaintext => "auth_in_plaintext", "AUTH/LOGIN is offered before TLS, inviting credentials in cleartext.";
     CredentialsExposed => "credentials_exposed", "Credentials were sent over plaintext or over TLS whose certificate did not verify.";
+    CredentialsWithheld => "credentials_withheld", "A scripted send did not send its credentials: plaintext or an unverified certificate, and no --insecure.";
+    SendRefused => "send_refused", "The server refused a step of a scripted send (AUTH, MAIL FROM, RCPT TO, DATA or the message); its reply is quoted.";
     // ---- TLS (engine and tls/) ----
     HandshakeFailed => "handshake_failed", "The TLS handshake failed; says what mailwire offered and what the server chose.";
     CertificateUntrusted => "certificate_untrusted", "The certificate chain does not verify (see the verdict and the chain findings).";

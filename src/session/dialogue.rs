@@ -1316,6 +1316,12 @@ impl Dialogue {
         // Implicit TLS: the greeting comes inside TLS.
     }
 
+    /// True when TLS is up and its chain verified with the name matching:
+    /// the only state in which credentials may be sent (RFC 8314 §3).
+    pub fn is_trusted(&self) -> bool {
+        self.tls && self.trusted
+    }
+
     /// The TLS handshake failed; nothing more can be said on this connection.
     pub fn tls_failed(&mut self) {
         self.handshake = false;
