@@ -72,9 +72,7 @@ pub struct Step {
 
 /// A step of the session, in order, by swaks's names: where
 /// `--quit-after` stops and how far a scripted send got.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum ScriptStep {
     /// The TCP connection (and the handshake, for implicit TLS).
@@ -148,6 +146,8 @@ pub struct Script {
     /// terminated when sent. `None` with recipients: [`test_message`].
     pub message: Option<Vec<u8>>,
     pub quit_after: Option<QuitAfter>,
+    /// Header fields (`Name: value`) put before the message (`--header`).
+    pub headers: Vec<String>,
     /// Send credentials over plaintext or untrusted TLS.
     pub insecure: bool,
 }
@@ -635,7 +635,12 @@ fn reply_text(responses: &[Response]) -> String {
 }
 
 /// A step of the scripted send the server answered negatively.
-fn refused(step: ScriptStep, responses: &[Response], send: &mut SendReport, findings: &mut Vec<Finding>) {
+fn refused(
+    step: ScriptStep,
+    responses: &[Response],
+    send: &mut SendReport,
+    findings: &mut Vec<Finding>,
+) {
     let reply = reply_text(responses);
     findings.push(Finding::new(
         FindingId::SendRefused,
@@ -766,7 +771,10 @@ where
     }
     let r = session.command("DATA").await?;
     // 354: start mail input (RFC 5321 §4.3.2).
-    if !r.last().is_some_and(|x| matches!(x, Response::Smtp(s) if s.code.0 == 354)) {
+    if !r
+        .last()
+        .is_some_and(|x| matches!(x, Response::Smtp(s) if s.code.0 == 354))
+    {
         refused(ScriptStep::Data, &r, send, findings);
         return Ok(());
     }
@@ -774,13 +782,18 @@ where
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let message = match &script.message {
-        Some(m) => m.clone(),
-        None => test_message(&from, &script.to, session.ehlo_name(), now),
+        Some(m) => with_headers(m, &script.headers),
+        None => with_headers(
+            &test_message(&from, &script.to, session.ehlo_name(), now),
+            &script.headers,
+        ),
     };
     let body = dot_stuff(&message);
     send.message_bytes = Some(body.len());
     session.send_raw(&body).await?;
-    let end = session.read_response("reply to the end of the message").await?;
+    let end = session
+        .read_response("reply to the end of the message")
+        .await?;
     let reply = vec![end.response];
     if !positive(&reply) {
         refused(ScriptStep::Data, &reply, send, findings);

@@ -406,7 +406,12 @@ pub struct CheckArgs {
     pub mx_port: u16,
     /// Domain mode: the HTTPS port of the MTA-STS policy host (senders use
     /// 443; another port for test setups).
-    #[arg(long, value_name = "PORT", default_value_t = 443, help_heading = "Many targets and domains")]
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 443,
+        help_heading = "Many targets and domains"
+    )]
     pub mta_sts_port: u16,
     /// Scripted send: authenticate with SASL MECH (PLAIN or LOGIN) [default:
     /// PLAIN if offered, else LOGIN]; needs --user. Refused over plaintext
@@ -432,10 +437,19 @@ pub struct CheckArgs {
     pub data: Option<PathBuf>,
     /// Scripted send: a header field added at the top of the message, as
     /// `Name: value`; may be repeated.
-    #[arg(long, value_name = "NAME: VALUE", help_heading = "Scripted send (SMTP)")]
+    #[arg(
+        long,
+        value_name = "NAME: VALUE",
+        help_heading = "Scripted send (SMTP)"
+    )]
     pub header: Vec<String>,
     /// Stop (QUIT) after this step of the session.
-    #[arg(long, value_enum, value_name = "STEP", help_heading = "Scripted send (SMTP)")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STEP",
+        help_heading = "Scripted send (SMTP)"
+    )]
     pub quit_after: Option<crate::check::QuitAfter>,
     /// Send credentials even over plaintext or TLS whose certificate did not verify.
     #[arg(long, help_heading = "Scripted send (SMTP)")]

@@ -26,6 +26,7 @@ use mailwire::cli::{
     ExportArgs, OPTION_ARGS, RecordOpts, ReplayArgs, ServeArgs, ShowArgs, TuiOpts, parse_target,
 };
 use mailwire::config::{self, Config, Location, Settings, Source};
+use mailwire::domain::run::domain_argument;
 use mailwire::replay::{self, RecordSwitch};
 use mailwire::server::pki::LeafKind;
 use mailwire::server::{self, ServeOptions, Server};
@@ -498,7 +499,368 @@ fn is_stdout(path: &Path) -> bool {
     path == Path::new("-")
 }
 
+/// The scripted send `args` ask for; the password is read here (from
+/// MAILWIRE_PASSWORD, --password-file or a masked prompt).
+fn check_script(args: &CheckArgs) -> anyhow::Result<check::Script> {
+    use mailwire::check::ScriptStep;
+    use mailwire::cli::AuthMechanism;
+    let auth = match &args.auth {
+        None => None,
+        Some(mech) => {
+            let user = args
+                .user
+                .clone()
+                .context("--auth needs --user NAME (the password comes from MAILWIRE_PASSWORD, --password-file or a prompt)")?;
+            Some(check::Credentials {
+                mechanism: match mech {
+                    AuthMechanism::Auto => None,
+                    AuthMechanism::Named(m) => Some(m.clone()),
+                },
+                password: read_password(args.password_file.as_deref(), &user)?,
+                user,
+            })
+        }
+    };
+    if args.user.is_some() && auth.is_none() {
+        anyhow::bail!("--user is used by --auth; add --auth (or --auth PLAIN)");
+    }
+    let message = match &args.data {
+        None => None,
+        Some(path) if is_stdout(path) => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .context("cannot read the message from standard input")?;
+            Some(buf)
+        }
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?)
+        }
+    };
+    for h in &args.header {
+        let ok = h.split_once(':').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        });
+        if !ok || h.contains(['\r', '\n']) {
+            anyhow::bail!("--header {h:?}: expected one line `Name: value` (RFC 5322 §2.2)");
+        }
+    }
+    if (message.is_some() || !args.header.is_empty()) && args.to.is_empty() {
+        anyhow::bail!("--data and --header need at least one --to ADDRESS");
+    }
+    match args.quit_after {
+        Some(ScriptStep::Auth) if auth.is_none() => {
+            anyhow::bail!("--quit-after auth needs --auth")
+        }
+        Some(ScriptStep::Rcpt | ScriptStep::Data) if args.to.is_empty() => {
+            anyhow::bail!("--quit-after rcpt/data needs --to ADDRESS")
+        }
+        _ => {}
+    }
+    Ok(check::Script {
+        auth,
+        from: args.from.clone(),
+        to: args.to.clone(),
+        message,
+        quit_after: args.quit_after,
+        headers: args.header.clone(),
+        insecure: args.insecure,
+    })
+}
+
+/// The password for `user`: MAILWIRE_PASSWORD, the first line of
+/// `--password-file`, or a prompt that echoes `*` when stdin is a terminal.
+fn read_password(file: Option<&Path>, user: &str) -> anyhow::Result<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_string());
+    }
+    if let Ok(p) = std::env::var("MAILWIRE_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!(
+            "password for {} (not echoed): ",
+            mailwire::escape::escape_bytes(user.as_bytes())
+        );
+        let secret = read_masked();
+        eprintln!();
+        return secret.context("no password given");
+    }
+    anyhow::bail!(
+        "--auth needs a password: set MAILWIRE_PASSWORD, use --password-file FILE, or run on a terminal to be asked"
+    )
+}
+
+/// The options of domain mode from `args` and the settings.
+fn domain_options(
+    args: &CheckArgs,
+    settings: &Settings,
+) -> anyhow::Result<mailwire::domain::DomainCheckOptions> {
+    use mailwire::domain::{DnsOptions, FetchOptions, IpVersion as DnsIp};
+    let trust_anchor = args
+        .trust_anchor
+        .as_ref()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+        .transpose()?;
+    let ip = match settings.ip {
+        IpVersion::V4 => DnsIp::V4,
+        IpVersion::V6 => DnsIp::V6,
+        IpVersion::Any => DnsIp::Any,
+    };
+    let config = settings.session_config(parse_target("smtp://localhost")?);
+    Ok(mailwire::domain::DomainCheckOptions {
+        domain: mailwire::domain::DomainOptions {
+            dns: DnsOptions {
+                server: args.dns,
+                trust_anchor,
+                ..DnsOptions::default()
+            },
+            ip,
+            fetch: FetchOptions {
+                ca_files: config.tls.ca_files.clone(),
+                port: args.mta_sts_port,
+                ip,
+                ..FetchOptions::default()
+            },
+        },
+        mx_port: args.mx_port,
+        jobs: usize::from(args.jobs),
+    })
+}
+
+/// `check example.com` / `check mx:example.com`: domain mode.
+async fn run_domain(args: &CheckArgs, domain: &str, file: &Config) -> anyhow::Result<i32> {
+    if args.conn.save_chain.is_some() || args.record.record.is_some() || args.scan {
+        anyhow::bail!(
+            "--save-chain, --record and --scan check one server; give its URL (smtp://MX-HOST) instead of a domain"
+        );
+    }
+    let settings = settings_without_profile(&args.conn, &args.record, file);
+    let opts = domain_options(args, &settings)?;
+    let base = settings.session_config(parse_target("smtp://localhost")?);
+    mailwire::tls::client::validate_options(&base.tls)?;
+    let resolver = mailwire::domain::Resolver::new(&opts.domain.dns)?;
+    let report = mailwire::domain::run::run(&resolver, domain, &opts, &base).await?;
+    if args.json {
+        println!("{}", report.to_json(true));
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(report.exit_code)
+}
+
+/// One line of a `--targets` file, checked.
+enum TargetResult {
+    Server(Box<check::CheckReport>),
+    Domain(Box<mailwire::domain::DomainCheck>),
+    /// The line is neither a URL nor a domain, or a local error.
+    Bad(String),
+}
+
+impl TargetResult {
+    fn exit_code(&self) -> i32 {
+        match self {
+            TargetResult::Server(r) => r.exit_code,
+            TargetResult::Domain(d) => d.exit_code,
+            TargetResult::Bad(_) => EXIT_USAGE,
+        }
+    }
+
+    /// One compact JSON object with the input line as `input`.
+    fn to_json_line(&self, input: &str) -> String {
+        let mut value = match self {
+            TargetResult::Server(r) => serde_json::to_value(r.as_ref()),
+            TargetResult::Domain(d) => serde_json::to_value(d.as_ref()),
+            TargetResult::Bad(e) => Ok(serde_json::json!({ "error": e, "exit_code": EXIT_USAGE })),
+        }
+        .unwrap_or_else(|e| serde_json::json!({ "error": format!("cannot serialise: {e}") }));
+        if let Some(map) = value.as_object_mut() {
+            map.insert("input".into(), serde_json::Value::String(input.to_string()));
+        }
+        mailwire::escape::to_safe_json(&value, false)
+            .unwrap_or_else(|_| "{\"error\": \"unprintable\"}".to_string())
+    }
+
+    /// The summary table's status column.
+    fn status(&self) -> String {
+        match self {
+            TargetResult::Server(r) => {
+                let trust = match &r.verification {
+                    Some(v) if v.trusted => "trusted",
+                    Some(_) => "untrusted",
+                    None => "-",
+                };
+                let mut s = format!("{} {trust}", r.starttls.result.as_str());
+                if let Some(e) = &r.error {
+                    s.push_str(&format!(
+                        " ({})",
+                        mailwire::escape::escape_line(e.as_bytes())
+                    ));
+                }
+                s
+            }
+            TargetResult::Domain(d) => d.summary(),
+            TargetResult::Bad(e) => mailwire::escape::escape_line(e.as_bytes()),
+        }
+    }
+}
+
+/// `check --targets FILE`: every line checked, `--jobs` at once, in one
+/// process; JSON Lines as each finishes with `--json`, else a table at
+/// the end. Exit status: the worst.
+async fn run_targets(args: &CheckArgs, path: &Path, file: &Config) -> anyhow::Result<i32> {
+    if args.conn.save_chain.is_some() || args.record.record.is_some() {
+        anyhow::bail!("--save-chain and --record check one server; they do not go with --targets");
+    }
+    let text = if is_stdout(path) {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("cannot read the targets from standard input")?;
+        s
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    let inputs: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    if inputs.is_empty() {
+        anyhow::bail!("{} lists no targets", path.display());
+    }
+    let script = check_script(args)?;
+    let settings = settings_without_profile(&args.conn, &args.record, file);
+    let base = settings.session_config(parse_target("smtp://localhost")?);
+    mailwire::tls::client::validate_options(&base.tls)?;
+    let domain_opts = std::sync::Arc::new(domain_options(args, &settings)?);
+    let resolver = if inputs.iter().any(|l| domain_argument(l).is_some()) {
+        Some(mailwire::domain::Resolver::new(&domain_opts.domain.dns)?)
+    } else {
+        None
+    };
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(usize::from(args.jobs)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let job: std::pin::Pin<Box<dyn std::future::Future<Output = TargetResult> + Send>> =
+            match domain_argument(input) {
+                Some(domain) => {
+                    let (resolver, opts, base) =
+                        (resolver.clone(), domain_opts.clone(), base.clone());
+                    let domain = domain.to_string();
+                    let limit = limit.clone();
+                    Box::pin(async move {
+                        let _permit = limit.acquire_owned().await;
+                        match resolver {
+                            Some(r) => {
+                                match mailwire::domain::run::run(&r, &domain, &opts, &base).await {
+                                    Ok(d) => TargetResult::Domain(Box::new(d)),
+                                    Err(e) => TargetResult::Bad(e.to_string()),
+                                }
+                            }
+                            None => TargetResult::Bad("no resolver".into()),
+                        }
+                    })
+                }
+                None => {
+                    let config = match resolve(Some(input), &args.conn, &args.record, file) {
+                        Ok((target, settings)) => {
+                            let mut config = settings.session_config(target);
+                            config.ehlo = config.ehlo.or_else(|| base.ehlo.clone());
+                            Ok(config)
+                        }
+                        Err(e) => Err(format!("{e:#}")),
+                    };
+                    let (limit, script, force) = (limit.clone(), script.clone(), args.starttls);
+                    Box::pin(async move {
+                        let _permit = limit.acquire_owned().await;
+                        match config {
+                        Ok(config) if script.sends() && !is_smtp(&config.target) => TargetResult::Bad(
+                            "a scripted send (--auth, --from, --to, --data) needs an SMTP URL".into(),
+                        ),
+                        Ok(config) => TargetResult::Server(Box::new(
+                            check::run_script(config, force, None, &script).await,
+                        )),
+                        Err(e) => TargetResult::Bad(e),
+                    }
+                    })
+                }
+            };
+        set.spawn(async move { (i, job.await) });
+    }
+    let mut results: Vec<Option<TargetResult>> = inputs.iter().map(|_| None).collect();
+    let mut worst = check::EXIT_OK;
+    let mut out = std::io::stdout().lock();
+    while let Some(joined) = set.join_next().await {
+        let Ok((i, result)) = joined else { continue };
+        worst = check::worst_exit(worst, result.exit_code());
+        if args.json {
+            // Streamed as each finishes: a consumer sees progress at once.
+            let _ = writeln!(out, "{}", result.to_json_line(&inputs[i]));
+            let _ = out.flush();
+        }
+        if let Some(slot) = results.get_mut(i) {
+            *slot = Some(result);
+        }
+    }
+    if !args.json {
+        let width = inputs
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(6)
+            .clamp(6, 60);
+        let _ = writeln!(out, "{:<4} {:<width$}  RESULT", "EXIT", "TARGET");
+        let mut counts = [0usize; 5];
+        for (input, result) in inputs.iter().zip(&results) {
+            let (code, status) = match result {
+                Some(r) => (r.exit_code(), r.status()),
+                None => (check::EXIT_CONNECTION, "the check task failed".to_string()),
+            };
+            counts[usize::try_from(code).unwrap_or(4).min(4)] += 1;
+            let _ = writeln!(
+                out,
+                "{code:<4} {:<width$}  {status}",
+                mailwire::escape::escape_line(input.as_bytes())
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} targets: {} ok, {} TLS problem, {} connection error, {} send refused, {} bad line",
+            inputs.len(),
+            counts[0],
+            counts[1],
+            counts[3],
+            counts[4],
+            counts[2]
+        );
+    }
+    Ok(worst)
+}
+
+fn is_smtp(target: &Target) -> bool {
+    matches!(
+        target.protocol,
+        mailwire::target::Protocol::Smtp | mailwire::target::Protocol::Lmtp
+    )
+}
+
 async fn run_check(args: CheckArgs, file: &Config) -> anyhow::Result<i32> {
+    if let Some(path) = &args.targets {
+        let path = path.clone();
+        return run_targets(&args, &path, file).await;
+    }
+    if let Some(domain) = args.url.as_deref().and_then(domain_argument) {
+        if check_script(&args)?.sends() {
+            anyhow::bail!(
+                "a scripted send goes to one server: give its URL (smtp://HOST), not a domain"
+            );
+        }
+        let domain = domain.to_string();
+        return run_domain(&args, &domain, file).await;
+    }
+    let script = check_script(&args)?;
     let to_stdout = args.conn.save_chain.as_deref().is_some_and(is_stdout);
     if to_stdout && args.json {
         anyhow::bail!(
@@ -526,8 +888,14 @@ async fn run_check(args: CheckArgs, file: &Config) -> anyhow::Result<i32> {
         eprintln!("mailwire: {e}");
     }
     let switch = record_switch(&config, &args.record, redact)?;
+    if (script.sends() || script.quit_after.is_some()) && !is_smtp(&config.target) {
+        anyhow::bail!(
+            "--auth, --from, --to, --data and --quit-after drive SMTP; {} is not an SMTP URL",
+            config.target
+        );
+    }
     let scan_config = args.scan.then(|| config.clone());
-    let mut report = check::run_recorded(config, args.starttls, switch.clone()).await;
+    let mut report = check::run_script(config, args.starttls, switch.clone(), &script).await;
     if let Some(scan_config) = scan_config {
         check::add_scan(&mut report, &scan_config, args.scan_concurrency).await;
     }

@@ -31,6 +31,7 @@ pub mod dane;
 pub mod dns;
 pub mod mta_sts;
 pub mod mx;
+pub mod run;
 pub mod tls_rpt;
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,7 @@ pub use dane::{DaneMatch, DaneReport, RecordVerdict, Tlsa};
 pub use dns::{Answer, DnsOptions, DnssecStatus, IpVersion, Outcome, Resolver};
 pub use mta_sts::{FetchOptions, MtaStsReport, MxTls, Policy};
 pub use mx::{MxHost, MxReport, MxSource};
+pub use run::{DomainCheck, DomainCheckOptions, MxCheck};
 pub use tls_rpt::TlsRptReport;
 
 /// The SMTP port DANE TLSA records are looked up for (RFC 7672 §2.2).
