@@ -630,8 +630,18 @@ where
 }
 
 /// The text of the last response, for a refusal (lines joined by `\n`).
+/// SMTP replies keep their code (`550 …`), so a refusal names it.
 fn reply_text(responses: &[Response]) -> String {
-    responses.last().map(Response::text).unwrap_or_default()
+    match responses.last() {
+        Some(r @ Response::Smtp(reply)) => {
+            match reply.lines.first().and_then(|l| l.enhanced.as_ref()) {
+                Some(e) => format!("{} {e} {}", reply.code.0, r.text()),
+                None => format!("{} {}", reply.code.0, r.text()),
+            }
+        }
+        Some(r) => r.text(),
+        None => String::new(),
+    }
 }
 
 /// A step of the scripted send the server answered negatively.

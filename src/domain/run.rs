@@ -356,8 +356,9 @@ impl DomainCheck {
                     .rua
                     .iter()
                     .map(|u| match u {
-                        ReportUri::Mailto(a) => format!("mailto:{a}"),
-                        ReportUri::Https(u) | ReportUri::Unknown(u) => u.clone(),
+                        ReportUri::Mailto(u) | ReportUri::Https(u) | ReportUri::Unknown(u) => {
+                            u.clone()
+                        }
                     })
                     .collect();
                 line(format!(

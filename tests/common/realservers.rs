@@ -165,13 +165,21 @@ fn read_env(path: &Path) -> HashMap<String, String> {
         .collect()
 }
 
-/// Runs start.sh on `dir`; exit code and combined output.
-fn run_start(dir: &Path) -> (Option<i32>, String) {
+/// Runs start.sh on `dir`; exit code and combined output. `main_cert`:
+/// chain and key files (PEM) the main set serves instead of the test PKI's
+/// (start.sh's REALSERVERS_MAIN_CHAIN / REALSERVERS_MAIN_KEY).
+fn run_start(dir: &Path, main_cert: Option<(&Path, &Path)>) -> (Option<i32>, String) {
     let mut cmd = Command::new("bash");
     cmd.arg(scripts().join("start.sh"))
         .arg(dir)
         .env("REALSERVERS_NO_INSTALL", "1")
-        .env_remove("REALSERVERS_PORT_BASE");
+        .env_remove("REALSERVERS_PORT_BASE")
+        .env_remove("REALSERVERS_MAIN_CHAIN")
+        .env_remove("REALSERVERS_MAIN_KEY");
+    if let Some((chain, key)) = main_cert {
+        cmd.env("REALSERVERS_MAIN_CHAIN", chain)
+            .env("REALSERVERS_MAIN_KEY", key);
+    }
     if let Ok(base) = std::env::var("MAILWIRE_REALSERVERS_PORT_BASE") {
         cmd.env("REALSERVERS_PORT_BASE", base);
     }
@@ -188,13 +196,29 @@ impl RealServers {
     /// Starts the servers (or finds them running in `MAILWIRE_REALSERVERS_DIR`).
     /// `None` means skipped.
     pub fn start() -> Option<RealServers> {
+        Self::start_with(None)
+    }
+
+    /// [`RealServers::start`] with the main set (SMTP, submission, IMAP,
+    /// POP3 and their implicit-TLS ports) presenting `chain` (PEM, leaf
+    /// first) with `key` instead of the test PKI's `mail.test.example`
+    /// leaf: e.g. an MX certificate for domain mode. Always a private
+    /// directory (MAILWIRE_REALSERVERS_DIR is not reused for this).
+    pub fn start_with_main_cert(chain: &Path, key: &Path) -> Option<RealServers> {
+        Self::start_with(Some((chain, key)))
+    }
+
+    fn start_with(main_cert: Option<(&Path, &Path)>) -> Option<RealServers> {
         if !available() {
             return None;
         }
         sweep_stale();
-        let (dir, private) = match std::env::var("MAILWIRE_REALSERVERS_DIR") {
-            Ok(d) => (PathBuf::from(d), false),
-            Err(_) => {
+        let shared = std::env::var("MAILWIRE_REALSERVERS_DIR")
+            .ok()
+            .filter(|_| main_cert.is_none());
+        let (dir, private) = match shared {
+            Some(d) => (PathBuf::from(d), false),
+            None => {
                 // tempfile's name is unpredictable and the directory is
                 // created 0700; the daemons drop privileges, so open it up.
                 let dir = tempfile::Builder::new()
@@ -218,7 +242,7 @@ impl RealServers {
             private,
         };
         for attempt in 1..=START_ATTEMPTS {
-            let (code, text) = run_start(&servers.dir);
+            let (code, text) = run_start(&servers.dir, main_cert);
             match code {
                 Some(0) => {
                     eprintln!("{}", text.trim_end());
