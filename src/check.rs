@@ -1204,3 +1204,56 @@ impl CheckReport {
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_stuffing_doubles_leading_dots_and_terminates() {
+        assert_eq!(dot_stuff(b"Hi\n.hidden\n"), b"Hi\r\n..hidden\r\n.\r\n");
+        assert_eq!(dot_stuff(b".\r\n"), b"..\r\n.\r\n");
+        assert_eq!(dot_stuff(b"no end"), b"no end\r\n.\r\n");
+        assert_eq!(dot_stuff(b"a\rb.c\r\n..d"), b"a\r\nb.c\r\n...d\r\n.\r\n");
+        assert_eq!(dot_stuff(b""), b".\r\n");
+    }
+
+    #[test]
+    fn generated_message_has_date_and_message_id() {
+        assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            rfc5322_date(1_796_084_241),
+            "Tue, 01 Dec 2026 00:17:21 +0000"
+        );
+        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+        let m = String::from_utf8(test_message(
+            "a@b.example",
+            &["c@d.example".to_string()],
+            "client.example",
+            0,
+        ))
+        .unwrap();
+        assert!(m.starts_with("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\nFrom: <a@b.example>\r\nTo: <c@d.example>\r\n"), "{m}");
+        assert!(m.contains("\r\nMessage-ID: <0."), "{m}");
+        assert!(m.contains("@client.example>\r\n"), "{m}");
+        let h = with_headers(m.as_bytes(), &["X-A: 1".to_string()]);
+        assert!(h.starts_with(b"X-A: 1\r\nDate: "));
+    }
+
+    #[test]
+    fn the_script_stops_where_asked() {
+        let mut s = Script::default();
+        assert!(!s.sends());
+        assert_eq!(s.last_step(), ScriptStep::Tls);
+        s.to = vec!["x@y".into()];
+        assert_eq!(s.last_step(), ScriptStep::Data);
+        s.quit_after = Some(ScriptStep::Rcpt);
+        assert_eq!(s.last_step(), ScriptStep::Rcpt);
+        let creds = Credentials {
+            mechanism: None,
+            user: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{creds:?}").contains("hunter2"));
+    }
+}

@@ -624,6 +624,44 @@ mod tests {
         };
         assert_eq!(args.demo, Some(DemoProtocol::Imap));
         assert!(Cli::try_parse_from(["mailwire", "check"]).is_err());
+        let cli = Cli::try_parse_from([
+            "mailwire",
+            "check",
+            "smtp://h",
+            "--auth",
+            "--user",
+            "u",
+            "--to",
+            "a@b",
+            "--to",
+            "c@d",
+            "--quit-after",
+            "rcpt",
+        ])
+        .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check")
+        };
+        assert_eq!(args.auth, Some(AuthMechanism::Auto));
+        assert_eq!(args.to, ["a@b", "c@d"]);
+        assert_eq!(args.quit_after, Some(crate::check::ScriptStep::Rcpt));
+        assert!(Cli::try_parse_from(["mailwire", "check", "--auth", "smtp://h"]).is_err());
+        assert!(
+            Cli::try_parse_from(["mailwire", "check", "smtp://h", "--auth", "CRAM-MD5"]).is_err()
+        );
+        let cli =
+            Cli::try_parse_from(["mailwire", "check", "--targets", "list.txt", "--jobs", "8"])
+                .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check")
+        };
+        assert_eq!(
+            (args.targets.as_deref(), args.jobs),
+            (Some(std::path::Path::new("list.txt")), 8)
+        );
+        assert!(
+            Cli::try_parse_from(["mailwire", "check", "--targets", "f", "--jobs", "0"]).is_err()
+        );
         assert!(
             Cli::try_parse_from(["mailwire", "check", "smtp://h", "--tls-version", "1.1"]).is_err()
         );

@@ -1063,6 +1063,15 @@ impl App {
 
     fn step(&mut self) -> Vec<Effect> {
         if self.in_editor() {
+            // A plan's DATA body (lines after DATA up to a lone "."): the
+            // editor takes it and sends it as a message.
+            if let Some(lines) = self.plan.next().and_then(Plan::body_lines) {
+                self.plan.advance();
+                if let Mode::DataEditor(editor) = &mut self.mode {
+                    editor.lines.extend(lines);
+                }
+                return self.finish_message();
+            }
             self.finish_message_first();
             return Vec::new();
         }
