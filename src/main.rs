@@ -710,8 +710,10 @@ impl TargetResult {
 /// process; JSON Lines as each finishes with `--json`, else a table at
 /// the end. Exit status: the worst.
 async fn run_targets(args: &CheckArgs, path: &Path, file: &Config) -> anyhow::Result<i32> {
-    if args.conn.save_chain.is_some() || args.record.record.is_some() {
-        anyhow::bail!("--save-chain and --record check one server; they do not go with --targets");
+    if args.conn.save_chain.is_some() || args.record.record.is_some() || args.scan {
+        anyhow::bail!(
+            "--save-chain, --record and --scan check one server; they do not go with --targets"
+        );
     }
     let text = if is_stdout(path) {
         let mut s = String::new();
@@ -852,7 +854,12 @@ async fn run_check(args: CheckArgs, file: &Config) -> anyhow::Result<i32> {
         return run_targets(&args, &path, file).await;
     }
     if let Some(domain) = args.url.as_deref().and_then(domain_argument) {
-        if check_script(&args)?.sends() {
+        let sends = args.auth.is_some()
+            || args.from.is_some()
+            || !args.to.is_empty()
+            || args.data.is_some()
+            || args.quit_after.is_some();
+        if sends {
             anyhow::bail!(
                 "a scripted send goes to one server: give its URL (smtp://HOST), not a domain"
             );
