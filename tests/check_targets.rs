@@ -1,11 +1,17 @@
 //! `mailwire check --targets FILE` over many listeners of the built-in
 //! server, in one process: JSON Lines (one object per target, the input
-//! line named), the summary table, and the worst exit status.
+//! line named), the summary table, and the worst exit status. Also the
+//! scripted-send steps against the built-in server (LOGIN chosen when
+//! asked, `--quit-after`, a refused AUTH).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is how a test fails
 
 mod common;
 
-use mailwire::server::{ServeOptions, Server};
+use mailwire::check::{self, Credentials, Script, ScriptStep};
+use mailwire::protocol::sasl::Mechanism;
+use mailwire::server::{DEMO_PASSWORD, DEMO_USER, ServeOptions, Server};
+use mailwire::session::SessionConfig;
+use mailwire::target::Target;
 
 /// A targets file: `n` lines cycling over every listener, a comment and a
 /// blank line, and `extra` lines at the end.
@@ -32,9 +38,9 @@ async fn targets_stream_json_lines_and_summarise_with_the_worst_exit_status() {
     std::fs::write(ca.path(), server.root_pem()).unwrap();
     let ca_path = ca.path().to_str().unwrap().to_string();
 
-    // 300 targets, every one upgraded and trusted: exit 0, one JSON
-    // object per line, each naming its input line.
-    let file = targets_file(&server, 300, &[]);
+    // 1,000 targets, every one upgraded and trusted, in a few seconds:
+    // exit 0, one JSON object per line, each naming its input line.
+    let file = targets_file(&server, 1000, &[]);
     let path = file.path().to_str().unwrap().to_string();
     let (p, c) = (path.clone(), ca_path.clone());
     let out = tokio::task::spawn_blocking(move || {
@@ -62,7 +68,7 @@ async fn targets_stream_json_lines_and_summarise_with_the_worst_exit_status() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
-    assert_eq!(lines.len(), 300);
+    assert_eq!(lines.len(), 1000);
     let expected: Vec<String> = server.listeners().iter().map(|l| l.url()).collect();
     for v in &lines {
         assert_eq!(v["exit_code"], 0, "{v:#}");
@@ -115,4 +121,83 @@ fn worst_exit_orders_usage_send_connection_tls_ok() {
     assert_eq!(worst_exit(3, 4), 4);
     assert_eq!(worst_exit(4, 2), 2);
     assert_eq!(worst_exit(2, 0), 2);
+}
+
+async fn send(server: &Server, script: &Script) -> check::CheckReport {
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), server.root_pem()).unwrap();
+    let url = server.listener("submission").unwrap().url();
+    let mut config = SessionConfig::new(Target::parse(&url).unwrap());
+    config.tls.ca_files = vec![ca.path().to_path_buf()];
+    config.ehlo = Some("client.test".into());
+    check::run_script(config, false, None, script).await
+}
+
+fn sent(report: &check::CheckReport) -> Vec<String> {
+    report
+        .steps
+        .iter()
+        .filter(|s| s.dir == mailwire::session::Direction::Client)
+        .map(|s| s.text.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn scripted_send_steps_against_the_built_in_server() {
+    let server = Server::start(ServeOptions::default()).await.unwrap();
+    let creds = |password: &str, mechanism| Credentials {
+        mechanism,
+        user: DEMO_USER.into(),
+        password: password.into(),
+    };
+
+    // LOGIN as asked, stopping after RCPT: no DATA goes out.
+    let script = Script {
+        auth: Some(creds(DEMO_PASSWORD, Some(Mechanism::Login))),
+        from: Some("a@client.test".into()),
+        to: vec!["b@example.test".into()],
+        quit_after: Some(ScriptStep::Rcpt),
+        ..Script::default()
+    };
+    let r = send(&server, &script).await;
+    assert_eq!(r.exit_code, check::EXIT_OK, "{}", r.to_text());
+    let send_report = r.send.as_ref().unwrap();
+    assert_eq!(send_report.completed, Some(ScriptStep::Rcpt));
+    assert_eq!(send_report.mechanism.as_deref(), Some("LOGIN"));
+    let lines = sent(&r);
+    assert!(lines.contains(&"AUTH LOGIN".to_string()), "{lines:?}");
+    assert!(!lines.iter().any(|l| l == "DATA"), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("QUIT"));
+    // Both SASL responses are masked in the report.
+    let json = r.to_json();
+    assert!(!json.contains(&base64_of(DEMO_PASSWORD)), "{json}");
+
+    // A wrong password: refused at AUTH, exit 4, no MAIL FROM.
+    let script = Script {
+        auth: Some(creds("wrong", None)),
+        to: vec!["b@example.test".into()],
+        ..Script::default()
+    };
+    let r = send(&server, &script).await;
+    assert_eq!(r.exit_code, check::EXIT_SEND, "{}", r.to_text());
+    let refused = r.send.as_ref().unwrap().refused.as_ref().unwrap();
+    assert_eq!(refused.step, ScriptStep::Auth);
+    assert!(refused.reply.starts_with("535 5.7.8 "), "{}", refused.reply);
+    assert!(r.findings.iter().any(|f| f.id.as_str() == "send_refused"));
+    assert!(!sent(&r).iter().any(|l| l.starts_with("MAIL")));
+
+    // --quit-after ehlo: no STARTTLS, and that is not a failure.
+    let script = Script {
+        quit_after: Some(ScriptStep::Ehlo),
+        ..Script::default()
+    };
+    let r = send(&server, &script).await;
+    assert_eq!(r.exit_code, check::EXIT_OK, "{}", r.to_text());
+    assert_eq!(sent(&r), ["EHLO client.test", "QUIT"]);
+    server.shutdown().await;
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
 }

@@ -1595,6 +1595,26 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_data_body_is_sent_by_f8_after_the_354() {
+        let mut app = app("smtp://mx.example.com");
+        app.plan = Plan::parse("DATA\nSubject: plan\n\n.dot\n.\nQUIT\n", "client.example");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        let fx = app.update(Msg::Action(Action::Step));
+        assert_eq!(sends(&fx), [("DATA\r\n".to_string(), false)]);
+        data(&mut app, 20, Direction::Client, "DATA\r\n");
+        data(&mut app, 30, Direction::Server, "354 go ahead\r\n");
+        assert!(matches!(app.mode, Mode::DataEditor(_)));
+        let fx = app.update(Msg::Action(Action::Step));
+        assert_eq!(
+            sends(&fx),
+            [("Subject: plan\r\n\r\n..dot\r\n.\r\n".to_string(), false)]
+        );
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(app.plan.next(), Some("QUIT"));
+    }
+
+    #[test]
     fn ctrl_d_ends_the_message_with_the_current_line() {
         let mut app = app("smtp://mx.example.com");
         connect(&mut app);
