@@ -65,6 +65,9 @@ pub struct RecordOpts {
     /// Keep passwords and SASL payloads in the recording (masked by default).
     #[arg(long, env = "MAILWIRE_NO_REDACT")]
     pub no_redact: bool,
+    /// Overwrite the --record FILE if it exists (otherwise mailwire refuses).
+    #[arg(long, requires = "record")]
+    pub force: bool,
 }
 
 /// Options of the interactive session only.
@@ -183,26 +186,54 @@ pub struct ReplayArgs {
     /// Recording to show (written with --record).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Play N times faster than recorded (Space plays and pauses).
-    #[arg(long, value_name = "N", default_value_t = 1.0)]
+    /// Play N times faster than recorded (Space plays and pauses); N > 0.
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
     /// Client replay: send the recorded commands to this server (or `@NAME`,
     /// a profile) and compare replies.
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,
     /// Client replay without stopping between commands (default when stdin is
-    /// not a terminal); otherwise Enter sends each command, `q` stops.
+    /// not a terminal); otherwise a key per command: Enter or Space sends it,
+    /// `s` skips it, `q` stops.
     #[arg(long, requires = "against")]
     pub auto: bool,
-    /// Value of a secret the recording masks, in order REDACTED1, REDACTED2, ..
-    /// [env: MAILWIRE_SECRET_<NAME>].
+    /// A credential the recording masks, in plain form: `user=NAME`,
+    /// `password=SECRET` (mailwire encodes them for AUTH PLAIN, AUTH LOGIN,
+    /// IMAP LOGIN, POP3 PASS), or `REDACTEDn=WIRE-VALUE` for other mechanisms
+    /// [env: MAILWIRE_SECRET_<NAME>]; a missing one is asked at a masked prompt.
     #[arg(long, value_name = "NAME=VALUE", requires = "against")]
     pub secret: Vec<String>,
+    /// Send recorded credentials even over plaintext or an untrusted
+    /// certificate chain (named as in curl); the verdict is still shown.
+    #[arg(long, requires = "against")]
+    pub insecure: bool,
+    /// With --auto: send DATA/BDAT and IMAP APPEND, delivering the recorded
+    /// message again (otherwise the replay stops before them).
+    #[arg(long, requires = "against")]
+    pub allow_delivery: bool,
     /// Compare replies exactly (no masking of times, ids and the banner host).
     #[arg(long, requires = "against")]
     pub no_normalize: bool,
     #[command(flatten)]
     pub conn: ConnectOpts,
+}
+
+/// `--speed N`: a finite number above 0.
+///
+/// # Errors
+/// Not a number, zero, negative, infinite or NaN.
+pub fn parse_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number (e.g. 2 or 0.5)"))?;
+    if !speed.is_finite() || speed <= 0.0 {
+        return Err(format!(
+            "{text:?}: the speed must be a number above 0 (e.g. 2 for twice as fast, 0.5 for half)"
+        ));
+    }
+    Ok(speed)
 }
 
 /// `mailwire export`.

@@ -250,6 +250,9 @@ finding_ids! {
     DaneMismatch => "dane_mismatch", "No TLSA record matches the certificate chain the MX host presented: DANE senders will not deliver.";
     TlsRptAbsent => "tls_rpt_absent", "The domain publishes no TLS-RPT record: senders report no MTA-STS or DANE failures.";
     TlsRptInvalid => "tls_rpt_invalid", "The _smtp._tls TXT record is malformed, duplicated or names a report URI senders cannot use.";
+    // ---- recordings (replay/) ----
+    RecordingPaused => "recording_paused", "Recording was paused here (Ctrl-R): what happened until the next recording_resumed is not in the file.";
+    RecordingResumed => "recording_resumed", "Recording was resumed here (Ctrl-R) after a pause.";
 }
 
 impl fmt::Display for FindingId {

@@ -909,6 +909,9 @@ async fn run_check(args: CheckArgs, file: &Config) -> anyhow::Result<i32> {
     if let Some(failure) = switch.as_ref().and_then(RecordSwitch::failure) {
         eprintln!("mailwire: recording stopped: {failure}");
     }
+    if let Some(path) = switch.as_ref().and_then(RecordSwitch::path) {
+        eprintln!("recording written to {}", path.display());
+    }
     if let Some(d) = demo {
         d.server.shutdown().await;
     }
@@ -958,7 +961,9 @@ fn record_switch(
     redact: bool,
 ) -> anyhow::Result<Option<RecordSwitch>> {
     match &opts.record {
-        Some(path) => Ok(Some(RecordSwitch::recording_to(config, redact, path)?)),
+        Some(path) => Ok(Some(RecordSwitch::recording_to_with(
+            config, redact, path, opts.force,
+        )?)),
         None => Ok(None),
     }
 }
@@ -1009,29 +1014,132 @@ async fn run_replay(args: ReplayArgs, file: &Config) -> anyhow::Result<i32> {
 /// Events read before the replay viewer's first frame.
 const REPLAY_PREFIX: usize = 4096;
 
-/// Client replay at a terminal: Enter sends the next command, `q` stops;
-/// missing secrets are typed at a prompt that echoes `*`.
+/// Client replay at a terminal: one key per step, without Enter (Enter or
+/// Space sends, `s` skips, `q` stops); each result is printed as soon as the
+/// live reply is in. Missing secrets are typed at a prompt that echoes `*`.
 struct Stepped;
 
+/// `--auto`, or no terminal: steps and notices printed as they happen.
+struct AutoPrint(replay::Auto);
+
 impl replay::Operator for Stepped {
-    fn before_step(&mut self, line: &str) -> bool {
+    fn before_step(&mut self, line: &str) -> replay::Decision {
         eprint!(
-            "next: {}  [Enter send, q stop] ",
+            "next: {}  [Enter/Space send, s skip, q stop] ",
             mailwire::escape::escape_bytes(line.as_bytes())
         );
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() != "q"
+        let decision = match read_key() {
+            Some(' ' | '\n') => replay::Decision::Send,
+            Some('s') => replay::Decision::Skip,
+            _ => replay::Decision::Stop,
+        };
+        eprintln!();
+        decision
     }
 
-    fn secret(&mut self, name: &str, line: &str) -> Option<String> {
+    fn after_step(&mut self, report: &replay::StepReport) {
+        print_step(report);
+    }
+
+    fn notice(&mut self, text: &str) {
+        print_notice(text);
+    }
+
+    fn confirm_delivery(&mut self, line: &str) -> bool {
         eprint!(
-            "{name} for {} (not echoed): ",
+            "{} would deliver the recorded message again. Send it? [y/N] ",
+            mailwire::escape::escape_bytes(line.as_bytes())
+        );
+        let yes = read_key() == Some('y');
+        eprintln!();
+        yes
+    }
+
+    fn secret(&mut self, field: &replay::SecretField, line: &str) -> Option<String> {
+        eprint!(
+            "{} for {} (not echoed): ",
+            field.name(),
             mailwire::escape::escape_bytes(line.as_bytes())
         );
         let secret = read_masked();
         eprintln!();
         secret
     }
+}
+
+impl replay::Operator for AutoPrint {
+    fn before_step(&mut self, line: &str) -> replay::Decision {
+        self.0.before_step(line)
+    }
+    fn after_step(&mut self, report: &replay::StepReport) {
+        print_step(report);
+    }
+    fn notice(&mut self, text: &str) {
+        print_notice(text);
+    }
+    fn confirm_delivery(&mut self, line: &str) -> bool {
+        self.0.confirm_delivery(line)
+    }
+    fn secret(&mut self, field: &replay::SecretField, line: &str) -> Option<String> {
+        self.0.secret(field, line)
+    }
+}
+
+fn print_notice(text: &str) {
+    println!("-- {}", mailwire::escape::escape_bytes(text.as_bytes()));
+    let _ = std::io::stdout().flush();
+}
+
+/// One step as `[same]`, `[text]`, `[DIFF]`, `[not sent]` or `[REFUSED]`,
+/// with the recorded and live replies when they differ.
+fn print_step(step: &replay::StepReport) {
+    use mailwire::escape::escape_bytes;
+    let mark = match step.outcome {
+        replay::StepOutcome::Same => "same",
+        replay::StepOutcome::OtherText => "text",
+        replay::StepOutcome::Differs => "DIFF",
+        replay::StepOutcome::NotSent => "not sent",
+        replay::StepOutcome::Refused => "REFUSED",
+    };
+    println!("[{mark}] {}", escape_bytes(step.label.as_bytes()));
+    if let Some(reason) = &step.reason {
+        println!("    {reason}");
+    }
+    if matches!(
+        step.outcome,
+        replay::StepOutcome::OtherText | replay::StepOutcome::Differs
+    ) {
+        for line in step.recorded.lines() {
+            println!("    recorded: {}", escape_bytes(line.as_bytes()));
+        }
+        for line in step.live.lines() {
+            println!("    live:     {}", escape_bytes(line.as_bytes()));
+        }
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// Reads one key in raw mode: Enter as `\n`, Esc and Ctrl-C as `q`.
+fn read_key() -> Option<char> {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    crossterm::terminal::enable_raw_mode().ok()?;
+    let key = loop {
+        match event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => match k.code {
+                KeyCode::Enter => break Some('\n'),
+                KeyCode::Esc => break Some('q'),
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Some('q');
+                }
+                KeyCode::Char(c) => break Some(c.to_ascii_lowercase()),
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(_) => break None,
+        }
+    };
+    let _ = crossterm::terminal::disable_raw_mode();
+    key
 }
 
 /// Reads a line without echoing it (a `*` per character), in raw mode.
@@ -1060,71 +1168,66 @@ fn read_masked() -> Option<String> {
     done.then_some(out)
 }
 
-/// `replay FILE --against URL`: prints each step and a summary; exit 1 when
-/// a reply code or status differs.
+/// `replay FILE --against URL`: prints each step as it happens and a
+/// summary; exit 1 when a reply code, status or TLS verdict differs or a
+/// step was refused as unsafe.
 async fn client_replay(
     recording: &replay::Recording,
     config: SessionConfig,
     args: &ReplayArgs,
 ) -> anyhow::Result<i32> {
     mailwire::tls::client::validate_options(&config.tls)?;
-    let mut secrets = std::collections::HashMap::new();
+    let mut options = replay::ReplayOptions {
+        normalize: !args.no_normalize,
+        insecure: args.insecure,
+        ..Default::default()
+    };
     for (key, value) in std::env::vars() {
         if let Some(name) = key.strip_prefix("MAILWIRE_SECRET_") {
-            secrets.insert(name.to_string(), value);
+            options.secrets.insert(name.to_ascii_lowercase(), value);
         }
     }
     for s in &args.secret {
-        let (name, value) = s
-            .split_once('=')
-            .with_context(|| format!("--secret {s:?}: expected NAME=VALUE"))?;
-        secrets.insert(name.to_string(), value.to_string());
+        let (name, value) = s.split_once('=').with_context(|| {
+            format!("--secret {s:?}: expected NAME=VALUE (user=..., password=...)")
+        })?;
+        options
+            .secrets
+            .insert(name.to_ascii_lowercase(), value.to_string());
     }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let mut stepped = Stepped;
+    let mut auto = AutoPrint(replay::Auto {
+        allow_delivery: args.allow_delivery,
+    });
     let operator: &mut dyn replay::Operator = if args.auto || !interactive {
-        &mut replay::Auto
+        &mut auto
     } else {
         &mut stepped
     };
-    let steps =
-        match replay::replay_against(recording, config, &secrets, !args.no_normalize, operator)
-            .await
-        {
-            Ok(steps) => steps,
-            Err(e) => {
-                eprintln!("mailwire: {e}");
-                return Ok(EXIT_USAGE);
-            }
-        };
-    let mut failed = 0;
-    let mut changed = 0;
-    for step in &steps {
-        let mark = if step.status_differs {
-            failed += 1;
-            "DIFF"
-        } else if step.text_differs {
-            changed += 1;
-            "text"
-        } else {
-            "same"
-        };
-        println!("[{mark}] {}", step.label);
-        if step.status_differs || step.text_differs {
-            for line in step.recorded.lines() {
-                println!("    recorded: {line}");
-            }
-            for line in step.live.lines() {
-                println!("    live:     {line}");
-            }
+    let steps = match replay::replay_against(recording, config, &options, operator).await {
+        Ok(steps) => steps,
+        Err(e) => {
+            eprintln!("mailwire: {e}");
+            return Ok(EXIT_USAGE);
         }
-    }
+    };
+    let count = |o: replay::StepOutcome| steps.iter().filter(|s| s.outcome == o).count();
+    let refused = count(replay::StepOutcome::Refused);
     println!(
-        "{} steps: {} same, {changed} with other text, {failed} with a different code or status",
+        "{} steps: {} same, {} with other text, {} with a different code or status, {} not sent{}",
         steps.len(),
-        steps.len() - changed - failed
+        count(replay::StepOutcome::Same),
+        count(replay::StepOutcome::OtherText),
+        count(replay::StepOutcome::Differs),
+        count(replay::StepOutcome::NotSent),
+        if refused > 0 {
+            format!(", {refused} refused as unsafe")
+        } else {
+            String::new()
+        }
     );
-    Ok(i32::from(failed > 0))
+    Ok(i32::from(steps.iter().any(replay::StepReport::fails)))
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<i32> {
@@ -1233,9 +1336,12 @@ async fn open_tui_with(
         None => switch,
     };
     let handle = replay::tap(session::spawn(config), switch.clone());
-    tui::run_terminal_recording(app, handle, Some(switch))
-        .await
-        .context("terminal")?;
+    let ran = tui::run_terminal_recording(app, handle, Some(switch.clone())).await;
+    // Said after the terminal is restored, so it stays on the screen.
+    if let Some(path) = switch.path() {
+        eprintln!("recording written to {}", path.display());
+    }
+    ran.context("terminal")?;
     Ok(0)
 }
 

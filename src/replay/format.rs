@@ -206,6 +206,13 @@ pub(crate) enum Kind {
     /// `received` (or `malformed`) line with `"chunked": true` that follows
     /// holds no bytes of its own: its bytes are the chunks before it.
     Chunk,
+    /// Recording was paused (Ctrl-R): events until `recording_resumed` are
+    /// missing. Loaded as a `recording_paused` finding.
+    #[serde(rename = "recording_paused")]
+    RecordingPaused,
+    /// Recording was resumed after a pause. Loaded as a `recording_resumed` finding.
+    #[serde(rename = "recording_resumed")]
+    RecordingResumed,
     /// Written by a newer mailwire; skipped with a warning.
     #[serde(other)]
     Unknown,
@@ -227,6 +234,8 @@ impl Kind {
             Kind::Error => "error",
             Kind::Closed => "closed",
             Kind::Chunk => "chunk",
+            Kind::RecordingPaused => "recording_paused",
+            Kind::RecordingResumed => "recording_resumed",
             Kind::Unknown => "unknown",
         }
     }
@@ -384,6 +393,16 @@ pub(crate) fn write_event(
         },
     };
     serde_json::to_writer(out, &line)
+}
+
+/// Appends a pause or resume mark (`recording_paused`,
+/// `recording_resumed`) at `at` as one JSON object (no newline).
+pub(crate) fn write_mark(
+    out: &mut Vec<u8>,
+    at: std::time::Duration,
+    kind: Kind,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(out, &LineOut::new(at, kind))
 }
 
 /// An event line as read: every field optional, checked per kind by the loader.

@@ -84,7 +84,10 @@ mod tap;
 
 use std::path::PathBuf;
 
-pub use client::{Auto, Operator, StepReport, run as replay_against};
+pub use client::{
+    Auto, Decision, Operator, ReplayOptions, SecretField, StepOutcome, StepReport,
+    run as replay_against,
+};
 pub use export::{Format, export};
 pub use format::{FORMAT_VERSION, Header, RecordedOptions};
 pub use recorder::Recorder;
@@ -103,6 +106,12 @@ pub enum ReplayError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file exists and overwriting it was not asked for (`--force`).
+    #[error(
+        "recording {} already exists: give --force to overwrite it, or another file name",
+        path.display()
+    )]
+    Exists { path: PathBuf },
     /// Writing the header or an event failed (disk full, file removed, ...).
     #[error("cannot write recording {}: {source}", path.display())]
     Write {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::format::{Header, write_event};
+use super::format::{Header, Kind, write_event, write_mark};
 use super::{ReplayError, Result};
 use crate::session::Event;
 
@@ -33,6 +33,20 @@ impl Recorder {
     /// # Errors
     /// [`ReplayError::Open`] or [`ReplayError::Write`] naming the path.
     pub fn create(path: impl AsRef<Path>, header: &Header) -> Result<Recorder> {
+        Recorder::create_with(path, header, true)
+    }
+
+    /// [`Recorder::create`]; without `overwrite` an existing file is an
+    /// error (`--record FILE` without `--force`), checked atomically.
+    ///
+    /// # Errors
+    /// [`ReplayError::Open`] (`AlreadyExists` for an existing file without
+    /// `overwrite`) or [`ReplayError::Write`] naming the path.
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        header: &Header,
+        overwrite: bool,
+    ) -> Result<Recorder> {
         let path = path.as_ref().to_path_buf();
         let open_error = |source| ReplayError::Open {
             path: path.clone(),
@@ -41,13 +55,20 @@ impl Recorder {
         // A recording holds the whole conversation (and, with --no-redact,
         // passwords): only the owner may read it. `mode` applies to a new
         // file; an existing one is narrowed before anything is written.
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(open_error)?;
+        let mut options = OpenOptions::new();
+        options.write(true).mode(0o600);
+        if overwrite {
+            options.create(true).truncate(true);
+        } else {
+            options.create_new(true);
+        }
+        let file = options.open(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                ReplayError::Exists { path: path.clone() }
+            } else {
+                open_error(source)
+            }
+        })?;
         file.set_permissions(Permissions::from_mode(0o600))
             .map_err(open_error)?;
         let mut recorder = Recorder {
@@ -104,6 +125,24 @@ impl Recorder {
         self.flush_line()?;
         self.recorded += 1;
         Ok(())
+    }
+
+    /// Appends a pause or resume mark at `at` (offset from the session
+    /// start), so a reader knows events are missing between the two.
+    ///
+    /// # Errors
+    /// [`ReplayError::Write`] when the line cannot be written.
+    pub(crate) fn mark(&mut self, at: std::time::Duration, paused: bool) -> Result<()> {
+        let kind = if paused {
+            Kind::RecordingPaused
+        } else {
+            Kind::RecordingResumed
+        };
+        if let Err(e) = write_mark(&mut self.line, at, kind) {
+            self.line.clear();
+            return Err(self.write_error(e.into()));
+        }
+        self.flush_line()
     }
 
     /// Events written so far (the header not counted).

@@ -374,7 +374,11 @@ impl Recording {
                     chain,
                 }))
             }
-            Kind::Finding | Kind::Warning | Kind::Error => {
+            Kind::Finding
+            | Kind::Warning
+            | Kind::Error
+            | Kind::RecordingPaused
+            | Kind::RecordingResumed => {
                 let (finding, origin) = self.findings.get(slot.aux as usize)?.clone();
                 Event::Finding {
                     at,
@@ -604,6 +608,19 @@ impl Loader {
                     "",
                     "",
                 );
+                self.findings.push((finding, Origin::Engine));
+                index(self.findings.len() - 1)?
+            }
+            Kind::RecordingPaused | Kind::RecordingResumed => {
+                let (id, summary) = if line.kind == Kind::RecordingPaused {
+                    (
+                        FindingId::RecordingPaused,
+                        "recording paused: events until it resumes are not in the file",
+                    )
+                } else {
+                    (FindingId::RecordingResumed, "recording resumed")
+                };
+                let finding = Finding::new(id, Severity::Info, Stage::Unknown, summary, "", "");
                 self.findings.push((finding, Origin::Engine));
                 index(self.findings.len() - 1)?
             }

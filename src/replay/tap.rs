@@ -6,11 +6,20 @@
 //! ```text
 //! engine --Event--> tap task --Event--> TUI / check
 //!                      |
-//!                      +--> RecordSwitch: Recorder (on) or nothing (off)
+//!                      +--> RecordSwitch: Recorder (on), pause (off after on),
+//!                                         backlog (never started yet)
 //! ```
+//!
+//! Until recording first starts, the switch keeps the session's events in
+//! a backlog (up to [`BACKLOG_MAX_BYTES`]); Ctrl-R writes them first, so a
+//! recording started mid-session still holds the connection, greeting,
+//! capabilities, STARTTLS, the handshake and its chain. Turning recording
+//! off and on again writes `recording_paused` / `recording_resumed` marks.
+//! Secrets are masked from each event's note, as for live events.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -37,6 +46,38 @@ struct SwitchState {
     /// Where a recording without a path goes (`record-dir`); `None`: the
     /// current directory.
     dir: Option<PathBuf>,
+    /// Events before recording first started, for Ctrl-R.
+    backlog: Vec<Backlogged>,
+    /// Bytes of entries in `backlog`.
+    backlog_bytes: usize,
+    /// Offset of the last event seen, for pause and resume marks.
+    last_at: Duration,
+    /// An explicit path may replace an existing file (`--force`).
+    overwrite: bool,
+}
+
+/// Most entry bytes kept in the backlog (64 MiB); past it entries are
+/// dropped (connection, TLS, findings and close are still kept) and the
+/// gap is marked as a pause in the file.
+pub const BACKLOG_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug)]
+enum Backlogged {
+    Event(Event),
+    /// Entries were dropped here (the backlog was full).
+    Gap(Duration),
+}
+
+/// The offset of `event` from the session start.
+fn event_at(event: &Event) -> Duration {
+    match event {
+        Event::Connected { at, .. }
+        | Event::Finding { at, .. }
+        | Event::Closed { at, .. }
+        | Event::Chunk { at, .. } => *at,
+        Event::Data(entry) | Event::Malformed { entry, .. } => entry.at,
+        Event::Tls(tls) => tls.at,
+    }
 }
 
 /// Where recording stands, for the status bar.
@@ -61,6 +102,10 @@ impl RecordSwitch {
                 on: false,
                 failed: None,
                 dir: None,
+                backlog: Vec::new(),
+                backlog_bytes: 0,
+                last_at: Duration::ZERO,
+                overwrite: false,
             })),
         }
     }
@@ -73,28 +118,61 @@ impl RecordSwitch {
         self
     }
 
-    /// Like [`RecordSwitch::new`], recording to `path` from the first event.
+    /// Like [`RecordSwitch::new`], recording to `path` from the first event;
+    /// an existing file is replaced.
     ///
     /// # Errors
     /// The file cannot be created.
     pub fn recording_to(config: &SessionConfig, redact: bool, path: &Path) -> Result<RecordSwitch> {
+        RecordSwitch::recording_to_with(config, redact, path, true)
+    }
+
+    /// [`RecordSwitch::recording_to`]; without `overwrite` (`--force`) an
+    /// existing file is [`super::ReplayError::Exists`].
+    ///
+    /// # Errors
+    /// The file exists or cannot be created.
+    pub fn recording_to_with(
+        config: &SessionConfig,
+        redact: bool,
+        path: &Path,
+        overwrite: bool,
+    ) -> Result<RecordSwitch> {
         let switch = RecordSwitch::new(config, redact);
+        switch.lock().overwrite = overwrite;
         switch.start(Some(path))?;
         Ok(switch)
+    }
+
+    /// The file this switch wrote to, if recording ever started.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.lock()
+            .recorder
+            .as_ref()
+            .map(|r| r.path().to_path_buf())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SwitchState> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts (or resumes) recording: into the open file, else `path`, else
-    /// [`RecordSwitch::default_file_name`] in the current directory.
+    /// Starts (or resumes) recording: into the open file (after a
+    /// `recording_resumed` mark), else `path`, else
+    /// [`RecordSwitch::default_file_name`] in the current directory. A new
+    /// file gets the session so far first (the backlog).
     ///
     /// # Errors
-    /// The file cannot be created.
+    /// The file cannot be created, or exists (a default name, or `path`
+    /// without `--force`).
     pub fn start(&self, path: Option<&Path>) -> Result<PathBuf> {
         let mut state = self.lock();
-        if state.recorder.is_none() {
+        let state = &mut *state;
+        if let Some(recorder) = &mut state.recorder {
+            if !state.on {
+                recorder.mark(state.last_at, false)?;
+            }
+        } else {
+            let overwrite = path.is_some() && state.overwrite;
             let path = match path {
                 Some(p) => p.to_path_buf(),
                 None => {
@@ -110,7 +188,18 @@ impl RecordSwitch {
                 }
             };
             let header = state.header.clone();
-            state.recorder = Some(Recorder::create(&path, &header)?);
+            let mut recorder = Recorder::create_with(&path, &header, overwrite)?;
+            state.backlog_bytes = 0;
+            for item in std::mem::take(&mut state.backlog) {
+                match item {
+                    Backlogged::Event(event) => recorder.record(&event)?,
+                    Backlogged::Gap(at) => {
+                        recorder.mark(at, true)?;
+                        recorder.mark(at, false)?;
+                    }
+                }
+            }
+            state.recorder = Some(recorder);
         }
         state.on = true;
         state.failed = None;
@@ -130,7 +219,12 @@ impl RecordSwitch {
             let path = self.start(None)?;
             Ok(RecordStatus::On(path))
         } else {
-            self.lock().on = false;
+            let mut state = self.lock();
+            let state = &mut *state;
+            state.on = false;
+            if let Some(recorder) = &mut state.recorder {
+                recorder.mark(state.last_at, true)?;
+            }
             Ok(RecordStatus::Off)
         }
     }
@@ -156,11 +250,31 @@ impl RecordSwitch {
     pub fn observe(&self, event: &Event) {
         let mut state = self.lock();
         let state = &mut *state;
-        if let (Some(recorder), true) = (&mut state.recorder, state.on)
-            && let Err(e) = recorder.record(event)
-        {
-            state.failed = Some(e.to_string());
-            state.on = false;
+        state.last_at = event_at(event);
+        match (&mut state.recorder, state.on) {
+            (Some(recorder), true) => {
+                if let Err(e) = recorder.record(event) {
+                    state.failed = Some(e.to_string());
+                    state.on = false;
+                }
+            }
+            (Some(_), false) => {}
+            (None, _) => {
+                // Not recording yet: kept so Ctrl-R writes the whole session.
+                let size = match event {
+                    Event::Data(entry) | Event::Malformed { entry, .. } => entry.raw.len(),
+                    Event::Chunk { bytes, .. } => bytes.len(),
+                    _ => 0,
+                };
+                if size > 0 && state.backlog_bytes.saturating_add(size) > BACKLOG_MAX_BYTES {
+                    if !matches!(state.backlog.last(), Some(Backlogged::Gap(_))) {
+                        state.backlog.push(Backlogged::Gap(state.last_at));
+                    }
+                } else {
+                    state.backlog_bytes += size;
+                    state.backlog.push(Backlogged::Event(event.clone()));
+                }
+            }
         }
     }
 }

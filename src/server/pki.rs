@@ -175,7 +175,7 @@ impl DemoPki {
     }
 
     /// PKCS#8 DER of the leaf's private key, for `tls::server::ServerTls`.
-    pub(crate) fn leaf_key_der(&self) -> &[u8] {
+    pub fn leaf_key_der(&self) -> &[u8] {
         &self.leaf_key
     }
 }

@@ -11,14 +11,16 @@
 //! ```
 
 use std::io::Write as _;
+use std::ops::Range;
 use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 use super::pki::{DemoPki, LeafKind};
+use crate::protocol::command;
 use crate::replay::Recording;
-use crate::replay::client::{Exchange, exchanges, status};
+use crate::replay::client::{Exchange, exchanges};
 use crate::target::{Protocol, TlsMode};
 use crate::tls::server::ServerTls;
 
@@ -73,7 +75,7 @@ pub async fn serve(
     let _ = out.flush();
     let script = Arc::new(Script {
         protocol: target.protocol,
-        exchanges: exchanges((0..recording.len()).filter_map(|i| recording.event(i))),
+        exchanges: exchanges(recording.events()),
         tls,
     });
     let implicit = target.tls == TlsMode::Implicit;
@@ -142,7 +144,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let recorded =
             String::from_utf8_lossy(want.command.as_deref().unwrap_or_default()).into_owned();
         let (rec_tag, rec_rest) = split_tag(script.protocol, &recorded);
-        if !matches_line(rest, rec_rest) {
+        if !matches_line(script.protocol, rest, rec_rest, want, rec_tag.is_some()) {
             eprintln!(
                 "line {k} does not match the recording: got {:?}, recorded {:?}",
                 text.trim_end(),
@@ -166,10 +168,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         }
         let verb =
             crate::protocol::command::parse(script.protocol, rest.trim().as_bytes(), false).verb;
-        let positive = matches!(
-            status(script.protocol, &want.replies).as_str(),
-            "220" | "OK" | "+OK"
-        );
+        let positive = want.positive();
         if verb == crate::protocol::command::starttls_verb(script.protocol) && positive {
             return Ok(Next::Upgrade);
         }
@@ -183,14 +182,67 @@ fn split_tag(protocol: Protocol, line: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// Same command: equal ignoring case and line ending; a redacted secret
-/// matches anything in its place.
-fn matches_line(got: &str, recorded: &str) -> bool {
+/// Same command: equal ignoring case and line ending, outside the secret
+/// spans. The recorded spans come from the dialogue's note of the recorded
+/// line (a redacted secret matches anything in its place); the live line's
+/// from the same command vocabulary (`protocol::command`). A line that is a
+/// secret as a whole (a SASL response) matches any line.
+fn matches_line(
+    protocol: Protocol,
+    got: &str,
+    recorded: &str,
+    want: &Exchange,
+    tagged: bool,
+) -> bool {
     let (got, recorded) = (got.trim_end(), recorded.trim_end());
-    match recorded.find("<redacted ") {
-        Some(i) => got.len() >= i && got[..i].eq_ignore_ascii_case(&recorded[..i]),
-        None => got.eq_ignore_ascii_case(recorded),
+    // The recorded note's spans count from the start of the recorded line,
+    // tag included; `recorded` starts after the tag.
+    let offset = if tagged {
+        want.command
+            .as_deref()
+            .and_then(|c| c.iter().position(|&b| b == b' '))
+            .map_or(0, |p| p + 1)
+    } else {
+        0
+    };
+    let rec_spans: Vec<Range<usize>> = want
+        .note
+        .secrets
+        .iter()
+        .filter_map(|s| {
+            let start = s.start.checked_sub(offset)?;
+            Some(start.min(recorded.len())..(s.end - offset).min(recorded.len()))
+        })
+        .collect();
+    if rec_spans.is_empty() {
+        return got.eq_ignore_ascii_case(recorded);
     }
+    if rec_spans
+        .iter()
+        .any(|s| s.start == 0 && s.end >= recorded.len())
+    {
+        return true;
+    }
+    let live_spans = command::parse(protocol, got.as_bytes(), false).secrets;
+    outside(recorded.as_bytes(), &rec_spans)
+        .eq_ignore_ascii_case(&outside(got.as_bytes(), &live_spans))
+}
+
+/// The bytes of `line` outside `spans`, a NUL where each span was.
+fn outside(line: &[u8], spans: &[Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut pos = 0;
+    for span in spans {
+        let (start, end) = (span.start.min(line.len()), span.end.min(line.len()));
+        if start < pos {
+            continue;
+        }
+        out.extend_from_slice(&line[pos..start]);
+        out.push(0);
+        pos = end;
+    }
+    out.extend_from_slice(&line[pos.min(line.len())..]);
+    out
 }
 
 /// RFC 5321 §4.2.4 500, RFC 9051 §7.1.5 BAD, RFC 1939 §3 -ERR.

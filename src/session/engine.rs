@@ -897,7 +897,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Write failure, timeout or close while waiting for the reply.
     pub async fn starttls(&mut self) -> Result<StartTls> {
         let verb = command::starttls_verb(self.protocol());
-        let responses = self.command(verb.as_str()).await?;
+        let (_, line) = self.tagged(verb.as_str());
+        self.starttls_line(format!("{line}\r\n").as_bytes()).await
+    }
+
+    /// [`Session::starttls`] with the command line given whole (tag and
+    /// CRLF included), as client replay sends a recorded `a2 STARTTLS`.
+    ///
+    /// # Errors
+    /// As [`Session::starttls`].
+    pub async fn starttls_line(&mut self, line: &[u8]) -> Result<StartTls> {
+        let verb = command::starttls_verb(self.protocol());
+        self.send_raw(line).await?;
+        let seq = self.last_seq();
+        let responses: Vec<Response> = self
+            .read_completion(seq, verb.as_str())
+            .await?
+            .into_iter()
+            .map(|r| r.response)
+            .collect();
         let Some(last) = responses.last().cloned() else {
             return Err(SessionError::Protocol(format!("no reply to {verb}")));
         };
