@@ -242,7 +242,8 @@ pub struct ExportArgs {
     /// Recording to export (written with --record).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// text: transcript for a ticket; json: one document; pem: the chain.
+    /// text: transcript for a ticket; json: one document; pem: the chain of
+    /// the last TLS handshake (a recording without one is an error, exit 2).
     #[arg(long, value_enum, default_value_t = crate::replay::Format::Text)]
     pub format: crate::replay::Format,
     /// Show secrets a --no-redact recording holds (masked by default).

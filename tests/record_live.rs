@@ -190,10 +190,108 @@ fn record_switch_pauses_and_resumes_into_the_same_file() {
     // The answer to the 334 seen while paused is still masked.
     switch.observe(&line(4, Direction::Client, "ZGVtbw==\r\n"));
     let rec = mailwire::replay::Recording::load(&path).unwrap();
-    assert_eq!(rec.len(), 2);
+    // 220, the pause mark, the resume mark, the masked answer.
+    assert_eq!(rec.len(), 4);
+    let ids: Vec<String> = rec
+        .events()
+        .filter_map(|e| match e {
+            Event::Finding { finding, .. } => Some(finding.id.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, ["recording_paused", "recording_resumed"]);
     let file = std::fs::read_to_string(&path).unwrap();
+    assert!(file.contains(r#""kind":"recording_paused""#), "{file}");
     assert!(!file.contains("ZGVtbw=="), "{file}");
     assert!(!file.contains("AUTH LOGIN"), "{file}");
+}
+
+/// Ctrl-R pressed after STARTTLS: the file starts with the session so far
+/// (connection, greeting, capabilities, STARTTLS, the handshake and its
+/// chain), so `export --format pem` prints the chain; a pause and a resume
+/// show in `export --format text`; the line sent while paused is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_r_after_starttls_writes_the_session_so_far() {
+    use mailwire::replay::{RecordStatus, RecordSwitch};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(ServeOptions::default()).await.unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, server.root_pem()).unwrap();
+    let config = demo_config(&server, "smtp", &ca).await;
+    let switch = RecordSwitch::new(&config, true).in_dir(dir.path().join("records"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let observer = switch.clone();
+    let collector = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            observer.observe(&e);
+        }
+    });
+    let mut session = mailwire::session::Session::connect(config, tx).await.unwrap();
+    session.greeting().await.unwrap();
+    session.ask_capabilities().await.unwrap();
+    session.starttls().await.unwrap();
+    session.ask_capabilities().await.unwrap();
+    // The events reach the switch through the collector task: wait for them.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let RecordStatus::On(path) = switch.toggle().unwrap() else {
+        panic!("recording did not start");
+    };
+    assert_eq!(switch.toggle().unwrap(), RecordStatus::Off);
+    session.command("NOOP paused").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(switch.toggle().unwrap(), RecordStatus::On(path.clone()));
+    session.command("NOOP resumed").await.unwrap();
+    session.quit().await;
+    drop(session);
+    collector.await.unwrap();
+    assert_eq!(switch.path(), Some(path.clone()));
+
+    let file = std::fs::read_to_string(&path).unwrap();
+    for kind in ["connected", "tls"] {
+        assert!(file.contains(&format!(r#""kind":"{kind}""#)), "{kind}: {file}");
+    }
+    assert!(file.contains("STARTTLS"), "{file}");
+    assert!(!file.contains("NOOP paused"), "{file}");
+    let pem = mailwire(&["export", path.to_str().unwrap(), "--format", "pem"]);
+    assert_eq!(pem.status.code(), Some(0), "{pem:?}");
+    let pem = String::from_utf8_lossy(&pem.stdout);
+    assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 2, "{pem}");
+    let text = mailwire(&["export", path.to_str().unwrap(), "--format", "text"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let paused = text.find("recording paused").expect(&text);
+    let resumed = text.find("recording resumed").expect(&text);
+    let greeting = text.find("220 ").expect(&text);
+    assert!(greeting < paused && paused < resumed, "{text}");
+    assert!(text.contains("NOOP resumed"), "{text}");
+    server.shutdown().await;
+}
+
+/// `--record FILE` does not overwrite an existing file without `--force`.
+#[test]
+fn record_refuses_to_overwrite_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kept.jsonl");
+    std::fs::write(&path, "precious\n").unwrap();
+    let config = SessionConfig::new(Target::parse("smtp://mail.example.test").unwrap());
+    let err = mailwire::replay::RecordSwitch::recording_to_with(&config, true, &path, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
+    let out = mailwire(&[
+        "check",
+        "smtp://127.0.0.1:1",
+        "--record",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--force"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
+    mailwire::replay::RecordSwitch::recording_to_with(&config, true, &path, true).unwrap();
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("{"));
 }
 
 /// Without --record, the first Ctrl-R names the file after protocol, host and time.

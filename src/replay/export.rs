@@ -25,7 +25,8 @@ pub enum Format {
     /// in the recording file.
     Json,
     /// The certificate chain of the last TLS handshake, PEM (RFC 7468),
-    /// leaf first; empty when the session never reached TLS.
+    /// leaf first; empty when the session never reached TLS (the CLI says
+    /// so and exits 2).
     Pem,
 }
 

@@ -575,7 +575,10 @@ impl App {
             Msg::Recording(Ok(path)) => {
                 let key = self.keys.hint(Scope::Input, Action::ToggleRecording);
                 let text = match &path {
-                    Some(p) => format!("recording to {} ({key} pauses)", p.display()),
+                    Some(p) => format!(
+                        "recording to {} (the session so far included; {key} pauses)",
+                        p.display()
+                    ),
                     None => format!("recording paused ({key} resumes)"),
                 };
                 self.note(NoteKind::Info, text);
