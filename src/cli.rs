@@ -187,7 +187,7 @@ pub struct ReplayArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Play N times faster than recorded (Space plays and pauses); N > 0.
-    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = parse_speed)]
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = parse_speed, allow_negative_numbers = true)]
     pub speed: f64,
     /// Client replay: send the recorded commands to this server (or `@NAME`,
     /// a profile) and compare replies.

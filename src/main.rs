@@ -995,7 +995,8 @@ async fn run_replay(args: ReplayArgs, file: &Config) -> anyhow::Result<i32> {
         let loading = replay::Loading::start(&args.file);
         tui::viewer::Viewer::loading(prefix, loading, args.speed)
     };
-    let mut viewer = tui::viewer::run_terminal(viewer.with_theme(theme))
+    let viewer = viewer.with_theme(theme).with_keys(file.keymap.clone());
+    let mut viewer = tui::viewer::run_terminal(viewer)
         .await
         .context("terminal")?;
     viewer.poll_loading();

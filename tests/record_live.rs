@@ -226,7 +226,9 @@ async fn ctrl_r_after_starttls_writes_the_session_so_far() {
             observer.observe(&e);
         }
     });
-    let mut session = mailwire::session::Session::connect(config, tx).await.unwrap();
+    let mut session = mailwire::session::Session::connect(config, tx)
+        .await
+        .unwrap();
     session.greeting().await.unwrap();
     session.ask_capabilities().await.unwrap();
     session.starttls().await.unwrap();
@@ -248,14 +250,21 @@ async fn ctrl_r_after_starttls_writes_the_session_so_far() {
 
     let file = std::fs::read_to_string(&path).unwrap();
     for kind in ["connected", "tls"] {
-        assert!(file.contains(&format!(r#""kind":"{kind}""#)), "{kind}: {file}");
+        assert!(
+            file.contains(&format!(r#""kind":"{kind}""#)),
+            "{kind}: {file}"
+        );
     }
     assert!(file.contains("STARTTLS"), "{file}");
     assert!(!file.contains("NOOP paused"), "{file}");
     let pem = mailwire(&["export", path.to_str().unwrap(), "--format", "pem"]);
     assert_eq!(pem.status.code(), Some(0), "{pem:?}");
     let pem = String::from_utf8_lossy(&pem.stdout);
-    assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 2, "{pem}");
+    assert_eq!(
+        pem.matches("-----BEGIN CERTIFICATE-----").count(),
+        2,
+        "{pem}"
+    );
     let text = mailwire(&["export", path.to_str().unwrap(), "--format", "text"]);
     let text = String::from_utf8_lossy(&text.stdout);
     let paused = text.find("recording paused").expect(&text);
@@ -276,7 +285,10 @@ fn record_refuses_to_overwrite_without_force() {
     let err = mailwire::replay::RecordSwitch::recording_to_with(&config, true, &path, false)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
     let out = mailwire(&[
         "check",

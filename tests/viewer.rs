@@ -204,6 +204,8 @@ fn viewer_starts_on_a_prefix_and_takes_the_whole_recording_when_read() {
             .buffer()
             .content()
             .iter()
+            // The status bar, second row from the bottom.
+            .skip(120 * 38)
             .take(120)
             .map(|c| c.symbol())
             .collect::<String>()
@@ -222,4 +224,130 @@ fn viewer_starts_on_a_prefix_and_takes_the_whole_recording_when_read() {
     v.act(ViewerAction::End);
     assert_eq!(v.shown(), full.len());
     assert!(!label(&mut v).contains("loading"));
+}
+
+fn press(v: &mut Viewer, code: crossterm::event::KeyCode) {
+    v.key(crossterm::event::KeyEvent::new(
+        code,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+}
+
+/// The viewer's own key bar and help (from the keymap, only the keys that
+/// work there), the live TUI's reading keys, and Esc that does not quit.
+#[test]
+fn viewer_keys_help_and_certificate_detail() {
+    use crossterm::event::KeyCode;
+    use mailwire::tui::app::{Mode, PaneId};
+    let mut v = viewer();
+    v.act(ViewerAction::End);
+    let bar = screen(&mut v).backend().to_string();
+    assert!(!bar.contains("STARTTLS  Tab complete"), "{bar}");
+    assert!(!bar.contains("Input"), "no input line: {bar}");
+
+    press(&mut v, KeyCode::F(1));
+    assert!(matches!(v.app.mode, Mode::Help { .. }));
+    insta::assert_snapshot!("viewer_help", screen(&mut v).backend());
+    press(&mut v, KeyCode::Esc);
+    assert_eq!(v.app.mode, Mode::Normal);
+    press(&mut v, KeyCode::Char('?'));
+    assert!(matches!(v.app.mode, Mode::Help { .. }));
+    press(&mut v, KeyCode::Char('q'));
+    assert_eq!(v.app.mode, Mode::Normal, "q closes the help first");
+    assert!(!v.should_quit());
+
+    // Select a line to explain, raw view, scroll.
+    press(&mut v, KeyCode::Up);
+    assert!(v.app.teach.cursor.is_some());
+    press(&mut v, KeyCode::Char('x'));
+    assert!(v.app.teach.raw);
+    press(&mut v, KeyCode::Char('x'));
+    press(&mut v, KeyCode::PageUp);
+
+    // Chain pane, Enter: certificate detail.
+    press(&mut v, KeyCode::Tab);
+    press(&mut v, KeyCode::Tab);
+    assert_eq!(v.app.pane, PaneId::Chain);
+    press(&mut v, KeyCode::Enter);
+    assert!(matches!(v.app.mode, Mode::CertDetail { .. }));
+    insta::assert_snapshot!("viewer_cert_detail", screen(&mut v).backend());
+    press(&mut v, KeyCode::Esc);
+    assert_eq!(v.app.mode, Mode::Normal);
+
+    // Esc returns to the transcript pane and does not quit; neither do
+    // keys that would send in the live TUI.
+    press(&mut v, KeyCode::Esc);
+    assert_eq!(v.app.pane, PaneId::Transcript);
+    for code in [
+        KeyCode::Esc,
+        KeyCode::F(8),
+        KeyCode::Char('s'),
+        KeyCode::Char('i'),
+    ] {
+        press(&mut v, code);
+    }
+    assert!(!v.should_quit());
+    assert!(v.app.input.text().is_empty());
+
+    // Stepping keeps what the reader chose (the pane, the raw view).
+    press(&mut v, KeyCode::Tab);
+    press(&mut v, KeyCode::Left);
+    assert_eq!(
+        v.app.pane,
+        PaneId::Tls,
+        "Left steps back, it does not change panes"
+    );
+    press(&mut v, KeyCode::Home);
+    assert_eq!(v.shown(), 0);
+    assert_eq!(v.app.pane, PaneId::Tls);
+    press(&mut v, KeyCode::Char('q'));
+    assert!(v.should_quit());
+}
+
+#[test]
+fn speed_must_be_above_zero() {
+    for bad in ["0", "-1", "nan", "inf", "fast"] {
+        let out = common::mailwire(&["replay", RECORDING, "--speed", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--speed") && (err.contains("above 0") || err.contains("not a number")),
+            "{bad}: {err}"
+        );
+    }
+    assert_eq!(mailwire::cli::parse_speed("0.5"), Ok(0.5));
+}
+
+/// The real binary in tmux: scroll, explain a line, open the certificate
+/// detail, Esc does not quit, q does.
+#[test]
+fn viewer_reading_keys_in_tmux() {
+    use common::tmux::{Tmux, available};
+    if !available("the replay viewer's reading keys") {
+        return;
+    }
+    let t = Tmux::mailwire("viewer-reading", &["replay", RECORDING]);
+    let total = Recording::load(RECORDING).unwrap().len();
+    t.wait_text(&format!("replay 0/{total}"));
+    t.keys(&["End"]);
+    t.wait_text(&format!("replay {total}/{total}"));
+    t.keys(&["PPage"]);
+    // Select the last line: the explain pane names what it is.
+    t.keys(&["Up"]);
+    t.wait_text("Explain ·");
+    t.keys(&["Escape", "Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = t.wait_text(&format!("replay {total}/{total}"));
+    assert!(
+        screen.contains("q quit"),
+        "still running after Esc: {screen}"
+    );
+    t.keys(&["Tab", "Tab", "Enter"]);
+    t.wait_text("Certificate 1 of 2");
+    t.keys(&["Escape"]);
+    t.wait_for("detail closed", |s| !s.contains("Certificate 1 of 2"));
+    t.keys(&["F1"]);
+    t.wait_text("Replay viewer");
+    t.keys(&["q", "q"]);
+    t.wait_for("the viewer to exit", |s| !s.contains("replay "));
 }

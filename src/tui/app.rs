@@ -253,6 +253,9 @@ pub struct App {
     pub recording: Option<PathBuf>,
     /// i9: the SSLKEYLOGFILE TLS secrets go to (`keys <file>` in the status bar).
     pub key_log: Option<PathBuf>,
+    /// Set by the replay viewer: where it stands (shown in the status bar;
+    /// no input line, the viewer's own key bar and help).
+    pub replay: Option<super::viewer::Position>,
     /// The phase after the last entry (from its note).
     pub phase: Phase,
     /// The oldest unanswered command after the last entry (from its note).
@@ -312,6 +315,7 @@ impl App {
             progress: Progress::default(),
             recording: None,
             key_log: None,
+            replay: None,
         }
     }
 
@@ -800,6 +804,12 @@ impl App {
             Action::NextPane => self.pane = self.pane.cycle(true),
             Action::PrevPane => self.pane = self.pane.cycle(false),
             Action::Quit | Action::Close | Action::Confirm | Action::Cancel => {}
+            // The replay viewer acts on these itself.
+            Action::ReplayNext
+            | Action::ReplayPrev
+            | Action::ReplayStart
+            | Action::ReplayEnd
+            | Action::ReplayPlay => {}
         }
         Vec::new()
     }

@@ -78,6 +78,49 @@ pub enum Action {
     PrevPane,
     /// Show the selected line as raw bytes (hex and escaped text), or back to explanations.
     ToggleRaw,
+    /// Replay viewer: show one more event.
+    ReplayNext,
+    /// Replay viewer: show one event less.
+    ReplayPrev,
+    /// Replay viewer: before the first event.
+    ReplayStart,
+    /// Replay viewer: after the last event.
+    ReplayEnd,
+    /// Replay viewer: play at the recorded pace (times `--speed`), or pause.
+    ReplayPlay,
+}
+
+impl Action {
+    /// True for the actions that only read what is on screen (scroll,
+    /// select, explain, raw view, panes, certificate detail, help) or steer
+    /// the replay viewer: the viewer's keys. Sending, typing and recording
+    /// are not among them.
+    pub fn is_reading(self) -> bool {
+        matches!(
+            self,
+            Action::Escape
+                | Action::Activate
+                | Action::Quit
+                | Action::Help
+                | Action::Close
+                | Action::Up
+                | Action::Down
+                | Action::ScrollUp
+                | Action::ScrollDown
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+                | Action::NextPane
+                | Action::PrevPane
+                | Action::ToggleRaw
+                | Action::ReplayNext
+                | Action::ReplayPrev
+                | Action::ReplayStart
+                | Action::ReplayEnd
+                | Action::ReplayPlay
+        )
+    }
 }
 
 /// Where a binding applies.
@@ -95,6 +138,9 @@ pub enum Scope {
     CertDetail,
     /// A yes/no question is open.
     Confirm,
+    /// The replay viewer (`mailwire replay FILE`) with pane focus: its keys
+    /// come before the panes' own.
+    Replay,
 }
 
 impl Action {
@@ -138,6 +184,11 @@ impl Action {
         (Action::Close, "close"),
         (Action::Confirm, "confirm"),
         (Action::Cancel, "cancel"),
+        (Action::ReplayNext, "replay_next"),
+        (Action::ReplayPrev, "replay_prev"),
+        (Action::ReplayStart, "replay_start"),
+        (Action::ReplayEnd, "replay_end"),
+        (Action::ReplayPlay, "replay_play"),
     ];
 
     /// The action called `name` in the config file (`starttls`, `help`).
@@ -159,13 +210,14 @@ impl Action {
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Global,
         Scope::Input,
         Scope::Panes,
         Scope::Help,
         Scope::CertDetail,
         Scope::Confirm,
+        Scope::Replay,
     ];
 
     /// The scope's table name in the config file: `[keys.panes]`.
@@ -177,6 +229,7 @@ impl Scope {
             Scope::Help => "help",
             Scope::CertDetail => "cert_detail",
             Scope::Confirm => "confirm",
+            Scope::Replay => "replay",
         }
     }
 
@@ -200,6 +253,7 @@ impl Scope {
             Scope::Help => "in the help overlay",
             Scope::CertDetail => "in the certificate detail",
             Scope::Confirm => "in a confirmation",
+            Scope::Replay => "in the replay viewer",
         }
     }
 
@@ -212,6 +266,7 @@ impl Scope {
             Scope::Help => "Help overlay",
             Scope::CertDetail => "Certificate detail",
             Scope::Confirm => "Confirmation",
+            Scope::Replay => "Replay viewer (mailwire replay FILE)",
         }
     }
 }
@@ -482,6 +537,15 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Confirm, Key::plain(K::Enter), A::Confirm, "yes"),
     bind(S::Confirm, Key::ch('n'), A::Cancel, "no"),
     bind(S::Confirm, Key::plain(K::Esc), A::Cancel, "no"),
+    bind(S::Replay, Key::ch('n'), A::ReplayNext, "next event"),
+    bind(S::Replay, Key::plain(K::Right), A::ReplayNext, "next event"),
+    bind(S::Replay, Key::ch('p'), A::ReplayPrev, "previous event"),
+    bind(S::Replay, Key::plain(K::Left), A::ReplayPrev, "previous event"),
+    bind(S::Replay, Key::plain(K::Home), A::ReplayStart, "before the first event"),
+    bind(S::Replay, Key::plain(K::End), A::ReplayEnd, "after the last event"),
+    bind(S::Replay, Key::ch(' '), A::ReplayPlay, "play at the recorded pace / pause"),
+    bind(S::Replay, Key::plain(K::Esc), A::Escape, "back to the transcript pane (does not quit)"),
+    bind(S::Replay, Key::ch('q'), A::Quit, "quit the viewer"),
 ];
 
 /// Shift is carried by the character itself (`A`, `?`), and Ctrl+Alt is
@@ -661,6 +725,38 @@ impl Keymap {
     /// global ones, then (input scope only) any printable character as typing.
     pub fn lookup(&self, scope: Scope, key: KeyEvent) -> Option<Action> {
         lookup_in(&self.table, scope, key)
+    }
+
+    /// The replay viewer's action for `key` in `scope`: with pane focus the
+    /// [`Scope::Replay`] bindings come first, then the panes' and the global
+    /// ones; overlays (help, certificate detail) keep their own.
+    pub fn lookup_viewer(&self, scope: Scope, key: KeyEvent) -> Option<Action> {
+        if scope == Scope::Panes {
+            let norm = normalise(key);
+            if let Some(b) = self
+                .table
+                .iter()
+                .find(|b| b.scope == Scope::Replay && b.key == norm)
+            {
+                return Some(b.action);
+            }
+        }
+        self.lookup(scope, key)
+    }
+
+    /// Keys for `action` in the replay viewer: its own scope, else the panes'.
+    pub fn viewer_keys(&self, action: Action) -> Vec<Key> {
+        let own: Vec<Key> = self
+            .table
+            .iter()
+            .filter(|b| b.scope == Scope::Replay && b.action == action)
+            .map(|b| b.key)
+            .collect();
+        if own.is_empty() {
+            self.keys(Scope::Panes, action)
+        } else {
+            own
+        }
     }
 
     /// The bindings of one scope, for the help overlay.

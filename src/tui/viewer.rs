@@ -5,9 +5,18 @@
 //!
 //! ```text
 //! Recording::event(i) --Msg::Session--> App --panes::draw--> screen
-//!      ^                                                  replay 5/16 ▶ ×2
-//!      +-- n/Right +1, p/Left -1 (rebuilt from 0), Home, End, Space play/pause
+//!      ^                                 ^       (status bar: replay 5/16 ▶ ×2)
+//!      |                                 +-- reading keys (scroll, select,
+//!      |                                     explain, raw, panes, chain detail, help)
+//!      +-- replay keys: n/Right +1, p/Left -1, Home, End, Space play/pause
 //! ```
+//!
+//! Keys come from the keymap in force (the config file's `[keys.replay]`
+//! and the others): the `replay` scope's bindings first, then the live
+//! TUI's reading keys ([`Action::is_reading`]); keys that would send,
+//! type or record do nothing here. The footer and the help overlay are
+//! drawn from the same table. Esc closes an overlay or returns to the
+//! transcript pane; only `q` and Ctrl-Q/Ctrl-C quit.
 //!
 //! The first frame does not wait for the file: the viewer starts on the
 //! first events ([`Recording::load_prefix`]) while [`Loading`] reads the rest
@@ -26,15 +35,13 @@
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEvent, KeyEventKind};
 use futures_core::Stream;
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
-use ratatui::layout::Rect;
-use ratatui::text::Span;
-use ratatui::widgets::{Paragraph, Widget};
 
-use super::app::{App, AppConfig, Msg};
+use super::app::{App, AppConfig, Focus, Mode, Msg, PaneId};
+use super::keymap::{Action, Keymap};
 use super::{Error, Result};
 use crate::replay::{Loading, Recording};
 use crate::session::transcript::{Cap, Mark, Transcript};
@@ -55,18 +62,54 @@ pub enum ViewerAction {
     Quit,
 }
 
-/// The viewer's keys: (key, action).
-pub const VIEWER_KEYS: &[(KeyCode, ViewerAction)] = &[
-    (KeyCode::Char('n'), ViewerAction::Next),
-    (KeyCode::Right, ViewerAction::Next),
-    (KeyCode::Char('p'), ViewerAction::Prev),
-    (KeyCode::Left, ViewerAction::Prev),
-    (KeyCode::Home, ViewerAction::Start),
-    (KeyCode::End, ViewerAction::End),
-    (KeyCode::Char(' '), ViewerAction::PlayPause),
-    (KeyCode::Char('q'), ViewerAction::Quit),
-    (KeyCode::Esc, ViewerAction::Quit),
-];
+impl ViewerAction {
+    /// The viewer action of a keymap action, if it is one.
+    pub fn from_action(action: Action) -> Option<ViewerAction> {
+        Some(match action {
+            Action::ReplayNext => ViewerAction::Next,
+            Action::ReplayPrev => ViewerAction::Prev,
+            Action::ReplayStart => ViewerAction::Start,
+            Action::ReplayEnd => ViewerAction::End,
+            Action::ReplayPlay => ViewerAction::PlayPause,
+            Action::Quit => ViewerAction::Quit,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the viewer stands, for the status bar: `replay 8/30 ▶ ×2`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    /// Events shown.
+    pub shown: usize,
+    /// Events in the recording (read so far, while loading).
+    pub total: usize,
+    pub playing: bool,
+    /// `--speed`.
+    pub speed: f64,
+    /// Percent of the file read while it loads in the background.
+    pub loading: Option<u64>,
+    /// The whole file could not be read (the first events stay).
+    pub load_failed: bool,
+}
+
+impl Position {
+    /// The label drawn first in the status bar.
+    pub fn label(&self) -> String {
+        let loading = match (self.loading, self.load_failed) {
+            (Some(p), _) => format!(" + loading {p}%"),
+            (None, true) => " (load failed)".to_string(),
+            (None, false) => String::new(),
+        };
+        format!(
+            "replay {}/{}{loading} {} ×{}",
+            self.shown,
+            self.total,
+            if self.playing { "▶" } else { "❚❚" },
+            self.speed
+        )
+    }
+}
 
 /// The viewer's transcript cap: 50,000 lines, 8 MiB (the file keeps the
 /// rest; seeking back rebuilds from a checkpoint).
@@ -119,6 +162,16 @@ impl Viewer {
             plan: None,
         };
         let mut app = App::new(config);
+        // Read-only: no input line, the panes have focus from the start.
+        app.focus = Focus::Panes;
+        app.replay = Some(Position {
+            shown: 0,
+            total: recording.len(),
+            playing: false,
+            speed,
+            loading: None,
+            load_failed: false,
+        });
         // The file keeps every event: the viewer holds less scrollback than
         // a live session, so replaying a recording costs less memory than
         // the file is big.
@@ -147,6 +200,16 @@ impl Viewer {
         self.app.theme = theme;
         for c in &mut self.checkpoints {
             c.app.theme = theme;
+        }
+        self
+    }
+
+    /// Uses `keys` (the config file's keymap, `[keys.replay]` included).
+    #[must_use]
+    pub fn with_keys(mut self, keys: Keymap) -> Viewer {
+        self.app.keys = keys.clone();
+        for c in &mut self.checkpoints {
+            c.app.keys = keys.clone();
         }
         self
     }
@@ -220,7 +283,16 @@ impl Viewer {
                 }
             };
             if let Some(cp) = cp {
-                self.app = cp.app.clone();
+                // What the reader chose (pane, overlay, raw view, keys,
+                // theme) stays; the session's state goes back.
+                let mut app = cp.app.clone();
+                app.focus = self.app.focus;
+                app.pane = self.app.pane;
+                app.mode = self.app.mode.clone();
+                app.teach.raw = self.app.teach.raw;
+                app.keys = self.app.keys.clone();
+                app.theme = self.app.theme;
+                self.app = app;
                 self.shown = cp.shown;
             }
             self.app.transcript = transcript;
@@ -287,37 +359,78 @@ impl Viewer {
         Some(next.saturating_sub(now).div_f64(self.speed))
     }
 
-    /// Draws the app and, on the top row's right, the position.
-    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
-        let loading = match (&self.loading, &self.load_error) {
-            (Some(l), _) => {
-                let (read, size) = l.progress();
-                format!(
-                    "+ loading {}% ",
-                    (read * 100).checked_div(size).unwrap_or(0)
-                )
-            }
-            (None, Some(_)) => "(load failed) ".to_string(),
-            (None, None) => String::new(),
+    /// Applies a key as the viewer's keymap says: a replay action, a
+    /// reading key passed to the app, or nothing.
+    pub fn key(&mut self, key: KeyEvent) {
+        let scope = self.app.scope();
+        let Some(action) = self.app.keys.lookup_viewer(scope, key) else {
+            return;
         };
-        let label = format!(
-            " replay {}/{} {loading}{} ×{} ",
-            self.shown,
-            self.recording.len(),
-            if self.playing { "▶" } else { "❚❚" },
-            self.speed
-        );
-        let app = &self.app;
+        let overlay = !matches!(self.app.mode, Mode::Normal | Mode::DataEditor(_));
+        match action {
+            // Ctrl-Q/Ctrl-C (global) quit from anywhere; `q` closes an
+            // overlay first, as in the live TUI (its scope says Close).
+            Action::Quit => self.quit = true,
+            Action::Escape if !overlay => {
+                self.app.focus = Focus::Panes;
+                self.app.pane = PaneId::Transcript;
+            }
+            Action::Activate if !overlay => {
+                let has_chain = self
+                    .app
+                    .tls
+                    .as_ref()
+                    .is_some_and(|t| !t.chain.certs.is_empty());
+                if self.app.pane == PaneId::Chain && has_chain {
+                    self.app.update(Msg::Action(action));
+                }
+            }
+            a => match ViewerAction::from_action(a) {
+                Some(v) => self.act(v),
+                None if a.is_reading() => {
+                    self.app.update(Msg::Action(a));
+                    // Nothing in the viewer takes the input line.
+                    self.app.focus = Focus::Panes;
+                }
+                None => {}
+            },
+        }
+    }
+
+    /// True once `q` or Ctrl-Q was pressed.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The position as the status bar shows it.
+    pub fn position(&self) -> Position {
+        Position {
+            shown: self.shown,
+            total: self.recording.len(),
+            playing: self.playing,
+            speed: self.speed,
+            loading: self.loading.as_ref().map(|l| {
+                let (read, size) = l.progress();
+                (read * 100).checked_div(size).unwrap_or(0)
+            }),
+            load_failed: self.load_error.is_some(),
+        }
+    }
+
+    /// Draws the app, the position in its status bar.
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
+        self.app.replay = Some(self.position());
+        let app = &mut self.app;
+        let mut rows = 0;
         terminal
             .draw(|frame| {
-                super::panes::draw(frame, app);
-                let area = frame.area();
-                let width = (label.chars().count() as u16).min(area.width);
-                let rect = Rect::new(area.x + area.width - width, area.y, width, 1);
-                Paragraph::new(Span::styled(label.as_str(), app.theme.warning))
-                    .render(rect, frame.buffer_mut());
+                rows = super::panes::draw(frame, app).transcript_rows;
             })
             .map_err(|e| Error::Draw(e.to_string()))?;
+        if rows > 0 {
+            // PgUp/PgDn scroll by what the pane shows.
+            self.app.viewport_rows = rows;
+        }
         Ok(())
     }
 
@@ -337,15 +450,7 @@ impl Viewer {
                 }
                 ev = std::future::poll_fn(|cx| std::pin::Pin::new(&mut input).poll_next(cx)) => match ev {
                     Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                        if key.modifiers.contains(KeyModifiers::CONTROL)
-                            && matches!(key.code, KeyCode::Char('c' | 'q'))
-                        {
-                            self.quit = true;
-                        } else if let Some((_, action)) =
-                            VIEWER_KEYS.iter().find(|(code, _)| *code == key.code)
-                        {
-                            self.act(*action);
-                        }
+                        self.key(key);
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(Error::Io(e)),

@@ -13,6 +13,9 @@
 //! │   Enter          send the line as typed, CRLF added            │
 //! └────────────────────────────────────────────────────────────────┘
 //! ```
+//!
+//! In the replay viewer it lists the viewer's own keys (the `replay`
+//! scope) and only the reading keys of the others.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -42,7 +45,20 @@ pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
         if scope == Scope::Global {
             rows.push((vec!["mouse wheel".into()], "scroll the transcript"));
         }
-        for b in app.keys.bindings(scope) {
+        // The replay viewer lists only the keys that work there.
+        let viewer = app.replay.is_some();
+        for b in app
+            .keys
+            .bindings(scope)
+            .filter(|b| !viewer || b.action.is_reading())
+            // A key the viewer takes for itself does not do the rest.
+            .filter(|b| {
+                !viewer
+                    || scope == Scope::Replay
+                    || !matches!(scope, Scope::Global | Scope::Panes)
+                    || !app.keys.bindings(Scope::Replay).any(|r| r.key == b.key)
+            })
+        {
             match rows.iter_mut().find(|(_, help)| *help == b.help) {
                 Some((keys, _)) => keys.push(b.key.name()),
                 None => rows.push((vec![b.key.name()], b.help)),
@@ -60,6 +76,9 @@ pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
 
 const LEFT: &[Scope] = &[Scope::Global, Scope::Input];
 const RIGHT: &[Scope] = &[Scope::Panes, Scope::CertDetail, Scope::Help, Scope::Confirm];
+/// The replay viewer's columns: its own keys first; no input line there.
+const VIEWER_LEFT: &[Scope] = &[Scope::Replay, Scope::Global];
+const VIEWER_RIGHT: &[Scope] = &[Scope::Panes, Scope::CertDetail, Scope::Help];
 
 /// Draws the overlay, scrolled by `scroll` rows: two columns when wide.
 pub fn render(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
@@ -75,12 +94,20 @@ pub fn render(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     let block = pane_block(&title, true, &app.theme);
     let inner = block.inner(popup);
     block.render(popup, buf);
+    let (left_scopes, right_scopes) = if app.replay.is_some() {
+        (VIEWER_LEFT, VIEWER_RIGHT)
+    } else {
+        (LEFT, RIGHT)
+    };
     let columns: Vec<(Vec<Line>, Rect)> = if inner.width >= 100 {
         let [left, right] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
-        vec![(lines(app, LEFT), left), (lines(app, RIGHT), right)]
+        vec![
+            (lines(app, left_scopes), left),
+            (lines(app, right_scopes), right),
+        ]
     } else {
-        vec![(lines(app, &[LEFT, RIGHT].concat()), inner)]
+        vec![(lines(app, &[left_scopes, right_scopes].concat()), inner)]
     };
     for (lines, rect) in columns {
         let len = u16::try_from(lines.len()).unwrap_or(u16::MAX);

@@ -90,6 +90,8 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
     let area = frame.area();
     let input_height = match app.mode {
+        // The replay viewer sends nothing: no input line.
+        _ if app.replay.is_some() => 0,
         Mode::DataEditor(_) => (area.height / 2).clamp(3, 14),
         _ => 3,
     };

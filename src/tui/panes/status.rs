@@ -5,6 +5,14 @@
 //!  Enter send  F8 step  F7 edit step  ^T STARTTLS  Tab complete  Esc panes  F1 help  ^Q quit
 //! ```
 //!
+//! In the replay viewer the status bar starts with the position and the
+//! footer shows the viewer's keys (from the same keymap):
+//!
+//! ```text
+//!  replay 8/30 ❚❚ ×1 │ smtp://mail.example.test:25 │ TLS 1.3 │ ...
+//!  p/n event  Space play/pause  Up/Down select line  x raw  Tab pane  ? help  q quit
+//! ```
+//!
 //! The waiting time runs live (greeting delays and tarpits of 30 s and more
 //! are common); Esc stops waiting without closing the session.
 
@@ -52,13 +60,18 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         (_, Some(_)) => theme.tls,
         _ => theme.warning,
     };
-    let mut spans = vec![
-        Span::raw(" "),
+    let mut spans = vec![Span::raw(" ")];
+    // The replay viewer's position comes first, so it is never cut off.
+    if let Some(position) = &app.replay {
+        spans.push(Span::styled(position.label(), theme.warning));
+        spans.push(sep());
+    }
+    spans.extend([
         Span::styled(app.target.to_string(), theme.label),
         sep(),
         Span::styled(app.state_label(), state_style),
         sep(),
-    ];
+    ]);
     if let Some((elapsed, what)) = app.waiting() {
         spans.push(Span::styled(
             format!(
@@ -115,6 +128,17 @@ pub fn footer_keys(app: &App) -> Vec<(String, &'static str, u8)> {
     use Action as A;
     use Hint::{Key, Pair, Text};
     let spec: &[(Hint, &'static str, u8)] = match (&app.mode, app.focus) {
+        (Mode::Normal | Mode::DataEditor(_), _) if app.replay.is_some() => &[
+            (Pair(A::ReplayPrev, A::ReplayNext), "event", 9),
+            (Key(A::ReplayPlay), "play/pause", 8),
+            (Pair(A::ReplayStart, A::ReplayEnd), "start/end", 4),
+            (Pair(A::Up, A::Down), "select line", 7),
+            (Key(A::ToggleRaw), "raw", 5),
+            (Key(A::NextPane), "pane", 6),
+            (Key(A::Activate), "cert detail", 3),
+            (Key(A::Help), "help", 8),
+            (Key(A::Quit), "quit", 9),
+        ],
         (Mode::Help { .. }, _) => &[
             (Key(A::Close), "close", 9),
             (Pair(A::Up, A::Down), "scroll", 5),
@@ -156,10 +180,21 @@ pub fn footer_keys(app: &App) -> Vec<(String, &'static str, u8)> {
         ],
     };
     let scope = app.scope();
-    let first = |a: Action| app.keys.keys(scope, a).first().map(|k| k.short_name());
+    let viewer = app.replay.is_some() && scope == Scope::Panes;
+    let first = |a: Action| {
+        let keys = if viewer {
+            app.keys.viewer_keys(a)
+        } else {
+            app.keys.keys(scope, a)
+        };
+        keys.first().map(|k| k.short_name())
+    };
     spec.iter()
         .filter_map(|&(hint, what, priority)| {
+            // The replay viewer shows only the keys that work there.
+            let works = |a: Action| app.replay.is_none() || a.is_reading();
             let key = match hint {
+                Hint::Key(a) | Hint::Pair(a, _) if !works(a) => return None,
                 Hint::Key(a) => first(a)?,
                 Hint::Pair(a, b) => format!("{}/{}", first(a)?, first(b)?),
                 Hint::Text(t) => t.to_string(),
