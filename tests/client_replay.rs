@@ -658,3 +658,55 @@ async fn auth_login_secrets_are_given_in_plain_form_and_encoded() {
         "{replayed:?}"
     );
 }
+
+/// Stepped replay at a terminal: each result shows before the next key;
+/// keys act without Enter; skipped and stopped steps are "not sent", not
+/// differences (exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stepped_replay_in_tmux_shows_each_result_before_the_next_key() {
+    use common::tmux::{Tmux, available};
+    if !available("stepped client replay") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(ServeOptions::default()).await.unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, server.root_pem()).unwrap();
+    let url = server.listener("smtp").unwrap().url();
+    let path = dir.path().join("r.jsonl");
+    record_session(config(&url, &ca), &["NOOP"], &path, true).await;
+    let t = Tmux::mailwire(
+        "stepped-replay",
+        &[
+            "replay",
+            path.to_str().unwrap(),
+            "--against",
+            &url,
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--servername",
+            SERVER_HOST,
+            "--ehlo",
+            "client.test",
+        ],
+    );
+    let first = t.wait_text("next: EHLO client.test");
+    assert!(first.contains("[same] greeting"), "{first}");
+    assert!(!first.contains("[same] EHLO"), "{first}");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("next: STARTTLS");
+    assert!(s.contains("[same] EHLO client.test"), "{s}");
+    t.keys(&["Space"]);
+    let s = t.wait_count("next: EHLO client.test", 2);
+    assert!(s.contains("[same] STARTTLS"), "{s}");
+    assert!(s.contains("TLS verdict: trusted"), "{s}");
+    t.keys(&["s"]);
+    let s = t.wait_text("next: NOOP");
+    assert!(s.contains("[not sent] EHLO client.test"), "{s}");
+    t.keys(&["q"]);
+    let s = t.wait_text("EXITED:");
+    assert!(s.contains("EXITED:0"), "{s}");
+    assert!(s.contains("3 not sent"), "{s}");
+    assert!(!s.contains("DIFF"), "{s}");
+    server.shutdown().await;
+}

@@ -218,6 +218,7 @@ fn check_against_real_dovecot_and_postfix() {
 
     tui_starttls_against_real_postfix(&servers);
     tui_starttls_against_real_dovecot(&servers);
+    client_replay_auth_login_against_real_postfix(&servers);
 
     // The decoys were never disturbed: still there, still answering.
     for &port in &decoys.ports {
@@ -290,6 +291,65 @@ fn tui_starttls_against_real_postfix(servers: &RealServers) {
     let url = servers.url("smtp");
     let t = Tmux::mailwire("postfix", &[url.as_str(), "--ca-file", servers.ca()]);
     tmux::starttls_flow(&t, &tmux::SMTP, "mail.test.example");
+}
+
+/// Client replay of an AUTH LOGIN session against real Postfix: the
+/// recording masks both SASL responses; `--secret user=... --secret
+/// password=...` in plain form are encoded by mailwire and log in (235); a
+/// wrong password is a difference (535, exit 1).
+fn client_replay_auth_login_against_real_postfix(servers: &RealServers) {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let ca = servers.ca();
+    let url = servers.url("smtp");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth-login.jsonl");
+    let mut config = SessionConfig::new(Target::parse(&url).unwrap());
+    config.tls.ca_files.push(ca.into());
+    config.ehlo = Some("client.test".into());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (user, password) = (b64("alice"), b64("secret"));
+    runtime.block_on(record_session(
+        config,
+        &["AUTH LOGIN", &user, &password],
+        &path,
+        true,
+    ));
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(!file.contains(&user) && !file.contains(&password), "{file}");
+    assert!(
+        file.contains("235 "),
+        "the recorded login succeeded: {file}"
+    );
+    let replay = |password: &str| {
+        mailwire(&[
+            "replay",
+            path.to_str().unwrap(),
+            "--against",
+            &url,
+            "--auto",
+            "--ca-file",
+            ca,
+            "--timeout",
+            "10000",
+            "--secret",
+            "user=alice",
+            "--secret",
+            &format!("password={password}"),
+        ])
+    };
+    let out = replay("secret");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("TLS verdict: trusted"), "{stdout}");
+    assert!(
+        !stdout.contains("DIFF") && !stdout.contains("REFUSED"),
+        "{stdout}"
+    );
+    let out = replay("wrong");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("535"), "{stdout}");
 }
 
 /// The TUI on real Dovecot: CAPABILITY, Ctrl-T, CAPABILITY, LOGOUT.

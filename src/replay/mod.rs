@@ -64,6 +64,9 @@
 //!   certificate decoder reach old recordings.
 //! - `capabilities`: `after_tls` (RFC 3207 §4.2) and `list` of `{name, params}`.
 //! - `connected`: `peer`; `warning`, `error`, `closed`: `message`.
+//! - `recording_paused`, `recording_resumed`: no other field; recording
+//!   was paused and resumed (Ctrl-R), events between them are missing.
+//!   Loaded as findings of the same ids.
 //! - `chunk`: the next bytes of a streamed server response (`text` or `b64`,
 //!   `tls`); the `received` or `malformed` line with `chunked: true` that
 //!   follows (client lines may come between) takes all of them as its bytes.
