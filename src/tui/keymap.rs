@@ -841,7 +841,11 @@ fn check(table: &[(Binding, Source)]) -> Vec<KeyConflict> {
             // Report each pair once: from the later entry, or from the
             // config entry when the other is built in.
             let same_scope = o.scope == b.scope;
-            let hides = (o.scope == Scope::Global) != (b.scope == Scope::Global);
+            // The replay viewer's keys come first on purpose (Home/End
+            // seek there instead of scrolling): not a conflict.
+            let hides = (o.scope == Scope::Global) != (b.scope == Scope::Global)
+                && o.scope != Scope::Replay
+                && b.scope != Scope::Replay;
             if !(same_scope || hides) {
                 continue;
             }
