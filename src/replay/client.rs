@@ -248,6 +248,12 @@ pub fn exchanges(events: impl Iterator<Item = Event>) -> Vec<Exchange> {
                     last.verdict = Some(tls.verdict);
                 }
             }
+            // A handshake that failed after the chain still has a verdict.
+            Event::TlsFailed(failed) => {
+                if let Some(last) = out.last_mut() {
+                    last.verdict = failed.verdict;
+                }
+            }
             _ => {}
         }
     }
@@ -514,6 +520,7 @@ impl Live {
                     notes.push(*entry.note);
                 }
                 Event::Tls(tls) => verdict = Some(tls.verdict),
+                Event::TlsFailed(failed) => verdict = failed.verdict,
                 _ => {}
             }
         }

@@ -77,6 +77,7 @@ fn event_at(event: &Event) -> Duration {
         | Event::Chunk { at, .. } => *at,
         Event::Data(entry) | Event::Malformed { entry, .. } => entry.at,
         Event::Tls(tls) => tls.at,
+        Event::TlsFailed(failed) => failed.at,
     }
 }
 
