@@ -322,7 +322,7 @@ fn stepped_client_replay_blocked_at_its_prompt_stops_on_sigterm() {
         "replay-term",
         &["replay", rec.to_str().unwrap(), "--against", &url],
     );
-    t.wait_text("[Enter send, q stop]");
+    t.wait_text("[Enter/Space send, s skip, q stop]");
     let replay = child_of(t.pane_pid()).expect("mailwire runs under the pane's shell");
     signal(replay, "TERM");
     let screen = t.wait_text("EXITED:");
