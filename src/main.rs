@@ -1040,6 +1040,16 @@ impl replay::Operator for Stepped {
 
     fn after_step(&mut self, report: &replay::StepReport) {
         print_step(report);
+        // At a terminal the live reply is shown for a same step too (its
+        // last line: the status), so the operator reads it before the next key.
+        if report.outcome == replay::StepOutcome::Same
+            && let Some(last) = report.live.lines().last()
+        {
+            println!(
+                "    reply: {}",
+                mailwire::escape::escape_bytes(last.as_bytes())
+            );
+        }
     }
 
     fn notice(&mut self, text: &str) {

@@ -696,6 +696,7 @@ async fn stepped_replay_in_tmux_shows_each_result_before_the_next_key() {
     t.keys(&["Enter"]);
     let s = t.wait_text("next: STARTTLS");
     assert!(s.contains("[same] EHLO client.test"), "{s}");
+    assert!(s.contains("reply: 250 "), "the live reply is shown: {s}");
     t.keys(&["Space"]);
     let s = t.wait_count("next: EHLO client.test", 2);
     assert!(s.contains("[same] STARTTLS"), "{s}");

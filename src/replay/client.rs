@@ -887,3 +887,136 @@ fn compare(
         reason: None,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is how a test fails
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The client lines of a redacted conversation with the secrets filled
+    /// from `given`, as client replay would send them.
+    fn filled(
+        protocol: Protocol,
+        lines: &[(Direction, &str)],
+        given: &[(&str, &str)],
+    ) -> Vec<String> {
+        let mut dialogue = crate::session::Dialogue::new(protocol);
+        let events = lines.iter().map(|(direction, text)| {
+            let mut event = Event::Data(Entry {
+                at: Duration::ZERO,
+                direction: *direction,
+                raw: text.as_bytes().to_vec(),
+                tls: true,
+                note: Box::default(),
+            });
+            dialogue.annotate(&mut event, &crate::protocol::Limits::default());
+            event
+        });
+        let recorded = exchanges(events.collect::<Vec<_>>().into_iter());
+        let mut auto = Auto::default();
+        let mut secrets = Secrets {
+            given: given
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            operator: &mut auto,
+        };
+        let mut plan = SecretPlan::default();
+        let mut out = Vec::new();
+        for (i, step) in recorded.iter().enumerate().skip(1) {
+            let challenge = recorded[i - 1].replies.last().map(Vec::as_slice);
+            let fills = plan.fills(protocol, step, challenge);
+            let raw = step.command.as_deref().unwrap();
+            let line = secrets.fill(raw, &step.note.secrets, &fills).unwrap();
+            out.push(String::from_utf8(line).unwrap());
+        }
+        out
+    }
+
+    const C: Direction = Direction::Client;
+    const S: Direction = Direction::Server;
+    const CREDS: &[(&str, &str)] = &[("user", "al\"ice"), ("password", "p\\w d")];
+
+    #[test]
+    fn secrets_are_encoded_for_each_mechanism() {
+        // SMTP AUTH PLAIN with an initial response (RFC 4616).
+        let plain = sasl::plain_response("al\"ice", "p\\w d");
+        let out = filled(
+            Protocol::Smtp,
+            &[
+                (S, "220 hi\r\n"),
+                (C, "AUTH PLAIN <redacted 24 bytes>\r\n"),
+                (S, "235 ok\r\n"),
+            ],
+            CREDS,
+        );
+        assert_eq!(out, [format!("AUTH PLAIN {plain}\r\n")]);
+
+        // SMTP AUTH LOGIN: the prompts decide the field.
+        let out = filled(
+            Protocol::Smtp,
+            &[
+                (S, "220 hi\r\n"),
+                (C, "AUTH LOGIN\r\n"),
+                (S, "334 VXNlcm5hbWU6\r\n"),
+                (C, "<redacted 8 bytes>\r\n"),
+                (S, "334 UGFzc3dvcmQ6\r\n"),
+                (C, "<redacted 12 bytes>\r\n"),
+                (S, "235 ok\r\n"),
+            ],
+            CREDS,
+        );
+        assert_eq!(
+            out,
+            [
+                "AUTH LOGIN\r\n".to_string(),
+                format!("{}\r\n", sasl::encode("al\"ice")),
+                format!("{}\r\n", sasl::encode("p\\w d")),
+            ]
+        );
+
+        // IMAP LOGIN: the password as a quoted string (RFC 9051 §4.3).
+        let out = filled(
+            Protocol::Imap,
+            &[
+                (S, "* OK hi\r\n"),
+                (C, "a1 LOGIN bob <redacted 6 bytes>\r\n"),
+                (S, "a1 OK done\r\n"),
+            ],
+            CREDS,
+        );
+        assert_eq!(out, ["a1 LOGIN bob \"p\\\\w d\"\r\n"]);
+
+        // POP3 PASS as is; a --no-redact line keeps its own bytes.
+        let out = filled(
+            Protocol::Pop3,
+            &[
+                (S, "+OK hi\r\n"),
+                (C, "USER bob\r\n"),
+                (S, "+OK\r\n"),
+                (C, "PASS <redacted 6 bytes>\r\n"),
+                (S, "+OK\r\n"),
+                (C, "PASS kept\r\n"),
+                (S, "-ERR\r\n"),
+            ],
+            CREDS,
+        );
+        assert_eq!(out, ["USER bob\r\n", "PASS p\\w d\r\n", "PASS kept\r\n"]);
+    }
+
+    #[test]
+    fn a_missing_secret_names_its_field() {
+        let mut auto = Auto::default();
+        let mut secrets = Secrets {
+            given: HashMap::new(),
+            operator: &mut auto,
+        };
+        let err = secrets
+            .get(&SecretField::Password, "PASS <redacted 6 bytes>")
+            .unwrap_err();
+        assert!(err.contains("--secret password=VALUE"), "{err}");
+        assert!(err.contains("MAILWIRE_SECRET_PASSWORD"), "{err}");
+    }
+}
