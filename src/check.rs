@@ -302,7 +302,8 @@ pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
 pub enum StartTlsResult {
     /// STARTTLS/STLS accepted and the handshake finished.
     Upgraded,
-    /// Not advertised, and not forced with `--starttls`.
+    /// Not advertised, and not forced with `--starttls`; or impossible
+    /// because an IMAP `PREAUTH` greeting authenticated the session.
     NotOffered,
     /// The server answered STARTTLS/STLS negatively.
     Refused,
@@ -554,10 +555,19 @@ where
         out.stopped_before_tls = Some(ScriptStep::Connect);
         return out;
     }
-    if let Err(e) = session.greeting().await {
-        out.error = Some(e);
-        return out;
-    }
+    let preauth = match session.greeting().await {
+        Ok(greeting) => matches!(
+            greeting,
+            Response::Imap(crate::protocol::imap::Response::Untagged {
+                status: Some(crate::protocol::imap::Status::PreAuth),
+                ..
+            })
+        ),
+        Err(e) => {
+            out.error = Some(e);
+            return out;
+        }
+    };
     if last == ScriptStep::Greeting {
         out.stopped_before_tls = Some(ScriptStep::Greeting);
         return out;
@@ -572,7 +582,7 @@ where
     }
     let implicit = target.tls == TlsMode::Implicit;
     if !implicit {
-        upgrade(session, force, &mut out).await;
+        upgrade(session, force, preauth, &mut out).await;
     } else {
         out.result = StartTlsResult::Implicit;
     }
@@ -590,11 +600,17 @@ where
 }
 
 /// STARTTLS/STLS and the capabilities again, into `out`.
-async fn upgrade<S>(session: &mut Session<S>, force: bool, out: &mut Drive)
+async fn upgrade<S>(session: &mut Session<S>, force: bool, preauth: bool, out: &mut Drive)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     out.offered = session.starttls_offered();
+    // PREAUTH: the session is authenticated, where STARTTLS is not allowed
+    // (RFC 9051 §6.2.1); the dialogue's preauth_greeting finding says so.
+    if preauth {
+        out.result = StartTlsResult::NotOffered;
+        return;
+    }
     // POP3 servers without CAPA (RFC 2449) may still do STLS: try it
     // (RFC 2595 §4 does not require CAPA).
     let capa_failed =

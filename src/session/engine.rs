@@ -841,9 +841,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         received.note.outcome,
                         Outcome::Intermediate | Outcome::Continuation
                     ));
-            let ended = self.dialogue.ended().cloned();
+            // A session the server ended (SMTP 421, `* BYE`) is over even
+            // when the ending reply is the one that answers this command:
+            // nothing sent after it will be answered (RFC 5321 §3.8,
+            // RFC 9051 §7.1.5). The goodbye's own answer is not an ending.
+            let goodbye = verb.eq_ignore_ascii_case("QUIT") || verb.eq_ignore_ascii_case("LOGOUT");
+            let ended = self.dialogue.ended().cloned().filter(|_| !goodbye);
             out.push(received);
-            if done {
+            if done && ended.is_none() {
                 return Ok(out);
             }
             if let Some(f) = ended {

@@ -5,6 +5,7 @@ pub mod feed;
 pub mod realservers;
 pub mod record;
 pub mod scan_compare;
+pub mod script;
 pub mod tls;
 pub mod tmux;
 
