@@ -585,6 +585,13 @@ pub struct ServeArgs {
     /// POP3 -ERR [SYS/TEMP]) and is closed.
     #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Misbehave on purpose, to show and test a failure (repeatable):
+    /// empty-lines, greeting-421, greeting-554, imap-bye, ehlo-502, capa-err,
+    /// tls-on-plaintext, ssh-banner, http-banner, smtp-reply-to-imap,
+    /// no-starttls, control-byte-in-ehlo, starttls-injection,
+    /// endless-continuation (README, "Misbehaving on purpose").
+    #[arg(long = "quirk", value_enum, value_name = "NAME")]
+    pub quirks: Vec<crate::server::quirk::Quirk>,
     /// Act as the server of this recording on one ephemeral port of --listen
     /// (STARTTLS with a fresh certificate: the recorded key is not known).
     #[arg(long, value_name = "FILE")]

@@ -1395,6 +1395,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<i32> {
         port_base: args.port_base,
         leaf: args.leaf,
         max_connections: args.max_connections,
+        quirks: args.quirks.clone(),
         ..ServeOptions::default()
     };
     server::serve_forever(opts, args.ca_out.as_deref())

@@ -145,6 +145,12 @@ pub(crate) struct Framed<S> {
     start: usize,
     limits: WireLimits,
     shutdown: watch::Receiver<bool>,
+    /// `--quirk empty-lines`: an empty line before every write but the first.
+    empty_lines: bool,
+    /// Something was written already (the greeting).
+    sent: bool,
+    /// `--quirk starttls-injection`: written in plaintext before the handshake.
+    inject: Option<&'static [u8]>,
 }
 
 const READ_CHUNK: usize = 8 * 1024;
@@ -157,7 +163,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
             start: 0,
             limits,
             shutdown,
+            empty_lines: false,
+            sent: false,
+            inject: None,
         }
+    }
+
+    /// Switches on the misbehaviours that live at this layer
+    /// (`serve --quirk empty-lines`, `--quirk starttls-injection`).
+    pub fn set_quirks(&mut self, empty_lines: bool, inject: Option<&'static [u8]>) {
+        self.empty_lines = empty_lines;
+        self.inject = inject;
     }
 
     /// Reads the next line within the idle timeout.
@@ -222,6 +238,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
 
     /// Writes `bytes` and flushes them.
     pub async fn send(&mut self, bytes: &[u8]) -> Result<(), WireError> {
+        if self.empty_lines && self.sent {
+            self.stream.write_all(b"\r\n").await?;
+        }
+        self.sent = true;
         self.stream.write_all(bytes).await?;
         self.stream.flush().await?;
         Ok(())
@@ -281,13 +301,16 @@ impl Framed<MailStream> {
         let discarded = self.buf.len() - self.start;
         self.buf.clear();
         self.start = 0;
-        let tcp = match std::mem::replace(&mut self.stream, MailStream::Detached) {
+        let mut tcp = match std::mem::replace(&mut self.stream, MailStream::Detached) {
             MailStream::Plain(tcp) => tcp,
             other => {
                 self.stream = other;
                 return Err(WireError::Io(io::Error::other("TLS already active")));
             }
         };
+        if let Some(line) = self.inject {
+            super::quirk::inject(&mut tcp, line).await;
+        }
         let handshake = tokio::time::timeout(self.limits.handshake, tls.accept(tcp));
         let tls_stream = tokio::select! {
             r = handshake => r.map_err(|_| WireError::Timeout)??,

@@ -26,6 +26,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::Conn;
+use super::quirk::{self, Quirk};
 use super::framed::{Framed, MailStream, WireError};
 use super::mailbox::{Flags, Message};
 use super::sasl::{self, Mechanism, SaslError};
@@ -828,8 +829,17 @@ fn finish_command(tag: Option<String>, mut tokens: Vec<Token>) -> Input {
 }
 
 impl Session<'_> {
-    fn prelogin_caps(&self) -> &'static str {
-        if self.tls { CAPS_TLS } else { CAPS_PLAINTEXT }
+    fn prelogin_caps(&self) -> String {
+        let quirks = &self.conn.shared.quirks;
+        let mut caps = if self.tls { CAPS_TLS } else { CAPS_PLAINTEXT }.to_string();
+        if quirks.has(Quirk::NoStarttls) {
+            caps = caps.replace(" STARTTLS", "");
+        }
+        if quirks.has(Quirk::ControlByteInEhlo) {
+            caps.push(' ');
+            caps.push_str(quirk::CONTROL_CAPABILITY);
+        }
+        caps
     }
 
     fn authenticated(&self) -> bool {
@@ -888,7 +898,7 @@ impl Session<'_> {
         match &cmd.verb {
             Verb::Capability => {
                 let (caps, done) = if self.authenticated() {
-                    (CAPS_AUTHENTICATED, "Capability completed.")
+                    (CAPS_AUTHENTICATED.to_string(), "Capability completed.")
                 } else {
                     (
                         self.prelogin_caps(),
@@ -948,6 +958,8 @@ impl Session<'_> {
                     if self.tls {
                         self.bad_command(framed, tag, "BAD TLS is already active.")
                             .await
+                    } else if self.conn.shared.quirks.has(Quirk::NoStarttls) {
+                        self.bad_command(framed, tag, "BAD Unknown command.").await
                     } else {
                         framed
                             .send_line(&format!("{tag} OK Begin TLS negotiation now."))

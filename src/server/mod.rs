@@ -21,6 +21,7 @@ mod imap;
 mod mailbox;
 pub mod pki;
 mod pop3;
+pub mod quirk;
 pub mod replay;
 mod sasl;
 mod smtp;
@@ -112,6 +113,8 @@ pub struct ServeOptions {
     /// IMAP `* BYE`, POP3 `-ERR [SYS/TEMP]`) and is closed. Default
     /// [`DEFAULT_MAX_CONNECTIONS`]; 0 refuses every connection.
     pub max_connections: usize,
+    /// Misbehaviours (`serve --quirk`); none by default.
+    pub quirks: Vec<quirk::Quirk>,
 }
 
 impl Default for ServeOptions {
@@ -122,13 +125,14 @@ impl Default for ServeOptions {
             leaf: pki::LeafKind::Good,
             greeting_delay: Duration::ZERO,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            quirks: Vec::new(),
         }
     }
 }
 
 /// The seven services, in listing order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
+pub(crate) enum Service {
     Smtp,
     Submission,
     Smtps,
@@ -247,6 +251,8 @@ pub(crate) struct Shared {
     mailbox: Mailbox,
     limits: WireLimits,
     greeting_delay: Duration,
+    /// Misbehaviours switched on with `serve --quirk`.
+    pub(crate) quirks: quirk::Quirks,
     /// Source of SMTP queue IDs.
     queue_ids: AtomicU64,
     /// Mixed into queue IDs so two servers do not repeat each other.
@@ -319,6 +325,7 @@ impl Server {
             mailbox: Mailbox::seeded(started as u32),
             limits: WireLimits::default(),
             greeting_delay: opts.greeting_delay,
+            quirks: quirk::Quirks::new(&opts.quirks),
             queue_ids: AtomicU64::new(0),
             started,
         });
@@ -496,7 +503,16 @@ async fn serve_connection(conn: Conn, tcp: TcpStream, shutdown: watch::Receiver<
     if !conn.shared.greeting_delay.is_zero() {
         tokio::time::sleep(conn.shared.greeting_delay).await;
     }
-    let framed = Framed::new(stream, limits, shutdown);
+    let mut framed = Framed::new(stream, limits, shutdown);
+    let quirks = &conn.shared.quirks;
+    if quirk::replaces_session(quirks, conn.service) {
+        quirk::opening(quirks, conn.service, framed).await;
+        return;
+    }
+    framed.set_quirks(
+        quirks.has(quirk::Quirk::EmptyLines),
+        quirks.injection(conn.service.protocol()),
+    );
     match conn.service {
         Service::Smtp | Service::Submission | Service::Smtps => smtp::run(&conn, framed).await,
         Service::Imap | Service::Imaps => imap::run(&conn, framed).await,

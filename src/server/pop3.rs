@@ -16,6 +16,7 @@
 //! ```
 
 use super::Conn;
+use super::quirk::{self, Quirk};
 use super::framed::{Framed, MailStream, WireError};
 use super::mailbox::{Flags, Message};
 use super::sasl::{self, Mechanism, SaslError};
@@ -167,11 +168,22 @@ impl Session<'_> {
         }
         match verb {
             Verb::Capa => {
+                let quirks = &self.conn.shared.quirks;
+                if quirks.has(Quirk::CapaErr) {
+                    framed.send_line("-ERR Unknown command: CAPA").await?;
+                    return Ok(Next::Continue);
+                }
                 let mut caps = String::from(
                     "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n",
                 );
+                if quirks.has(Quirk::ControlByteInEhlo) {
+                    caps.push_str(quirk::CONTROL_CAPABILITY);
+                    caps.push_str("\r\n");
+                }
                 if self.tls {
                     caps.push_str("USER\r\nSASL PLAIN LOGIN\r\n");
+                } else if quirks.has(Quirk::NoStarttls) {
+                    caps.push_str("SASL\r\n");
                 } else {
                     // Dovecot lists SASL with no mechanisms while plaintext
                     // authentication is disabled.
@@ -183,6 +195,8 @@ impl Session<'_> {
             Verb::Stls => {
                 if self.tls {
                     framed.send_line("-ERR TLS is already active.").await?;
+                } else if self.conn.shared.quirks.has(Quirk::NoStarttls) {
+                    framed.send_line("-ERR Unknown command: STLS").await?;
                 } else {
                     framed.send_line("+OK Begin TLS negotiation now.").await?;
                     return Ok(Next::StartTls);

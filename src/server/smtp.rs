@@ -18,6 +18,7 @@
 
 use time::format_description::well_known::Rfc2822;
 
+use super::quirk::{self, Quirk};
 use super::framed::{Framed, MailStream, WireError};
 use super::sasl::{self, Mechanism, SaslError};
 use super::{Conn, MAX_MESSAGE_SIZE, SERVER_HOST, Service};
@@ -283,6 +284,12 @@ impl Session<'_> {
             self.reply(framed, "501 Syntax: EHLO hostname").await?;
             return Ok(Next::Continue);
         }
+        let quirks = &self.conn.shared.quirks;
+        if quirks.has(Quirk::Ehlo502) {
+            self.reply(framed, "502 5.5.2 Error: command not recognized")
+                .await?;
+            return Ok(Next::Continue);
+        }
         self.helo = Some(arg.to_string());
         self.esmtp = true;
         self.tx = None;
@@ -294,9 +301,12 @@ impl Session<'_> {
             format!("SIZE {MAX_MESSAGE_SIZE}"),
             "VRFY".into(),
         ];
+        if quirks.has(Quirk::ControlByteInEhlo) {
+            lines.push(quirk::CONTROL_CAPABILITY.into());
+        }
         if self.tls {
             lines.push("AUTH PLAIN LOGIN".into());
-        } else {
+        } else if !quirks.has(Quirk::NoStarttls) {
             lines.push("STARTTLS".into());
         }
         lines.extend([
@@ -341,6 +351,11 @@ impl Session<'_> {
         }
         if self.tls {
             self.reply(framed, "554 5.5.1 Error: TLS already active")
+                .await?;
+            return Ok(Next::Continue);
+        }
+        if self.conn.shared.quirks.has(Quirk::NoStarttls) {
+            self.reply(framed, "502 5.5.1 Error: command not implemented")
                 .await?;
             return Ok(Next::Continue);
         }

@@ -1149,7 +1149,14 @@ impl Dialogue {
             let auth = match self.protocol {
                 Protocol::Smtp | Protocol::Lmtp => has("AUTH"),
                 Protocol::Imap => !has("LOGINDISABLED"),
-                Protocol::Pop3 => has("SASL") || has("USER"),
+                // `SASL` without mechanisms is how Dovecot says "no
+                // authentication before TLS" (RFC 2449 §6.9).
+                Protocol::Pop3 => {
+                    has("USER")
+                        || caps
+                            .iter()
+                            .any(|c| c.name.eq_ignore_ascii_case("SASL") && !c.params.is_empty())
+                }
             };
             if auth {
                 findings.push(
