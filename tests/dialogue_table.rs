@@ -631,3 +631,30 @@ async fn c1_and_bidi_controls_are_escaped_in_json() {
     }
     assert_eq!(json["steps"][0]["text"], greeting, "the exact text decodes back");
 }
+
+/// `--timeout` applies in the TUI too: a server that never greets gets a
+/// `timeout` finding on screen after --timeout (1 s), not the default 30 s.
+#[test]
+fn tui_timeout_finding() {
+    if !common::tmux::available("TUI --timeout test") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and says nothing; ends when the test's process does.
+    std::thread::spawn(move || {
+        let held = listener.accept();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let url = format!("smtp://127.0.0.1:{port}");
+    let started = Instant::now();
+    let t = common::tmux::Tmux::mailwire("tui-timeout", &[url.as_str(), "--timeout", "1s"]);
+    let screen = t.wait_text("no greeting within 1000 ms");
+    let elapsed = started.elapsed();
+    t.kill();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(10),
+        "the finding came after {elapsed:?}:\n{screen}"
+    );
+}
