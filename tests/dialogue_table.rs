@@ -496,9 +496,16 @@ async fn failure_class(
     let (json, code, _) = script::check_json(&argv).await;
     let elapsed = started.elapsed();
     let problems = server.finish().await;
-    assert!(problems.is_empty(), "the client strayed from the script: {problems:?}\n{json:#}");
+    assert!(
+        problems.is_empty(),
+        "the client strayed from the script: {problems:?}\n{json:#}"
+    );
     let ids = script::finding_ids(&json);
-    assert_eq!(ids, want.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{json:#}");
+    assert_eq!(
+        ids,
+        want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "{json:#}"
+    );
     assert_eq!(code, exit, "{json:#}");
     assert_eq!(json["exit_code"], exit, "{json:#}");
     assert_eq!(json["starttls"]["result"], starttls, "{json:#}");
@@ -629,7 +636,10 @@ async fn c1_and_bidi_controls_are_escaped_in_json() {
     for escaped in ["\\u009b", "\\u202e", "\\u2066", "\\u2069"] {
         assert!(text.contains(escaped), "{escaped} missing from the JSON");
     }
-    assert_eq!(json["steps"][0]["text"], greeting, "the exact text decodes back");
+    assert_eq!(
+        json["steps"][0]["text"], greeting,
+        "the exact text decodes back"
+    );
 }
 
 /// `--timeout` applies in the TUI too: a server that never greets gets a

@@ -103,11 +103,23 @@ fn serve_cli_takes_quirks() {
     let first = lines.next().unwrap().unwrap();
     let url = first.split_whitespace().next().unwrap().to_string();
     assert!(url.starts_with("smtp://127.0.0.1:"), "{first}");
-    let out = common::mailwire(&["check", "--json", &url, "--ehlo", "client.test", "--timeout", "3s"]);
+    let out = common::mailwire(&[
+        "check",
+        "--json",
+        &url,
+        "--ehlo",
+        "client.test",
+        "--timeout",
+        "3s",
+    ]);
     let _ = child.kill();
     let _ = child.wait();
     let json = common::json(&out);
-    assert_eq!(script::finding_ids(&json), ["empty_line", "no_esmtp"], "{json:#}");
+    assert_eq!(
+        script::finding_ids(&json),
+        ["empty_line", "no_esmtp"],
+        "{json:#}"
+    );
     assert_eq!(out.status.code(), Some(1));
     // An unknown name is a usage error that lists the names.
     let out = common::mailwire(&["serve", "--quirk", "no-such-quirk"]);
@@ -122,5 +134,8 @@ fn quirk_names_are_distinct() {
     let names: std::collections::BTreeSet<String> =
         Quirk::value_variants().iter().map(|q| q.name()).collect();
     assert_eq!(names.len(), Quirk::value_variants().len());
-    assert!(names.contains("greeting-421") && names.contains("ehlo-502"), "{names:?}");
+    assert!(
+        names.contains("greeting-421") && names.contains("ehlo-502"),
+        "{names:?}"
+    );
 }

@@ -26,9 +26,9 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::Conn;
-use super::quirk::{self, Quirk};
 use super::framed::{Framed, MailStream, WireError};
 use super::mailbox::{Flags, Message};
+use super::quirk::{self, Quirk};
 use super::sasl::{self, Mechanism, SaslError};
 use crate::protocol::command::Verb;
 

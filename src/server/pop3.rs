@@ -16,9 +16,9 @@
 //! ```
 
 use super::Conn;
-use super::quirk::{self, Quirk};
 use super::framed::{Framed, MailStream, WireError};
 use super::mailbox::{Flags, Message};
+use super::quirk::{self, Quirk};
 use super::sasl::{self, Mechanism, SaslError};
 use crate::protocol::command::{self, Verb};
 use crate::target::Protocol;

@@ -103,11 +103,12 @@ impl Quirks {
     /// The line injected after a positive STARTTLS reply, in the protocol's
     /// syntax, when [`Quirk::StarttlsInjection`] is on.
     pub(crate) fn injection(&self, protocol: Protocol) -> Option<&'static [u8]> {
-        self.has(Quirk::StarttlsInjection).then_some(match protocol {
-            Protocol::Imap => b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n",
-            Protocol::Pop3 => b"+OK injected\r\n",
-            _ => b"250-AUTH PLAIN injected\r\n",
-        })
+        self.has(Quirk::StarttlsInjection)
+            .then_some(match protocol {
+                Protocol::Imap => b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n",
+                Protocol::Pop3 => b"+OK injected\r\n",
+                _ => b"250-AUTH PLAIN injected\r\n",
+            })
     }
 }
 
@@ -139,7 +140,9 @@ pub(crate) async fn opening(quirks: &Quirks, service: Service, mut framed: Frame
     if quirks.has(Quirk::TlsOnPlaintext) && service.tls() == crate::target::TlsMode::Starttls {
         // A fatal alert 70 protocol_version in a TLS 1.2 record, as an
         // implicit-TLS server answers bytes that are no ClientHello.
-        let _ = framed.send(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]).await;
+        let _ = framed
+            .send(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46])
+            .await;
     } else if quirks.has(Quirk::SshBanner) {
         let _ = framed.send_line("SSH-2.0-OpenSSH_9.6p1 Debian-4").await;
         let _ = framed.read_line_within(WAIT).await;
@@ -165,7 +168,9 @@ pub(crate) async fn opening(quirks: &Quirks, service: Service, mut framed: Frame
             ),
             _ => (
                 format!("220 {SERVER_HOST} ESMTP mailwire"),
-                format!("421 4.3.2 {SERVER_HOST} Service shutting down, closing transmission channel"),
+                format!(
+                    "421 4.3.2 {SERVER_HOST} Service shutting down, closing transmission channel"
+                ),
             ),
         };
         if framed.send_line(&greeting).await.is_ok() && framed.read_line_within(WAIT).await.is_ok()

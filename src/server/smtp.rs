@@ -18,8 +18,8 @@
 
 use time::format_description::well_known::Rfc2822;
 
-use super::quirk::{self, Quirk};
 use super::framed::{Framed, MailStream, WireError};
+use super::quirk::{self, Quirk};
 use super::sasl::{self, Mechanism, SaslError};
 use super::{Conn, MAX_MESSAGE_SIZE, SERVER_HOST, Service};
 use crate::protocol::command::{self, Verb};

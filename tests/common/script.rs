@@ -42,7 +42,10 @@ const MAX_FLOOD_LINES: usize = 2_000_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Bytes the server sends, and what the dialogue's note must say.
-    Server { raw: Vec<u8>, expect: Vec<(String, String)> },
+    Server {
+        raw: Vec<u8>,
+        expect: Vec<(String, String)>,
+    },
     /// Raw bytes the server sends; not fed to the dialogue.
     Raw(Vec<u8>),
     /// The line the client must send (without its CRLF).
@@ -144,8 +147,7 @@ pub struct ScriptTls {
 impl ScriptTls {
     pub fn new() -> ScriptTls {
         let key = rcgen::KeyPair::generate().unwrap();
-        let mut params =
-            rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         params
             .subject_alt_names
             .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
@@ -210,7 +212,10 @@ async fn play(stream: Box<dyn Stream>, steps: Vec<Step>, tls: &ScriptTls) -> Vec
         match step {
             Step::Server { raw, .. } | Step::Raw(raw) => {
                 if io.get_mut().write_all(&raw).await.is_err() {
-                    problems.push(format!("client gone before {:?}", String::from_utf8_lossy(&raw)));
+                    problems.push(format!(
+                        "client gone before {:?}",
+                        String::from_utf8_lossy(&raw)
+                    ));
                     return problems;
                 }
                 let _ = io.get_mut().flush().await;
