@@ -1086,15 +1086,6 @@ impl Session<'_> {
         Ok(Next::Continue)
     }
 
-    async fn sasl_response(
-        &mut self,
-        framed: &mut Framed<MailStream>,
-        challenge: &str,
-    ) -> Result<Result<Vec<u8>, SaslError>, WireError> {
-        framed.send_line(&format!("+ {challenge}")).await?;
-        let line = framed.read_line().await?;
-        Ok(sasl::decode_response(&line.text()))
-    }
 
     async fn authenticate(
         &mut self,
@@ -1122,32 +1113,10 @@ impl Session<'_> {
                 .await?;
             return Ok(Next::Continue);
         }
-        let decode_ir = |ir: Vec<u8>| sasl::decode_response(&String::from_utf8_lossy(&ir));
-        let outcome = match mech {
-            Mechanism::Plain => match initial {
-                Some(ir) => decode_ir(ir),
-                None => self.sasl_response(framed, "").await?,
-            }
-            .map(|m| sasl::plain_ok(&m)),
-            Mechanism::Login => {
-                let user = match initial {
-                    Some(ir) => decode_ir(ir),
-                    None => {
-                        self.sasl_response(framed, sasl::LOGIN_USERNAME_CHALLENGE)
-                            .await?
-                    }
-                };
-                match user {
-                    Ok(user) => self
-                        .sasl_response(framed, sasl::LOGIN_PASSWORD_CHALLENGE)
-                        .await?
-                        .map(|pass| sasl::credentials_ok(&user, &pass)),
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        match outcome {
-            Ok(ok) => self.finish_login(framed, tag, ok).await,
+        let initial = initial.map(|ir| String::from_utf8_lossy(&ir).into_owned());
+        let outcome = sasl::exchange(framed, "+ ", mech, initial.as_deref()).await?;
+        match outcome.map_err(|(e, _)| e) {
+            Ok(login) => self.finish_login(framed, tag, login.ok).await,
             Err(SaslError::Cancelled) => {
                 framed
                     .send_line(&format!("{tag} BAD Authentication aborted by client."))

@@ -259,15 +259,6 @@ impl Session<'_> {
         framed.send_line("+OK Logged in.").await
     }
 
-    async fn sasl_response(
-        &mut self,
-        framed: &mut Framed<MailStream>,
-        challenge: &str,
-    ) -> Result<Result<Vec<u8>, SaslError>, WireError> {
-        framed.send_line(&format!("+ {challenge}")).await?;
-        let line = framed.read_line().await?;
-        Ok(sasl::decode_response(&line.text()))
-    }
 
     async fn auth(&mut self, framed: &mut Framed<MailStream>, arg: &str) -> Result<(), WireError> {
         if arg.is_empty() {
@@ -293,31 +284,9 @@ impl Session<'_> {
                 .send_line("-ERR [AUTH] Plaintext authentication disabled.")
                 .await;
         }
-        let outcome = match mech {
-            Mechanism::Plain => match initial {
-                Some(ir) => sasl::decode_response(ir),
-                None => self.sasl_response(framed, "").await?,
-            }
-            .map(|m| sasl::plain_ok(&m)),
-            Mechanism::Login => {
-                let user = match initial {
-                    Some(ir) => sasl::decode_response(ir),
-                    None => {
-                        self.sasl_response(framed, sasl::LOGIN_USERNAME_CHALLENGE)
-                            .await?
-                    }
-                };
-                match user {
-                    Ok(user) => self
-                        .sasl_response(framed, sasl::LOGIN_PASSWORD_CHALLENGE)
-                        .await?
-                        .map(|pass| sasl::credentials_ok(&user, &pass)),
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        match outcome {
-            Ok(ok) => self.finish_login(framed, ok).await,
+        let outcome = sasl::exchange(framed, "+ ", mech, initial).await?;
+        match outcome.map_err(|(e, _)| e) {
+            Ok(login) => self.finish_login(framed, login.ok).await,
             Err(SaslError::Cancelled) => {
                 framed
                     .send_line("-ERR Authentication aborted by client.")

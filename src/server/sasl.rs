@@ -13,7 +13,75 @@ pub(crate) use crate::protocol::sasl::{
     LOGIN_PASSWORD_CHALLENGE, LOGIN_USERNAME_CHALLENGE, SaslError, decode_response,
 };
 
+use super::framed::{Framed, MailStream, WireError};
 use super::{DEMO_PASSWORD, DEMO_USER};
+
+/// A finished SASL exchange whose responses decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Login {
+    /// True for the demo account's credentials.
+    pub ok: bool,
+    /// The authentication identity (PLAIN authcid, LOGIN user name).
+    pub user: Vec<u8>,
+}
+
+/// Runs one PLAIN or LOGIN exchange (RFC 4954 §4, RFC 9051 §6.2.2,
+/// RFC 5034 §4), the same for all three protocols but for how a challenge
+/// is sent: `challenge_prefix` is `334 ` (SMTP) or `+ ` (IMAP, POP3).
+/// `initial` is the initial response sent with the command (base64).
+///
+/// # Errors
+/// The outer `Err` is the connection's; the inner one a response that is
+/// `*` (cancelled) or not base64/PLAIN, with `true` when it was the initial
+/// response.
+pub(crate) async fn exchange(
+    framed: &mut Framed<MailStream>,
+    challenge_prefix: &str,
+    mech: Mechanism,
+    initial: Option<&str>,
+) -> Result<Result<Login, (SaslError, bool)>, WireError> {
+    let first = match initial {
+        Some(ir) => decode_response(ir).map_err(|e| (e, true)),
+        None => {
+            let challenge = match mech {
+                Mechanism::Plain => "",
+                Mechanism::Login => LOGIN_USERNAME_CHALLENGE,
+            };
+            step(framed, challenge_prefix, challenge)
+                .await?
+                .map_err(|e| (e, false))
+        }
+    };
+    Ok(match (mech, first) {
+        (_, Err(e)) => Err(e),
+        (Mechanism::Plain, Ok(message)) => Ok(Login {
+            ok: plain_ok(&message),
+            user: message
+                .split(|&b| b == 0)
+                .nth(1)
+                .unwrap_or_default()
+                .to_vec(),
+        }),
+        (Mechanism::Login, Ok(user)) => step(framed, challenge_prefix, LOGIN_PASSWORD_CHALLENGE)
+            .await?
+            .map_err(|e| (e, false))
+            .map(|pass| Login {
+                ok: credentials_ok(&user, &pass),
+                user,
+            }),
+    })
+}
+
+/// Sends one challenge and decodes the client's response line.
+async fn step(
+    framed: &mut Framed<MailStream>,
+    prefix: &str,
+    challenge: &str,
+) -> Result<Result<Vec<u8>, SaslError>, WireError> {
+    framed.send_line(&format!("{prefix}{challenge}")).await?;
+    let line = framed.read_line().await?;
+    Ok(decode_response(&line.text()))
+}
 
 /// A SASL mechanism the server offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -363,17 +363,6 @@ impl Session<'_> {
         Ok(Next::StartTls)
     }
 
-    /// Reads one SASL response line after a 334 challenge.
-    async fn sasl_response(
-        &mut self,
-        framed: &mut Framed<MailStream>,
-        challenge: &str,
-    ) -> Result<Result<Vec<u8>, SaslError>, WireError> {
-        framed.send_line(&format!("334 {challenge}")).await?;
-        let line = framed.read_line().await?;
-        Ok(sasl::decode_response(&line.text()))
-    }
-
     async fn auth(
         &mut self,
         framed: &mut Framed<MailStream>,
@@ -409,45 +398,14 @@ impl Session<'_> {
             .await?;
             return Ok(Next::Continue);
         };
-        let outcome = match mech {
-            Mechanism::Plain => {
-                let message = match initial {
-                    Some(ir) => sasl::decode_response(ir).map_err(|e| (e, true)),
-                    None => self
-                        .sasl_response(framed, "")
-                        .await?
-                        .map_err(|e| (e, false)),
-                };
-                message.map(|m| {
-                    let user = m.split(|&b| b == 0).nth(1).unwrap_or_default().to_vec();
-                    (sasl::plain_ok(&m), user)
-                })
-            }
-            Mechanism::Login => {
-                let user = match initial {
-                    Some(ir) => sasl::decode_response(ir).map_err(|e| (e, true)),
-                    None => self
-                        .sasl_response(framed, sasl::LOGIN_USERNAME_CHALLENGE)
-                        .await?
-                        .map_err(|e| (e, false)),
-                };
-                match user {
-                    Ok(user) => self
-                        .sasl_response(framed, sasl::LOGIN_PASSWORD_CHALLENGE)
-                        .await?
-                        .map_err(|e| (e, false))
-                        .map(|pass| (sasl::credentials_ok(&user, &pass), user)),
-                    Err(e) => Err(e),
-                }
-            }
-        };
+        let outcome = sasl::exchange(framed, "334 ", mech, initial).await?;
         let text = match outcome {
-            Ok((true, user)) => {
+            Ok(sasl::Login { ok: true, user }) => {
                 self.auth_user = Some(String::from_utf8_lossy(&user).into_owned());
                 "235 2.7.0 Authentication successful"
             }
             // Postfix with Dovecot SASL has no reason to give for a wrong password.
-            Ok((false, _)) => "535 5.7.8 Error: authentication failed: (reason unavailable)",
+            Ok(sasl::Login { ok: false, .. }) => "535 5.7.8 Error: authentication failed: (reason unavailable)",
             Err((SaslError::Cancelled, _)) => "501 5.7.0 Authentication aborted",
             Err((SaslError::InvalidBase64 | SaslError::MalformedPlain, true)) => {
                 "535 5.7.8 Error: authentication failed: Invalid base64 data in initial response"
