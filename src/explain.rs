@@ -1189,21 +1189,13 @@ fn title(wire: &str, name: &str) -> String {
 fn frame(protocol: Protocol, raw: &[u8]) -> Response {
     use crate::protocol::{Frame, Limits};
     let limits = Limits::default();
-    let frame = match protocol {
-        Protocol::Smtp | Protocol::Lmtp => {
-            smtp::parse_reply(raw, &limits).map(|f| map_frame(f, Response::Smtp))
-        }
-        Protocol::Imap => imap::parse_response(raw, &limits).map(|f| map_frame(f, Response::Imap)),
-        Protocol::Pop3 => {
-            let lines = raw.iter().filter(|&&b| b == b'\n').count();
-            let expect = if lines > 1 {
-                pop3::Expect::MultiLine
-            } else {
-                pop3::Expect::Single
-            };
-            pop3::parse_response(raw, expect, &limits).map(|f| map_frame(f, Response::Pop3))
-        }
+    let lines = raw.iter().filter(|&&b| b == b'\n').count();
+    let expect = if lines > 1 {
+        pop3::Expect::MultiLine
+    } else {
+        pop3::Expect::Single
     };
+    let frame = crate::session::dialogue::frame_response(protocol, raw, expect, &limits);
     match frame {
         Ok(Frame::Complete { value, .. }) => value,
         Ok(Frame::Malformed { reason, .. }) => Response::Malformed { reason },
@@ -1213,21 +1205,6 @@ fn frame(protocol: Protocol, raw: &[u8]) -> Response {
         Err(e) => Response::Malformed {
             reason: e.to_string(),
         },
-    }
-}
-
-fn map_frame<T>(
-    frame: crate::protocol::Frame<T>,
-    f: impl FnOnce(T) -> Response,
-) -> crate::protocol::Frame<Response> {
-    use crate::protocol::Frame;
-    match frame {
-        Frame::Incomplete => Frame::Incomplete,
-        Frame::Complete { value, len } => Frame::Complete {
-            value: f(value),
-            len,
-        },
-        Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
     }
 }
 

@@ -111,6 +111,21 @@ pub enum Frame<T> {
     Malformed { len: usize, reason: String },
 }
 
+impl<T> Frame<T> {
+    /// The same frame with its value turned into another type (a
+    /// protocol's response into `session::Response`).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Frame<U> {
+        match self {
+            Frame::Incomplete => Frame::Incomplete,
+            Frame::Complete { value, len } => Frame::Complete {
+                value: f(value),
+                len,
+            },
+            Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
+        }
+    }
+}
+
 /// Faults that make the rest of the stream unframeable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {

@@ -1086,7 +1086,6 @@ impl Session<'_> {
         Ok(Next::Continue)
     }
 
-
     async fn authenticate(
         &mut self,
         framed: &mut Framed<MailStream>,

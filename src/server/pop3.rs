@@ -259,7 +259,6 @@ impl Session<'_> {
         framed.send_line("+OK Logged in.").await
     }
 
-
     async fn auth(&mut self, framed: &mut Framed<MailStream>, arg: &str) -> Result<(), WireError> {
         if arg.is_empty() {
             // RFC 5034 leaves this open; Dovecot lists usable mechanisms.

@@ -405,7 +405,9 @@ impl Session<'_> {
                 "235 2.7.0 Authentication successful"
             }
             // Postfix with Dovecot SASL has no reason to give for a wrong password.
-            Ok(sasl::Login { ok: false, .. }) => "535 5.7.8 Error: authentication failed: (reason unavailable)",
+            Ok(sasl::Login { ok: false, .. }) => {
+                "535 5.7.8 Error: authentication failed: (reason unavailable)"
+            }
             Err((SaslError::Cancelled, _)) => "501 5.7.0 Authentication aborted",
             Err((SaslError::InvalidBase64 | SaslError::MalformedPlain, true)) => {
                 "535 5.7.8 Error: authentication failed: Invalid base64 data in initial response"

@@ -1443,16 +1443,7 @@ impl Dialogue {
         // Bounded: each round consumes at least one byte or ends.
         while pos < raw.len() {
             let rest = &raw[pos..];
-            let frame = match self.protocol {
-                Protocol::Smtp | Protocol::Lmtp => {
-                    smtp::parse_reply(rest, limits).map(|f| map(f, Response::Smtp))
-                }
-                Protocol::Imap => {
-                    imap::parse_response(rest, limits).map(|f| map(f, Response::Imap))
-                }
-                Protocol::Pop3 => pop3::parse_response(rest, self.pop3_expect(), limits)
-                    .map(|f| map(f, Response::Pop3)),
-            };
+            let frame = frame_response(self.protocol, rest, self.pop3_expect(), limits);
             let (len, response) = match frame {
                 Ok(Frame::Complete { value, len }) => (len, value),
                 Ok(Frame::Malformed { len, reason }) => (len, Response::Malformed { reason }),
@@ -1492,19 +1483,23 @@ impl Dialogue {
     }
 }
 
-fn map<T>(
-    frame: crate::protocol::Frame<T>,
-    f: impl FnOnce(T) -> Response,
-) -> crate::protocol::Frame<Response> {
-    use crate::protocol::Frame;
-    match frame {
-        Frame::Incomplete => Frame::Incomplete,
-        Frame::Complete { value, len } => Frame::Complete {
-            value: f(value),
-            len,
-        },
-        Frame::Malformed { len, reason } => Frame::Malformed { len, reason },
-    }
+/// Frames one server response from the front of `raw` with the protocol's
+/// parser (POP3 with the multi-line expectation `expect`), as the engine
+/// does; shared with `explain` for text that has no note.
+///
+/// # Errors
+/// A [`crate::protocol::ParseError`] when the stream cannot be framed.
+pub fn frame_response(
+    protocol: Protocol,
+    raw: &[u8],
+    expect: pop3::Expect,
+    limits: &crate::protocol::Limits,
+) -> crate::protocol::Result<Response> {
+    Ok(match protocol {
+        Protocol::Smtp | Protocol::Lmtp => smtp::parse_reply(raw, limits)?.map(Response::Smtp),
+        Protocol::Imap => imap::parse_response(raw, limits)?.map(Response::Imap),
+        Protocol::Pop3 => pop3::parse_response(raw, expect, limits)?.map(Response::Pop3),
+    })
 }
 
 fn unreachable_pending() -> Pending {
