@@ -477,24 +477,9 @@ async fn failure_class(
 
     // Live: the same script on 127.0.0.1, through `check --json`.
     let tls = Arc::new(ScriptTls::new());
-    let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), &tls.ca_pem).unwrap();
     let server = ScriptServer::start(steps, Arc::clone(&tls)).await;
     let url = format!("{scheme}://{}", server.addr);
-    let mut argv = vec![
-        url.as_str(),
-        "--ehlo",
-        "client.test",
-        "--timeout",
-        TIMEOUT,
-        "--ca-file",
-        ca.path().to_str().unwrap(),
-        "--no-system-roots",
-    ];
-    argv.extend_from_slice(args);
-    let started = Instant::now();
-    let (json, code, _) = script::check_json(&argv).await;
-    let elapsed = started.elapsed();
+    let (json, code, elapsed) = script::check_trusting(&url, &tls.ca_pem, args).await;
     let problems = server.finish().await;
     assert!(
         problems.is_empty(),

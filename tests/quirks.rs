@@ -7,7 +7,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::script;
 use mailwire::server::quirk::Quirk;
@@ -62,23 +62,8 @@ async fn quirk_leads_to_its_finding(
     })
     .await
     .unwrap();
-    let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), server.root_pem()).unwrap();
     let url = server.listener(listener).unwrap().url();
-    let mut argv = vec![
-        url.as_str(),
-        "--ehlo",
-        "client.test",
-        "--timeout",
-        "3s",
-        "--ca-file",
-        ca.path().to_str().unwrap(),
-        "--no-system-roots",
-    ];
-    argv.extend_from_slice(args);
-    let started = Instant::now();
-    let (json, code, _) = script::check_json(&argv).await;
-    let elapsed = started.elapsed();
+    let (json, code, elapsed) = script::check_trusting(&url, server.root_pem(), args).await;
     server.shutdown().await;
     assert_eq!(script::finding_ids(&json), findings, "{json:#}");
     assert_eq!(code, exit, "{json:#}");

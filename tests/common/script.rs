@@ -307,6 +307,25 @@ pub async fn check_json(args: &[&str]) -> (serde_json::Value, i32, Vec<u8>) {
     (json, out.status.code().unwrap_or(-1), out.stdout)
 }
 
+/// `check --json URL` against a loopback server trusting only `ca_pem`,
+/// with `--ehlo client.test`, `--timeout 3s` and `extra`; returns the JSON,
+/// the exit status and how long the check took.
+pub async fn check_trusting(
+    url: &str,
+    ca_pem: &str,
+    extra: &[&str],
+) -> (serde_json::Value, i32, std::time::Duration) {
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), ca_pem).unwrap();
+    let mut argv = vec![url, "--ehlo", "client.test", "--timeout", "3s", "--ca-file"];
+    argv.push(ca.path().to_str().unwrap());
+    argv.push("--no-system-roots");
+    argv.extend_from_slice(extra);
+    let started = std::time::Instant::now();
+    let (json, code, _) = check_json(&argv).await;
+    (json, code, started.elapsed())
+}
+
 /// The ids of a `check --json` report's `findings`, without repeats, sorted.
 pub fn finding_ids(json: &serde_json::Value) -> Vec<String> {
     let mut ids: Vec<String> = json["findings"]
