@@ -668,12 +668,10 @@ fn resp_text<'a>(
     let Some(close) = code_and_rest.iter().position(|&b| b == b']') else {
         return Err(format!("response code in {} has no closing ]", show(line)));
     };
+    // The code ends at the first `]` (resp-specials); an `[` inside is an
+    // ATOM-CHAR (RFC 9051 §9), so `[CAPABILITY IMAP4rev1 X[1]` is kept rather
+    // than the whole greeting thrown away.
     let inner = &code_and_rest[..close];
-    // Parenthesised lists are allowed (`[BADCHARSET (UTF-8)]`,
-    // `[PERMANENTFLAGS (\Seen \*)]`), brackets are not.
-    if inner.contains(&b'[') {
-        return Err(format!("response code in {} is nested", show(line)));
-    }
     let (name, args) = split_word(inner);
     if name.is_empty() || !name.iter().all(|&b| is_atom_char(b)) {
         return Err(format!(
@@ -1101,7 +1099,6 @@ mod tests {
     #[test_case(b"\xc3\xa91 OK x\r\n", "tag"; "non ascii tag")]
     #[test_case(b"\x1b[2J* OK x\r\n", "\\x1b"; "escape first")]
     #[test_case(b"a1 OK [ALERT oops\r\n", "no closing ]"; "unclosed code")]
-    #[test_case(b"a1 OK [A [B]] x\r\n", "nested"; "nested code")]
     #[test_case(b"a1 OK [] x\r\n", "not an atom"; "empty code")]
     #[test_case(b"a1 OK [(X)] x\r\n", "not an atom"; "paren code name")]
     #[test_case(b"* OK [ALERT oops\r\n", "no closing ]"; "untagged unclosed code")]
@@ -1123,6 +1120,20 @@ mod tests {
             }
             other => panic!("expected malformed, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn open_bracket_inside_a_response_code_keeps_the_response() {
+        let buf = b"* OK [CAPABILITY IMAP4rev1 X[1 STARTTLS] ready\r\n";
+        let Ok(Frame::Complete {
+            value: response, ..
+        }) = parse_response(buf, &limits())
+        else {
+            panic!("expected a response");
+        };
+        let code = response.code().expect("code");
+        assert_eq!(code.name, "CAPABILITY");
+        assert_eq!(code.args, "IMAP4rev1 X[1 STARTTLS");
     }
 
     #[test]
