@@ -277,7 +277,29 @@ async fn dispatch(cli: Cli, matches: &ArgMatches) -> i32 {
             }
         },
     };
-    result.unwrap_or_else(|e| report_error(&format!("{e:#}"), EXIT_USAGE, json))
+    result.unwrap_or_else(|e| report_error(&sentence(&e), EXIT_USAGE, json))
+}
+
+/// An error and its causes as one sentence: each cause once (a source
+/// already quoted by the message above it is not repeated) and without
+/// the OS's `(os error N)` suffix.
+fn sentence(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let mut text = cause.to_string();
+        while let Some(i) = text.find(" (os error ") {
+            let end = text[i..].find(')').map_or(text.len(), |j| i + j + 1);
+            text.replace_range(i..end, "");
+        }
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// The config file chosen by `--config`/`--no-config`, read and checked.
@@ -1309,6 +1331,18 @@ async fn open_tui_with(
     file: &Config,
     lesson: Option<mailwire::lessons::Lesson>,
 ) -> anyhow::Result<i32> {
+    // The TUI draws on a terminal and reads keys from one; without it
+    // (a pipe, a cron job) say so and name the command that works there.
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin())
+        || !std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        eprintln!(
+            "mailwire: the interactive session needs a terminal (stdin and stdout are not one); \
+             for a non-interactive test use `mailwire check {}`",
+            config.target
+        );
+        return Ok(EXIT_USAGE);
+    }
     let ehlo = match &config.ehlo {
         Some(e) => e.clone(),
         None => session::engine::default_ehlo(local_addr_towards(&config.target, config.ip).await),
@@ -1348,12 +1382,18 @@ async fn open_tui_with(
     };
     let handle = replay::tap(session::spawn(config), switch.clone());
     let ran = tui::run_terminal_recording(app, handle, Some(switch.clone())).await;
-    // Said after the terminal is restored, so it stays on the screen.
-    if let Some(path) = switch.path() {
+    let app = ran.context("terminal")?;
+    // Said after the terminal is restored, so it stays on the screen: the
+    // file recorded from the start, then what the operator should know
+    // (the error, files recorded with Ctrl-R, saved chains), one line each.
+    let recorded = switch.path();
+    if let Some(path) = &recorded {
         eprintln!("recording written to {}", path.display());
     }
-    ran.context("terminal")?;
-    Ok(0)
+    for line in app.farewell_without(recorded.as_deref()) {
+        eprintln!("mailwire: {line}");
+    }
+    Ok(app.exit_code())
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<String> {

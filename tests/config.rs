@@ -406,7 +406,7 @@ fn a_rebound_starttls_key_works_and_shows_in_help_and_footer() {
     let help = t.wait_text("Help · Esc closes");
     let row = help
         .lines()
-        .find(|l| l.contains("STARTTLS/STLS (asks if not advertised)"))
+        .find(|l| l.contains("STARTTLS/STLS (capabilities first)"))
         .unwrap_or_else(|| panic!("no STARTTLS row:\n{help}"));
     assert!(row.contains("F5 "), "{row}");
     assert!(!row.contains("Ctrl-T"), "{row}");

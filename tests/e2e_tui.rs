@@ -113,3 +113,74 @@ fn control_bytes_from_the_server_are_shown_escaped() {
 
     t.quit_and_check_restored();
 }
+
+/// Issue 12: Enter on the credentials question does not send them: the
+/// password field ends with Enter, so a second Enter must not send it in
+/// cleartext. The demo server's SMTP is plaintext until STARTTLS.
+#[test]
+fn enter_on_a_credentials_question_does_not_send() {
+    if !tmux::available("e2e TUI tests") {
+        return;
+    }
+    let t = Tmux::mailwire("enter-is-no", &["demo", "smtp"]);
+    t.wait_text("S <- 220 ");
+    t.keys(&["F8"]);
+    t.wait_text("<- 250 ");
+    // The credentials key builds AUTH PLAIN from a masked prompt.
+    t.keys(&["C-p"]);
+    t.wait_text("user name (Enter)");
+    t.keys(&["demo", "Enter"]);
+    t.wait_text("password, masked");
+    t.keys(&["demo-password", "Enter"]);
+    t.wait_text("Send credentials?");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("credentials not sent");
+    assert!(!screen.contains("AUTH PLAIN"), "{screen}");
+    assert!(!screen.contains("C -> AUTH"), "{screen}");
+    t.quit_and_check_restored();
+}
+
+/// Issue 12: a connection that never happened exits 3 (as `check`), and
+/// the error is printed on the main screen after the terminal is restored.
+#[test]
+fn a_failed_connect_exits_3_and_prints_the_error_after_restoring() {
+    if !tmux::available("e2e TUI tests") {
+        return;
+    }
+    // A port nothing listens on: bind, note it, close.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let url = format!("smtp://127.0.0.1:{port}");
+    let t = Tmux::mailwire("refused", &[url.as_str()]);
+    let screen = t.wait_for("the error on screen", |s| s.contains("connection refused"));
+    assert!(screen.contains("Transcript"), "{screen}");
+    t.keys(&["C-q"]);
+    let screen = t.wait_text("EXITED:");
+    assert!(screen.contains("EXITED:3"), "{screen}");
+    assert!(!screen.contains("Transcript"), "TUI still drawn:\n{screen}");
+    let line = screen
+        .lines()
+        .find(|l| l.starts_with("mailwire: "))
+        .unwrap_or_else(|| panic!("no error printed:\n{screen}"));
+    assert!(
+        line.contains(&format!("127.0.0.1:{port}")) && line.contains("connection refused"),
+        "{line}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0");
+}
+
+/// Without a terminal the TUI says it needs one and names `mailwire check`.
+#[test]
+fn without_a_terminal_the_tui_names_check() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailwire"))
+        .args(["--no-config", "smtp://127.0.0.1:9"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run mailwire");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("mailwire check smtp://127.0.0.1:9"), "{err}");
+}

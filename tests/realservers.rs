@@ -219,6 +219,10 @@ fn check_against_real_dovecot_and_postfix() {
     tui_starttls_against_real_postfix(&servers);
     tui_starttls_against_real_dovecot(&servers);
     client_replay_auth_login_against_real_postfix(&servers);
+    for service in ["smtp", "imap", "pop3"] {
+        tui_ctrl_t_first_upgrades_without_a_dialog(&servers, service);
+    }
+    tui_bare_auth_plain_answered_with_the_credentials_key(&servers);
 
     // The decoys were never disturbed: still there, still answering.
     for &port in &decoys.ports {
@@ -360,6 +364,111 @@ fn tui_starttls_against_real_dovecot(servers: &RealServers) {
     let url = servers.url("imap");
     let t = Tmux::mailwire("dovecot", &[url.as_str(), "--ca-file", servers.ca()]);
     tmux::starttls_flow(&t, &tmux::IMAP, "mail.test.example");
+}
+
+/// Issue 12: Ctrl-T as the first key after the greeting asks the
+/// capabilities when they are not known (EHLO, CAPA; Dovecot's IMAP
+/// greeting carries them) and upgrades, each step in the transcript, no dialog.
+fn tui_ctrl_t_first_upgrades_without_a_dialog(servers: &RealServers, service: &str) {
+    if !tmux::available("Ctrl-T first against real servers") {
+        return;
+    }
+    let url = servers.url(service);
+    let t = Tmux::mailwire(
+        &format!("ctrl-t-{service}"),
+        &[url.as_str(), "--ca-file", servers.ca()],
+    );
+    let greeting = match service {
+        "smtp" => "S <- 220 ",
+        "imap" => "S <- * OK",
+        _ => "S <- +OK",
+    };
+    t.wait_text(greeting);
+    t.keys(&["C-t"]);
+    let screen = t.wait_for("TLS up after one key", |s| {
+        s.contains("TLS 1.3 established") && s.contains("│ TLS 1.3 │")
+    });
+    assert!(!screen.contains("not advertised"), "{screen}");
+    assert!(!screen.contains("Send it anyway"), "{screen}");
+    let asked = match service {
+        "smtp" => Some("C -> EHLO "),
+        "pop3" => Some("C -> CAPA"),
+        // Dovecot's greeting lists the capabilities: STARTTLS at once.
+        _ => None,
+    };
+    if let Some(asked) = asked {
+        assert!(screen.contains(asked), "{screen}");
+    }
+    let verb = if service == "pop3" {
+        "C -> STLS"
+    } else {
+        "STARTTLS"
+    };
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("C -> ") && l.contains(verb.trim_start_matches("C -> "))),
+        "{screen}"
+    );
+    t.quit_and_check_restored();
+}
+
+/// Issue 12: a bare `AUTH PLAIN` typed into the input line goes to Postfix
+/// as typed; its `334` is answered with the credentials key (Ctrl-P), user
+/// and password typed into a masked prompt; the login succeeds (235) and
+/// neither the password nor its base64 is on screen or in the recording.
+fn tui_bare_auth_plain_answered_with_the_credentials_key(servers: &RealServers) {
+    if !tmux::available("AUTH PLAIN against real Postfix") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("auth.jsonl");
+    let record_arg = record.to_str().unwrap().to_string();
+    let url = servers.url("submission");
+    let t = Tmux::mailwire(
+        "auth-plain",
+        &[
+            url.as_str(),
+            "--ca-file",
+            servers.ca(),
+            "--record",
+            &record_arg,
+        ],
+    );
+    t.wait_text("S <- 220 ");
+    t.keys(&["C-t"]);
+    t.wait_for("TLS up", |s| {
+        s.contains("TLS 1.3 established") && s.contains("│ TLS 1.3 │")
+    });
+    // The plan's next step is EHLO again (RFC 3207 §4.2).
+    t.keys(&["F8"]);
+    t.wait_text("<~ 250 ");
+    t.keys(&["AUTH PLAIN", "Enter"]);
+    t.wait_text("C ~> AUTH PLAIN");
+    t.wait_text("S <~ 334");
+    t.keys(&["C-p"]);
+    t.wait_text("user name (Enter)");
+    t.keys(&["alice", "Enter"]);
+    t.wait_text("password, masked");
+    t.keys(&["secret"]);
+    let typing = t.wait_text("******");
+    assert!(!typing.contains("secret"), "{typing}");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("S <~ 235");
+    // base64("\0alice\0secret")
+    let b64 = "AGFsaWNlAHNlY3JldA";
+    assert!(
+        !screen.contains("secret") && !screen.contains(b64),
+        "{screen}"
+    );
+    assert!(screen.contains("<redacted"), "{screen}");
+    t.quit_and_check_restored();
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    assert!(recorded.contains("235"), "the login is recorded");
+    assert!(
+        !recorded.contains(b64) && !recorded.contains("alice\\u0000secret"),
+        "a secret in the recording"
+    );
 }
 
 /// A run killed before its drop (SIGKILL, a crash) leaves its servers

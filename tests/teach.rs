@@ -327,7 +327,10 @@ fn auth_prompt_masks_the_password_on_screen_and_in_recordings() {
         b"220 mx.example.com ESMTP\r\n",
     );
     type_text(&mut app, "AUTH PLAIN");
-    press(&mut app, KeyCode::Enter);
+    // The credentials key (Enter would send the line as typed).
+    let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
+    let action = keymap::lookup(app.scope(), ctrl_p).unwrap();
+    app.update(Msg::Action(action));
     type_text(&mut app, "demo");
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "hunter2-secret");
@@ -490,7 +493,10 @@ fn auth_login_answers_each_challenge_and_masks_the_answers() {
         b"220 mx.example.com ESMTP\r\n",
     );
     type_text(&mut app, "AUTH LOGIN");
-    press(&mut app, KeyCode::Enter);
+    // The credentials key (Enter would send the line as typed).
+    let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
+    let action = keymap::lookup(app.scope(), ctrl_p).unwrap();
+    app.update(Msg::Action(action));
     type_text(&mut app, "demo");
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "hunter2-secret");

@@ -634,3 +634,168 @@ fn status_bar_says_when_tls_keys_are_logged() {
     let screen = screen_text(&render(&mut app, 160, 40));
     assert!(screen.contains("keys /tmp/keys.log"), "{screen}");
 }
+
+// ---- issue 12: long lines, raw rows, help, lessons and the verdict in words ----
+
+/// A 200-character reply: Postfix's unknown-recipient text, made longer.
+fn long_reply() -> String {
+    let mut text = "550 5.1.1 <nobody@test.example>: Recipient address rejected: User unknown in \
+                    virtual mailbox table"
+        .to_string();
+    let mut n = 0;
+    while text.len() < 196 {
+        text.push_str(&format!(" part{n}"));
+        n += 1;
+    }
+    text.truncate(196);
+    text.push_str(" END");
+    assert_eq!(text.len(), 200);
+    text
+}
+
+/// The screen's text with the rows joined and the pane borders and
+/// wrapping spaces removed, to look for a line that wrapped.
+fn joined(terminal: &Terminal<TestBackend>) -> String {
+    screen_text(terminal)
+        .chars()
+        .filter(|c| !matches!(c, '│' | '┃' | '\n' | ' '))
+        .collect()
+}
+
+#[test_case(120, 40 ; "wide")]
+#[test_case(80, 24 ; "narrow")]
+fn a_200_character_reply_is_read_in_full(width: u16, height: u16) {
+    let mut app = smtp_greeted();
+    let reply = long_reply();
+    send_line(&mut app, 85, "RCPT TO:<nobody@test.example>");
+    server(&mut app, 90, &format!("{reply}\r\n"));
+    if width < 100 {
+        // The explain tab at 80×24.
+        while app.pane != tui::app::PaneId::Explain {
+            keys(&mut app, &[key(KeyCode::F(2))]);
+        }
+    }
+    let terminal = render(&mut app, width, height);
+    let squeezed: String = reply.chars().filter(|c| *c != ' ').collect();
+    assert!(
+        joined(&terminal).contains(&squeezed),
+        "{}",
+        screen_text(&terminal)
+    );
+    insta::assert_snapshot!(format!("long_reply_{width}x{height}"), terminal.backend());
+}
+
+#[test]
+fn long_lines_end_in_a_mark_and_scroll_sideways() {
+    let mut app = smtp_greeted();
+    let reply = long_reply();
+    server(&mut app, 90, &format!("{reply}\r\n"));
+    let terminal = render(&mut app, 120, 40);
+    let screen = screen_text(&terminal);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("550 5.1.1"))
+        .unwrap()
+        .to_string();
+    assert!(row.contains('»') && !row.contains("END"), "{row}");
+    let alt_right = KeyEvent::new(KeyCode::Right, KeyModifiers::ALT);
+    keys(&mut app, &[alt_right; 8]);
+    let terminal = render(&mut app, 120, 40);
+    let screen = screen_text(&terminal);
+    let row = screen.lines().find(|l| l.contains(" S <- «")).unwrap();
+    assert!(row.contains("END"), "{row}");
+}
+
+#[test_case(120, 40 ; "wide")]
+#[test_case(80, 24 ; "narrow")]
+fn raw_view_of_a_100_byte_line_keeps_hex_rows_whole(width: u16, height: u16) {
+    let mut app = smtp_greeted();
+    let mut line = "250 ".to_string();
+    while line.len() < 98 {
+        line.push(char::from(b'a' + u8::try_from(line.len() % 26).unwrap()));
+    }
+    line.push_str("\r\n");
+    assert_eq!(line.len(), 100);
+    server(&mut app, 90, &line);
+    keys(&mut app, &[key(KeyCode::F(6))]);
+    if width < 100 {
+        while app.pane != tui::app::PaneId::Explain {
+            keys(&mut app, &[key(KeyCode::F(2))]);
+        }
+    }
+    let terminal = render(&mut app, width, height);
+    let screen = screen_text(&terminal);
+    // Every hex row starts with its offset and ends with its ASCII column
+    // on the same screen row: no row is wrapped onto the next.
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| {
+            let t: Vec<char> = l.trim_start_matches(['│', '┃']).chars().collect();
+            t.len() > 6 && t[..4].iter().all(char::is_ascii_hexdigit) && t[4..6] == [' ', ' ']
+        })
+        .collect();
+    let per_row = mailwire::tui::panes::raw::per_row(if width < 100 { 78 } else { 68 });
+    assert_eq!(rows.len(), 100usize.div_ceil(per_row), "{screen}");
+    // The escaped text follows the hex rows, in sight.
+    assert!(screen.contains("text  250"), "{screen}");
+    assert!(rows.last().unwrap().contains("0d 0a"), "{screen}");
+    insta::assert_snapshot!(
+        format!("raw_100_bytes_{width}x{height}"),
+        terminal.backend()
+    );
+}
+
+#[test]
+fn help_overlay_is_complete_at_80x24_by_scrolling() {
+    let mut app = smtp_greeted();
+    keys(&mut app, &[key(KeyCode::F(1))]);
+    let terminal = render(&mut app, 80, 24);
+    let top = screen_text(&terminal);
+    assert!(top.contains("more below"), "{top}");
+    insta::assert_snapshot!("help_80x24_top", terminal.backend());
+    keys(&mut app, &[key(KeyCode::Down); 200]);
+    let terminal = render(&mut app, 80, 24);
+    let end = screen_text(&terminal);
+    assert!(
+        end.contains("Confirmation") && end.contains("· end"),
+        "{end}"
+    );
+    insta::assert_snapshot!("help_80x24_end", terminal.backend());
+    // Every binding's meaning is on one of the screens, whole (wrapped, never cut).
+    let seen = format!("{top}{end}");
+    for b in app.keys.bindings(keymap::Scope::Confirm) {
+        assert!(seen.contains(b.help), "{}", b.help);
+    }
+}
+
+#[test]
+fn a_lesson_at_80x24_shows_its_narration_first() {
+    let lesson = mailwire::lessons::find("broken-chain").unwrap();
+    let mut app = new_app("smtp://localhost:2525").with_lesson(lesson);
+    connected(&mut app, "127.0.0.1:2525");
+    server(&mut app, 12, "220 localhost ESMTP mailwire demo\r\n");
+    let terminal = render(&mut app, 80, 24);
+    let screen = screen_text(&terminal);
+    assert!(screen.contains("Lesson ·"), "{screen}");
+    assert!(screen.contains("next (F8)"), "{screen}");
+    assert!(screen.contains("S <- 220"), "{screen}");
+    insta::assert_snapshot!("lesson_80x24", terminal.backend());
+}
+
+#[test_case(120, 40 ; "wide")]
+#[test_case(80, 24 ; "narrow")]
+fn untrusted_is_said_in_words_without_colour(width: u16, height: u16) {
+    let mut app = smtp_after_starttls(false);
+    app.theme = mailwire::tui::Theme::monochrome();
+    let terminal = render(&mut app, width, height);
+    let status = screen_text(&terminal)
+        .lines()
+        .nth(usize::from(height) - 2)
+        .unwrap()
+        .to_string();
+    assert!(status.contains("UNTRUSTED: expired"), "{status}");
+    insta::assert_snapshot!(
+        format!("untrusted_no_color_{width}x{height}"),
+        terminal.backend()
+    );
+}

@@ -32,6 +32,7 @@ use crate::finding::Severity;
 use crate::protocol::Capability;
 use crate::protocol::command::{self, Verb};
 use crate::protocol::command::{quit_verb, starttls_verb};
+use crate::protocol::sasl::{LoginPrompt, Mechanism};
 use crate::session::engine::Command;
 use crate::session::transcript::{NoteKind, Transcript};
 use crate::session::{
@@ -67,11 +68,15 @@ pub enum PaneId {
     Capabilities,
     /// What the selected line means (or its raw bytes).
     Explain,
+    /// A lesson's narration (only during `demo --lesson`); above the
+    /// transcript's tail when narrow, so both stay in sight.
+    Lesson,
 }
 
 impl PaneId {
     /// All panes in Tab order.
-    pub const ALL: [PaneId; 5] = [
+    pub const ALL: [PaneId; 6] = [
+        PaneId::Lesson,
         PaneId::Transcript,
         PaneId::Tls,
         PaneId::Chain,
@@ -87,13 +92,23 @@ impl PaneId {
             PaneId::Chain => "Chain",
             PaneId::Capabilities => "Capabilities",
             PaneId::Explain => "Explain",
+            PaneId::Lesson => "Lesson",
         }
     }
 
-    fn cycle(self, forward: bool) -> PaneId {
-        let i = PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0);
-        let n = PaneId::ALL.len();
-        PaneId::ALL[if forward {
+    /// The panes shown: the lesson pane only while a lesson runs.
+    pub fn shown(lesson: bool) -> Vec<PaneId> {
+        PaneId::ALL
+            .into_iter()
+            .filter(|p| lesson || *p != PaneId::Lesson)
+            .collect()
+    }
+
+    fn cycle(self, forward: bool, lesson: bool) -> PaneId {
+        let all = PaneId::shown(lesson);
+        let i = all.iter().position(|p| *p == self).unwrap_or(0);
+        let n = all.len();
+        all[if forward {
             (i + 1) % n
         } else {
             (i + n - 1) % n
@@ -216,6 +231,8 @@ pub struct App {
     pub transcript: Transcript,
     /// Rows scrolled up from the bottom; 0 follows new lines.
     pub scroll_back: usize,
+    /// Columns the transcript is scrolled right, to read long lines.
+    pub h_scroll: usize,
     /// Rows the transcript pane showed in the last frame (page size).
     pub viewport_rows: usize,
     pub conn: ConnState,
@@ -268,9 +285,41 @@ pub struct App {
     pub findings: [usize; 3],
     gave_up: bool,
     progress: Progress,
+    /// The STARTTLS key asked the capabilities first; the upgrade follows
+    /// their reply when it offers STARTTLS/STLS.
+    starttls_after_caps: bool,
+    /// A capability reply completed while `starttls_after_caps` waited.
+    caps_answered: bool,
+    /// The SASL mechanism of the exchange the client started last (from its AUTH line).
+    sasl_mechanism: Option<Mechanism>,
+    /// What the last LOGIN challenge asked for.
+    login_asks: Option<LoginPrompt>,
+    /// How the session ended, for the exit code and the lines printed after
+    /// the terminal is restored.
+    pub end: SessionEnd,
+}
+
+/// What the operator should know after leaving, and the exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionEnd {
+    /// The reason the session ended on an error (connect failure, lost
+    /// connection, TLS handshake failure); `None` for a clean end.
+    pub error: Option<String>,
+    /// The error was the TLS handshake's (exit code 1, as `check`).
+    pub tls: bool,
+    /// Every file recorded to during the session.
+    pub recordings: Vec<PathBuf>,
+    /// Every file the chain was saved to.
+    pub chains: Vec<PathBuf>,
 }
 
 const CRLF: &str = "\r\n";
+
+/// Columns one horizontal scroll step moves the transcript.
+const H_STEP: usize = 20;
+
+/// How far the transcript scrolls right at most, in columns.
+const H_MAX: usize = 64 * 1024;
 
 impl App {
     /// A fresh app, not yet connected.
@@ -316,6 +365,12 @@ impl App {
             recording: None,
             key_log: None,
             replay: None,
+            h_scroll: 0,
+            starttls_after_caps: false,
+            caps_answered: false,
+            sasl_mechanism: None,
+            login_asks: None,
+            end: SessionEnd::default(),
         }
     }
 
@@ -323,6 +378,8 @@ impl App {
     pub fn with_lesson(mut self, lesson: crate::lessons::Lesson) -> Self {
         self.plan = Plan::new(lesson.plan_steps(&self.ehlo));
         self.teach.lesson = Some(lesson);
+        // Lessons first: the narration is the selected tab at 80×24.
+        self.pane = PaneId::Lesson;
         self
     }
 
@@ -412,6 +469,18 @@ impl App {
             (ConnState::Connected, Some(t)) => tls_version_label(&t.summary.version),
             (ConnState::Connected, None) => "plaintext".to_string(),
         };
+        // The verdict in words, not by colour only (NO_COLOR, colour blindness).
+        if let Some(t) = &self.tls
+            && !t.verdict.trusted
+        {
+            label.push_str(" · UNTRUSTED: ");
+            label.push_str(
+                t.verdict
+                    .error
+                    .as_ref()
+                    .map_or("unverified", |c| c.as_str()),
+            );
+        }
         if matches!(self.mode, Mode::DataEditor(_)) {
             label.push_str(" · DATA");
         }
@@ -419,6 +488,52 @@ impl App {
             label.push_str(" · IDLE");
         }
         label
+    }
+
+    /// The exit code after the session, as `check` uses them: 3 when it
+    /// never connected or ended on a connection error, 1 when the TLS
+    /// handshake failed, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.peer.is_none() {
+            return crate::check::EXIT_CONNECTION;
+        }
+        match &self.end.error {
+            Some(_) if self.end.tls || self.tls_failed.is_some() => crate::check::EXIT_TLS,
+            Some(_) => crate::check::EXIT_CONNECTION,
+            None => crate::check::EXIT_OK,
+        }
+    }
+
+    /// What the operator should know after the terminal is restored, one
+    /// line each: the error, the recordings, the saved chains.
+    pub fn farewell(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.end.error {
+            Some(e) => out.push(e.clone()),
+            None if self.peer.is_none() => {
+                out.push(format!(
+                    "left before a connection to {} was made",
+                    self.target
+                ));
+            }
+            None => {}
+        }
+        for path in &self.end.recordings {
+            out.push(format!("recorded to {}", path.display()));
+        }
+        for path in &self.end.chains {
+            out.push(format!("chain saved to {}", path.display()));
+        }
+        out
+    }
+
+    /// [`App::farewell`] without the line for `recorded` (said already).
+    pub fn farewell_without(&self, recorded: Option<&std::path::Path>) -> Vec<String> {
+        let skip = recorded.map(|p| format!("recorded to {}", p.display()));
+        self.farewell()
+            .into_iter()
+            .filter(|l| Some(l) != skip.as_ref())
+            .collect()
     }
 
     /// The suggested next step for the hint line.
@@ -459,10 +574,10 @@ impl App {
                 return Some("the literal: type its bytes (sent untagged)".into());
             }
             Phase::Sasl => {
-                return Some(
-                    "SASL exchange: the next line answers the challenge (base64, masked; * cancels)"
-                        .into(),
-                );
+                return Some(format!(
+                    "SASL challenge: type the base64 answer (masked; * cancels), or {} for user and password",
+                    key(Action::Credentials)
+                ));
             }
             _ => {}
         }
@@ -496,8 +611,8 @@ impl App {
                     upgrade_hint
                 } else if !p.authed && self.advertised("AUTH") {
                     format!(
-                        "AUTH mechanism ({} lists the advertised ones), or MAIL FROM:<sender>",
-                        key(Action::Complete)
+                        "AUTH PLAIN (then {} for the credentials), or MAIL FROM:<sender>",
+                        key(Action::Credentials)
                     )
                 } else if !p.mail {
                     "MAIL FROM:<sender>".into()
@@ -515,7 +630,10 @@ impl App {
                 } else if upgrade {
                     upgrade_hint
                 } else if !p.authed {
-                    "LOGIN user password, or AUTHENTICATE PLAIN".into()
+                    format!(
+                        "LOGIN user password, or AUTHENTICATE PLAIN ({} prompts, masked)",
+                        key(Action::Credentials)
+                    )
                 } else if !p.selected {
                     "SELECT INBOX".into()
                 } else {
@@ -528,7 +646,10 @@ impl App {
                 } else if upgrade {
                     upgrade_hint
                 } else if !p.authed {
-                    "USER name, then PASS password (or AUTH PLAIN)".into()
+                    format!(
+                        "USER name, then PASS password, or AUTH PLAIN ({} prompts, masked)",
+                        key(Action::Credentials)
+                    )
                 } else {
                     "STAT, LIST, RETR 1, then QUIT".into()
                 }
@@ -554,7 +675,9 @@ impl App {
                     _ => None,
                 };
                 self.on_event(event);
-                self.sasl_followup(challenge)
+                let mut effects = self.sasl_followup(challenge);
+                effects.extend(self.starttls_followup());
+                effects
             }
             Msg::Tick(now) => {
                 self.now = self.now.max(now);
@@ -566,6 +689,9 @@ impl App {
             }
             Msg::ChainSaved(Ok(path)) => {
                 let n = self.chain_der().len();
+                if !self.end.chains.contains(&path) {
+                    self.end.chains.push(path.clone());
+                }
                 self.note(
                     NoteKind::Info,
                     format!("saved {n} certificate(s) as PEM to {}", path.display()),
@@ -585,6 +711,11 @@ impl App {
                     ),
                     None => format!("recording paused ({key} resumes)"),
                 };
+                if let Some(p) = &path
+                    && !self.end.recordings.contains(p)
+                {
+                    self.end.recordings.push(p.clone());
+                }
                 self.note(NoteKind::Info, text);
                 self.recording = path;
                 Vec::new()
@@ -764,6 +895,9 @@ impl App {
             Action::Step => return self.step(),
             Action::EditStep => self.edit_step(),
             Action::StartTls => return self.start_tls(),
+            Action::Credentials => return self.credentials(),
+            Action::ScrollLeft => self.h_scroll = self.h_scroll.saturating_sub(H_STEP),
+            Action::ScrollRight => self.h_scroll = (self.h_scroll + H_STEP).min(H_MAX),
             Action::Done => return self.done(),
             Action::Help => self.mode = Mode::Help { scroll: 0 },
             Action::SaveChain => return self.save_chain(),
@@ -800,9 +934,13 @@ impl App {
             Action::PageUp => self.scroll_up(page),
             Action::PageDown => self.scroll_down(page),
             Action::Top => self.scroll_back = self.max_scroll_back(),
-            Action::Bottom => self.scroll_back = 0,
-            Action::NextPane => self.pane = self.pane.cycle(true),
-            Action::PrevPane => self.pane = self.pane.cycle(false),
+            Action::Bottom => {
+                // Following again: the explain pane follows the last line too.
+                self.scroll_back = 0;
+                self.teach.cursor = None;
+            }
+            Action::NextPane => self.pane = self.pane.cycle(true, self.teach.lesson.is_some()),
+            Action::PrevPane => self.pane = self.pane.cycle(false, self.teach.lesson.is_some()),
             Action::Quit | Action::Close | Action::Confirm | Action::Cancel => {}
             // The replay viewer acts on these itself.
             Action::ReplayNext
@@ -899,10 +1037,16 @@ impl App {
             }
             return Vec::new();
         }
+        // The line goes out as typed, always: a bare `AUTH PLAIN` too (the
+        // credentials key answers the server's challenge instead).
         let text = self.input.text().to_string();
-        if let Some(kind) = super::auth::detect(self.protocol(), &text) {
-            self.input.take(false);
-            self.teach.auth = Some(super::auth::AuthPrompt::new(kind));
+        if self.idling() && !text.trim().eq_ignore_ascii_case("DONE") {
+            // RFC 2177 §3: no command may be sent until DONE ends the IDLE;
+            // the line stays in the input until then.
+            self.completion_hint = Some(format!(
+                "IDLE is active: {} sends DONE; this line is held until then",
+                self.keys.hint(Scope::Input, Action::Done)
+            ));
             return Vec::new();
         }
         let secret = self.holds_secret(&text);
@@ -914,11 +1058,54 @@ impl App {
         if self
             .plan
             .next()
-            .is_some_and(|step| step.eq_ignore_ascii_case(line.trim()))
+            .is_some_and(|step| same_command(step, &line))
         {
             self.plan.advance();
         }
         self.send_typed(line)
+    }
+
+    /// The credentials key: answers the challenge of a running PLAIN or
+    /// LOGIN exchange, else builds the login command for the typed line
+    /// (or the protocol's usual one) from a masked prompt.
+    fn credentials(&mut self) -> Vec<Effect> {
+        use super::auth::{AuthKind, AuthPrompt};
+        if self.in_editor() || self.teach.auth.is_some() || self.not_connected() {
+            return Vec::new();
+        }
+        let prompt = if self.phase == Phase::Sasl {
+            match (&self.sasl_mechanism, self.login_asks) {
+                (Some(Mechanism::Plain), _) => AuthPrompt::new(AuthKind::PlainResponse),
+                (Some(Mechanism::Login), Some(LoginPrompt::Password)) => {
+                    AuthPrompt::password_only(AuthKind::LoginResponse)
+                }
+                (Some(Mechanism::Login), _) => AuthPrompt::new(AuthKind::LoginResponse),
+                (other, _) => {
+                    let name = other.as_ref().map_or("this", Mechanism::name);
+                    self.note(
+                        NoteKind::Info,
+                        format!(
+                            "the credentials prompt answers PLAIN and LOGIN; type the base64 answer for {name} mechanism (* cancels)"
+                        ),
+                    );
+                    return Vec::new();
+                }
+            }
+        } else {
+            let kind = super::auth::detect(self.protocol(), self.input.text()).unwrap_or(
+                match self.protocol() {
+                    Protocol::Imap => AuthKind::ImapLogin,
+                    Protocol::Pop3 => AuthKind::Pop3UserPass,
+                    Protocol::Smtp | Protocol::Lmtp => AuthKind::SaslPlain,
+                },
+            );
+            AuthPrompt::new(kind)
+        };
+        // What was typed is replaced by the prompt's fields (never kept in the history).
+        self.input.take(true);
+        self.focus = Focus::Input;
+        self.teach.auth = Some(prompt);
+        Vec::new()
     }
 
     /// AUTH LOGIN from the helper: each challenge gets the next queued
@@ -955,10 +1142,13 @@ impl App {
         if self.not_connected() {
             return Vec::new();
         }
-        if Plan::is_starttls(self.protocol(), &line) && !self.continuing() {
+        if Plan::is_starttls(self.protocol(), &line) && !self.continuing() && self.tls.is_none() {
             // Typed STARTTLS goes through the engine's upgrade, or the
-            // server's 220 would be followed by plaintext instead of a ClientHello.
-            return self.start_tls();
+            // server's 220 would be followed by plaintext instead of a
+            // ClientHello. Typed, it is sent as typed: no capability
+            // request first and no question. (Inside TLS it is an ordinary
+            // line: the server should refuse a second upgrade.)
+            return self.send_starttls();
         }
         self.send_line(line, true)
     }
@@ -1126,24 +1316,57 @@ impl App {
             return Vec::new();
         }
         let verb = starttls_verb(self.protocol()).to_string();
-        let verb = verb.as_str();
-
-        let reason = match self.current_caps() {
-            None => Some(format!(
-                "capabilities were not asked yet, so {verb} is not known to be offered"
-            )),
-            Some(_) if !self.advertised(verb) => {
-                Some(format!("the server did not advertise {verb}"))
+        if self.current_caps().is_none() {
+            if !self.progress.greeted {
+                self.note(
+                    NoteKind::Info,
+                    format!("{verb} waits for the greeting: press the key again once it is here"),
+                );
+                return Vec::new();
             }
-            Some(_) => None,
-        };
-        match reason {
-            Some(reason) => {
-                self.mode = Mode::Confirm(Confirm::StartTlsNotAdvertised { reason });
-                Vec::new()
+            // One key: ask what the server offers (RFC 3207 §4: STARTTLS is
+            // an EHLO keyword), then upgrade when the reply lists it.
+            let ask = command::capability_line(self.protocol(), &self.ehlo);
+            self.starttls_after_caps = true;
+            self.caps_answered = false;
+            if self
+                .plan
+                .next()
+                .is_some_and(|step| same_command(step, &ask))
+            {
+                self.plan.advance();
             }
-            None => self.send_starttls(),
+            self.note(
+                NoteKind::Info,
+                format!("{verb}: asking the capabilities first ({ask}); {verb} follows if offered"),
+            );
+            return self.send_line(ask, true);
         }
+        self.starttls_if_offered()
+    }
+
+    /// STARTTLS/STLS when the capabilities in force offer it; else the question.
+    fn starttls_if_offered(&mut self) -> Vec<Effect> {
+        let verb = starttls_verb(self.protocol()).to_string();
+        if self.advertised(&verb) {
+            return self.send_starttls();
+        }
+        let reason = format!("the server did not advertise {verb}");
+        self.mode = Mode::Confirm(Confirm::StartTlsNotAdvertised { reason });
+        Vec::new()
+    }
+
+    /// After the capabilities the STARTTLS key asked for: the upgrade, or
+    /// the question when they do not offer it.
+    fn starttls_followup(&mut self) -> Vec<Effect> {
+        if !std::mem::take(&mut self.caps_answered) || !self.starttls_after_caps {
+            return Vec::new();
+        }
+        self.starttls_after_caps = false;
+        if self.conn != ConnState::Connected || self.tls.is_some() {
+            return Vec::new();
+        }
+        self.starttls_if_offered()
     }
 
     fn send_starttls(&mut self) -> Vec<Effect> {
@@ -1242,6 +1465,7 @@ impl App {
             Event::TlsFailed(failed) => {
                 let text = format!("TLS handshake failed: {}", failed.reason);
                 self.note_at(failed.at, NoteKind::Error, text);
+                self.end.tls = true;
                 self.chain_selected = 0;
                 self.tls_failed = Some(failed);
             }
@@ -1255,6 +1479,11 @@ impl App {
                 self.findings[i] += 1;
                 if finding.id == crate::finding::FindingId::Timeout {
                     self.gave_up = true;
+                }
+                if finding.severity == Severity::Error
+                    && finding.stage == crate::finding::Stage::Handshake
+                {
+                    self.end.tls = true;
                 }
                 let n = self.transcript.push_finding(at, finding);
                 self.rows_added(n);
@@ -1272,7 +1501,26 @@ impl App {
                 } else {
                     NoteKind::Error
                 };
-                self.note_at(at, kind, format!("connection closed: {reason}"));
+                // A connect failure says so itself ("cannot connect to ..."):
+                // no "connection closed" for a connection that never was.
+                let text = if self.peer.is_none() {
+                    reason
+                } else {
+                    format!("connection closed: {reason}")
+                };
+                if kind == NoteKind::Error {
+                    self.end.error = Some(text.clone());
+                }
+                // The connect_failed finding already says it, with advice:
+                // never the same text twice.
+                let said = self.peer.is_none()
+                    && self.transcript.items().iter().rev().take(4).any(|i| {
+                        matches!(i, crate::session::transcript::Item::Finding { finding, .. }
+                            if finding.id == crate::finding::FindingId::ConnectFailed)
+                    });
+                if !said {
+                    self.note_at(at, kind, text);
+                }
                 if self.quit == QuitState::Requested {
                     self.quit = QuitState::Now;
                 }
@@ -1365,9 +1613,32 @@ impl App {
                 self.caps.before = Some(list.clone());
             }
         }
+        // The reply to a capability request, listing them or refusing
+        // (`-ERR`, `500`): the STARTTLS key's upgrade (or question) follows.
+        if note.completes
+            && note
+                .answers
+                .as_ref()
+                .is_some_and(|a| a.verb.asks_capabilities())
+        {
+            self.caps_answered = true;
+        }
         match entry.direction {
             Direction::Client => {
                 self.bytes_sent += entry.raw.len() as u64;
+                if entry.note.phase == Phase::Sasl || entry.note.phase == Phase::Commands {
+                    let tagged = self.protocol() == Protocol::Imap;
+                    let end = entry
+                        .raw
+                        .iter()
+                        .position(|&b| b == b'\r' || b == b'\n')
+                        .unwrap_or(entry.raw.len());
+                    let parsed = command::parse(self.protocol(), &entry.raw[..end], tagged);
+                    if let Some(mechanism) = parsed.sasl {
+                        self.sasl_mechanism = Some(mechanism);
+                        self.login_asks = None;
+                    }
+                }
                 if entry
                     .note
                     .sent
@@ -1380,6 +1651,12 @@ impl App {
             Direction::Server => {
                 if !std::mem::take(&mut self.streamed_entry) {
                     self.bytes_received += entry.raw.len() as u64;
+                }
+                if entry.note.phase == Phase::Sasl {
+                    let smtp = matches!(self.protocol(), Protocol::Smtp | Protocol::Lmtp);
+                    self.login_asks = crate::protocol::sasl::challenge_text(smtp, &entry.raw)
+                        .and_then(crate::protocol::sasl::decode_challenge)
+                        .and_then(|d| crate::protocol::sasl::login_prompt(&d));
                 }
                 self.on_server_note(&entry);
             }
@@ -1435,6 +1712,16 @@ impl App {
             _ => {}
         }
     }
+}
+
+/// True when a typed line is the planned step: same words, any case or spacing.
+fn same_command(step: &str, typed: &str) -> bool {
+    let words = |s: &str| {
+        s.split_whitespace()
+            .map(str::to_ascii_uppercase)
+            .collect::<Vec<_>>()
+    };
+    !typed.trim().is_empty() && words(step) == words(typed)
 }
 
 /// `TLSv1.3` → `TLS 1.3`; other spellings are shown as they are.
@@ -1850,6 +2137,192 @@ mod tests {
         );
         assert!(app.progress.authed && app.phase != Phase::Sasl);
         assert_eq!(app.input.history(), ["AUTH LOGIN"]);
+    }
+
+    #[test]
+    fn ctrl_t_asks_the_capabilities_first_then_upgrades() {
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        let fx = app.update(Msg::Action(Action::StartTls));
+        assert_eq!(sends(&fx), [("EHLO client.example\r\n".to_string(), false)]);
+        assert_eq!(app.mode, Mode::Normal);
+        data(&mut app, 11, Direction::Client, "EHLO client.example\r\n");
+        let fx = app.update(Msg::Session(Event::Data(Entry {
+            at: Duration::from_millis(12),
+            direction: Direction::Server,
+            raw: b"250-mx\r\n250 STARTTLS\r\n".to_vec(),
+            tls: false,
+            note: Default::default(),
+        })));
+        // Without the dialogue's note nothing is known yet; with it, the upgrade.
+        assert!(fx.is_empty());
+        let mut app = super::tests::app("smtp://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 10, Direction::Server, "220 mx ESMTP\r\n");
+        app.update(Msg::Action(Action::StartTls));
+        data(&mut app, 11, Direction::Client, "EHLO client.example\r\n");
+        let mut event = Event::Data(Entry {
+            at: Duration::from_millis(12),
+            direction: Direction::Server,
+            raw: b"250-mx\r\n250 STARTTLS\r\n".to_vec(),
+            tls: false,
+            note: Default::default(),
+        });
+        DIALOGUE.with(|d| {
+            if let Some(d) = d.borrow_mut().as_mut() {
+                d.annotate(&mut event, &crate::protocol::Limits::default());
+            }
+        });
+        let fx = app.update(Msg::Session(event));
+        assert_eq!(fx, [Effect::Command(Command::StartTls)]);
+        assert_eq!(app.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn ctrl_t_asks_only_when_starttls_is_really_not_offered() {
+        let mut app = app("pop3://pop.example.com");
+        connect(&mut app);
+        data(&mut app, 1, Direction::Server, "+OK ready\r\n");
+        let fx = app.update(Msg::Action(Action::StartTls));
+        assert_eq!(sends(&fx), [("CAPA\r\n".to_string(), false)]);
+        data(&mut app, 2, Direction::Client, "CAPA\r\n");
+        data(&mut app, 3, Direction::Server, "+OK\r\nUIDL\r\n.\r\n");
+        assert!(matches!(
+            app.mode,
+            Mode::Confirm(Confirm::StartTlsNotAdvertised { .. })
+        ));
+    }
+
+    #[test]
+    fn a_bare_auth_plain_is_sent_as_typed_and_the_key_answers_the_challenge() {
+        let mut app = app("submission://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 1, Direction::Server, "220 mx\r\n");
+        let fx = typed(&mut app, "AUTH PLAIN");
+        assert_eq!(sends(&fx), [("AUTH PLAIN\r\n".to_string(), false)]);
+        data(&mut app, 2, Direction::Client, "AUTH PLAIN\r\n");
+        data(&mut app, 3, Direction::Server, "334 \r\n");
+        assert_eq!(app.phase, Phase::Sasl);
+        assert!(app.update(Msg::Action(Action::Credentials)).is_empty());
+        assert!(typed(&mut app, "demo").is_empty());
+        for c in "demo-password".chars() {
+            app.update(Msg::Action(Action::Insert(c)));
+        }
+        assert_eq!(app.input_display(), "*************");
+        assert!(app.update(Msg::Action(Action::Submit)).is_empty());
+        // Plaintext: the question first; no (Cancel, also Enter) sends nothing.
+        assert!(matches!(
+            app.mode,
+            Mode::Confirm(Confirm::InsecureCredentials { .. })
+        ));
+        assert!(
+            app.keys.lookup(
+                Scope::Confirm,
+                crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)
+            ) == Some(Action::Cancel)
+        );
+        let mut again = app.clone();
+        assert!(again.update(Msg::Action(Action::Cancel)).is_empty());
+        assert_eq!(again.mode, Mode::Normal);
+        let fx = app.update(Msg::Action(Action::Confirm));
+        assert_eq!(
+            sends(&fx),
+            [("AGRlbW8AZGVtby1wYXNzd29yZA==\r\n".to_string(), false)]
+        );
+        assert!(
+            app.input
+                .history()
+                .iter()
+                .all(|h| !h.contains("demo-password"))
+        );
+    }
+
+    #[test]
+    fn the_key_answers_login_challenges_one_field_each() {
+        let mut app = app("submission://mx.example.com");
+        connect(&mut app);
+        data(&mut app, 1, Direction::Server, "220 mx\r\n");
+        typed(&mut app, "auth login");
+        data(&mut app, 2, Direction::Client, "auth login\r\n");
+        data(&mut app, 3, Direction::Server, "334 VXNlcm5hbWU6\r\n");
+        app.update(Msg::Action(Action::Credentials));
+        typed(&mut app, "demo");
+        typed(&mut app, "pw");
+        let fx = app.update(Msg::Action(Action::Confirm));
+        assert_eq!(sends(&fx), [("ZGVtbw==\r\n".to_string(), false)]);
+        data(&mut app, 4, Direction::Client, "ZGVtbw==\r\n");
+        let mut event = Event::Data(Entry {
+            at: Duration::from_millis(5),
+            direction: Direction::Server,
+            raw: b"334 UGFzc3dvcmQ6\r\n".to_vec(),
+            tls: false,
+            note: Default::default(),
+        });
+        DIALOGUE.with(|d| {
+            if let Some(d) = d.borrow_mut().as_mut() {
+                d.annotate(&mut event, &crate::protocol::Limits::default());
+            }
+        });
+        let fx = app.update(Msg::Session(event));
+        assert_eq!(sends(&fx), [("cHc=\r\n".to_string(), false)]);
+    }
+
+    #[test]
+    fn commands_typed_during_idle_are_held() {
+        let mut app = app("imap://imap.example.com");
+        connect(&mut app);
+        data(
+            &mut app,
+            1,
+            Direction::Server,
+            "* OK [CAPABILITY IMAP4rev1 IDLE] hi\r\n",
+        );
+        typed(&mut app, "IDLE");
+        data(&mut app, 2, Direction::Client, "a1 IDLE\r\n");
+        data(&mut app, 3, Direction::Server, "+ idling\r\n");
+        assert!(typed(&mut app, "NOOP").is_empty());
+        assert_eq!(app.input.text(), "NOOP");
+        assert!(
+            app.completion_hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Ctrl-D sends DONE")
+        );
+        let fx = app.update(Msg::Action(Action::Done));
+        assert_eq!(sends(&fx), [("DONE\r\n".to_string(), false)]);
+    }
+
+    #[test]
+    fn a_failed_connect_exits_3_and_says_why_once() {
+        let mut app = app("smtp://127.0.0.1:1");
+        app.update(Msg::Session(Event::Closed {
+            at: Duration::ZERO,
+            reason: "cannot connect to 127.0.0.1:1: connection refused".into(),
+        }));
+        assert_eq!(app.exit_code(), 3);
+        assert_eq!(
+            app.farewell(),
+            ["cannot connect to 127.0.0.1:1: connection refused"]
+        );
+        let mut app = super::tests::app("smtp://mx.example.com");
+        connect(&mut app);
+        app.update(Msg::Action(Action::Quit));
+        app.update(Msg::Session(Event::Closed {
+            at: Duration::from_millis(9),
+            reason: "server closed".into(),
+        }));
+        assert_eq!((app.exit_code(), app.farewell().len()), (0, 0));
+    }
+
+    #[test]
+    fn typing_the_planned_command_with_other_spacing_advances_the_plan() {
+        assert!(same_command(
+            "EHLO client.example",
+            "  ehlo   client.example "
+        ));
+        assert!(!same_command("EHLO a", "EHLO b"));
+        assert!(!same_command("", " "));
     }
 
     #[test]

@@ -1,12 +1,22 @@
-//! Authentication helpers: `AUTH PLAIN` (SMTP, POP3), `LOGIN` and
-//! `AUTHENTICATE PLAIN` (IMAP) and `USER`/`PASS` (POP3) typed without
-//! arguments prompt for the user name and the password (masked), then build
-//! the wire form; and 334 / `+` challenges are decoded for the explain pane.
+//! Authentication helpers, started by a key (the credentials key, Ctrl-P
+//! by default), never by what is typed: the input line always sends what
+//! was typed, so a bare `AUTH PLAIN` goes out as is and the server's
+//! challenge decides what comes next.
+//!
+//! - After a `334` / `+` challenge of a PLAIN or LOGIN exchange, the key
+//!   prompts for the user name and the password (masked) and sends the
+//!   base64 answer: `\0user\0pass` for PLAIN, one field per challenge for LOGIN.
+//! - Otherwise it prompts for them and builds the login command for the
+//!   line being typed (`AUTH PLAIN`, `AUTH LOGIN`, `LOGIN`, `AUTHENTICATE
+//!   PLAIN`, `USER`) or the protocol's usual one.
+//!
+//! 334 / `+` challenges are also decoded for the explain pane.
 //!
 //! ```text
-//! > AUTH PLAIN          -> user name: demo  -> password: *************
-//! C: AUTH PLAIN AGRlbW8AZGVtby1wYXNzd29yZA==     (RFC 4616: base64 of \0user\0pass)
-//! > LOGIN               -> a1 LOGIN "demo" "demo-password"   (RFC 9051 §4.3 quoted)
+//! > AUTH PLAIN          C: AUTH PLAIN               (sent as typed)
+//!                       S: 334                      (RFC 4954 §4: empty challenge)
+//! Ctrl-P -> user name: demo -> password: *************
+//!                       C: <redacted 28 bytes>      (RFC 4616: base64 of \0user\0pass)
 //! S: 334 VXNlcm5hbWU6   -> challenge decodes to "Username:"  (RFC 4954 §4)
 //! ```
 //!
@@ -34,6 +44,12 @@ pub enum AuthKind {
     /// `AUTH LOGIN`: user and password each answer a 334 / `+` challenge
     /// in base64 (draft-murchison-sasl-login).
     SaslLogin,
+    /// The answer to the challenge of a PLAIN exchange already started:
+    /// one line, base64 of `\0user\0password` (RFC 4616 §2).
+    PlainResponse,
+    /// The answers to the challenges of a LOGIN exchange already started:
+    /// the user name now, the password at the next challenge.
+    LoginResponse,
 }
 
 /// SASL responses waiting for their challenge; Debug never shows them.
@@ -60,6 +76,8 @@ pub struct AuthPrompt {
     pub field: Field,
     pub user: String,
     password: String,
+    /// A LOGIN challenge that asks for the password only (`Password:`).
+    password_only: bool,
 }
 
 impl std::fmt::Debug for AuthPrompt {
@@ -81,6 +99,16 @@ impl AuthPrompt {
             field: Field::User,
             user: String::new(),
             password: String::new(),
+            password_only: false,
+        }
+    }
+
+    /// A prompt for the password alone, answering a LOGIN `Password:` challenge.
+    pub fn password_only(kind: AuthKind) -> Self {
+        Self {
+            field: Field::Password,
+            password_only: true,
+            ..Self::new(kind)
         }
     }
 
@@ -120,6 +148,9 @@ impl AuthPrompt {
             AuthKind::ImapLogin => vec![format!("LOGIN {} {}", imap_quoted(u), imap_quoted(p))],
             AuthKind::Pop3UserPass => vec![format!("USER {u}"), format!("PASS {p}")],
             AuthKind::SaslLogin => vec!["AUTH LOGIN".into()],
+            AuthKind::PlainResponse => vec![sasl::plain_response(u, p)],
+            AuthKind::LoginResponse if self.password_only => vec![sasl::encode(p)],
+            AuthKind::LoginResponse => vec![sasl::encode(u)],
         }
     }
 
@@ -128,12 +159,16 @@ impl AuthPrompt {
         let b64 = sasl::encode;
         match self.kind {
             AuthKind::SaslLogin => SaslQueue([b64(&self.user), b64(&self.password)].into()),
+            AuthKind::LoginResponse if !self.password_only => {
+                SaslQueue([b64(&self.password)].into())
+            }
             _ => SaslQueue::default(),
         }
     }
 }
 
-/// The helper a typed line asks for: a credential command without arguments.
+/// The login command the credentials key builds for a typed line: a
+/// credential command without arguments (`AUTH PLAIN`, `LOGIN`, `USER`).
 pub fn detect(protocol: Protocol, line: &str) -> Option<AuthKind> {
     let words: Vec<String> = line
         .split_whitespace()

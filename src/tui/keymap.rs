@@ -88,6 +88,13 @@ pub enum Action {
     ReplayEnd,
     /// Replay viewer: play at the recorded pace (times `--speed`), or pause.
     ReplayPlay,
+    /// Scroll the transcript left / right, to read lines wider than the pane.
+    ScrollLeft,
+    ScrollRight,
+    /// The credentials helper: after a `334` / `+` challenge, a masked
+    /// prompt that answers it; otherwise a prompt that builds the login
+    /// command (AUTH PLAIN, LOGIN, USER/PASS).
+    Credentials,
 }
 
 impl Action {
@@ -114,6 +121,8 @@ impl Action {
                 | Action::NextPane
                 | Action::PrevPane
                 | Action::ToggleRaw
+                | Action::ScrollLeft
+                | Action::ScrollRight
                 | Action::ReplayNext
                 | Action::ReplayPrev
                 | Action::ReplayStart
@@ -189,6 +198,9 @@ impl Action {
         (Action::ReplayStart, "replay_start"),
         (Action::ReplayEnd, "replay_end"),
         (Action::ReplayPlay, "replay_play"),
+        (Action::ScrollLeft, "scroll_left"),
+        (Action::ScrollRight, "scroll_right"),
+        (Action::Credentials, "credentials"),
     ];
 
     /// The action called `name` in the config file (`starttls`, `help`).
@@ -295,6 +307,13 @@ impl Key {
 
     const fn ch(c: char) -> Self {
         Self::plain(KeyCode::Char(c))
+    }
+
+    const fn alt(code: KeyCode) -> Self {
+        Self {
+            code,
+            mods: KeyModifiers::ALT,
+        }
     }
 
     /// Parses a key as the config file writes it: `F5`, `Ctrl-T` (also
@@ -482,10 +501,13 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Global, Key::plain(K::F(1)), A::Help, "help: this list of keys"),
     bind(S::Global, Key::plain(K::F(8)), A::Step, "send the next command of the plan"),
     bind(S::Global, Key::plain(K::F(7)), A::EditStep, "edit the next planned command"),
-    bind(S::Global, Key::ctrl('t'), A::StartTls, "STARTTLS/STLS (asks if not advertised)"),
+    bind(S::Global, Key::ctrl('t'), A::StartTls, "STARTTLS/STLS (capabilities first)"),
     bind(S::Global, Key::ctrl('d'), A::Done, "IDLE: send DONE; DATA: end the message"),
     bind(S::Global, Key::plain(K::F(6)), A::ToggleRaw, "raw wire view of the selected line on/off"),
     bind(S::Global, Key::plain(K::F(2)), A::NextPane, "next pane (next tab when narrow)"),
+    bind(S::Global, Key::ctrl('p'), A::Credentials, "credentials: answer a 334/+ challenge, or build the login (masked)"),
+    bind(S::Global, Key::alt(K::Left), A::ScrollLeft, "transcript: scroll left / right (long lines)"),
+    bind(S::Global, Key::alt(K::Right), A::ScrollRight, "transcript: scroll left / right (long lines)"),
     bind(S::Global, Key::ctrl('r'), A::ToggleRecording, "record the session / pause recording"),
     bind(S::Global, Key::ctrl('q'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
     bind(S::Global, Key::ctrl('c'), A::Quit, "quit: QUIT/LOGOUT first, again: at once"),
@@ -517,6 +539,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::Panes, Key::plain(K::Right), A::NextPane, "next pane"),
     bind(S::Panes, Key::plain(K::BackTab), A::PrevPane, "previous pane"),
     bind(S::Panes, Key::plain(K::Left), A::PrevPane, "previous pane"),
+    bind(S::Panes, Key::ch('<'), A::ScrollLeft, "transcript: scroll left / right (long lines)"),
+    bind(S::Panes, Key::ch('>'), A::ScrollRight, "transcript: scroll left / right (long lines)"),
     bind(S::Panes, Key::ch('x'), A::ToggleRaw, "raw wire view of the selected line on/off"),
     bind(S::Panes, Key::plain(K::Up), A::Up, "transcript/TLS: select a line to explain; chain: certificate"),
     bind(S::Panes, Key::plain(K::Down), A::Down, "transcript/TLS: select a line to explain; chain: certificate"),
@@ -534,9 +558,9 @@ pub const BINDINGS: &[Binding] = &[
     bind(S::CertDetail, Key::plain(K::Down), A::Down, "scroll"),
     bind(S::CertDetail, Key::ch('s'), A::SaveChain, "save the chain as PEM"),
     bind(S::Confirm, Key::ch('y'), A::Confirm, "yes"),
-    bind(S::Confirm, Key::plain(K::Enter), A::Confirm, "yes"),
-    bind(S::Confirm, Key::ch('n'), A::Cancel, "no"),
-    bind(S::Confirm, Key::plain(K::Esc), A::Cancel, "no"),
+    bind(S::Confirm, Key::plain(K::Enter), A::Cancel, "no: Enter never sends credentials"),
+    bind(S::Confirm, Key::ch('n'), A::Cancel, "no: Enter never sends credentials"),
+    bind(S::Confirm, Key::plain(K::Esc), A::Cancel, "no: Enter never sends credentials"),
     bind(S::Replay, Key::ch('n'), A::ReplayNext, "next event"),
     bind(S::Replay, Key::plain(K::Right), A::ReplayNext, "next event"),
     bind(S::Replay, Key::ch('p'), A::ReplayPrev, "previous event"),
@@ -986,7 +1010,8 @@ mod tests {
         );
         assert_eq!(
             lookup(Scope::Confirm, press(KeyCode::Enter)),
-            Some(Action::Confirm)
+            Some(Action::Cancel),
+            "Enter on a question that may send credentials is no"
         );
         assert_eq!(
             lookup(Scope::Help, press(KeyCode::Esc)),
@@ -1122,7 +1147,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             (row.key.name().as_str(), row.help),
-            ("F5", "STARTTLS/STLS (asks if not advertised)")
+            ("F5", "STARTTLS/STLS (capabilities first)")
         );
         // Unbinding leaves the hint honest.
         let map = Keymap::rebind(&[rebind(None, Action::StartTls, &[])]).unwrap();

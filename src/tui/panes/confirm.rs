@@ -1,11 +1,14 @@
-//! A yes/no question over the screen, e.g. STARTTLS when it was not advertised.
+//! A yes/no question over the screen, e.g. STARTTLS when it was not
+//! advertised, or credentials over plaintext. The answer keys come from
+//! the keymap; by default only `y` says yes and Enter says no, so the Enter
+//! that ended the password field cannot send it by a second press.
 //!
 //! ```text
 //! ┌ STARTTLS not advertised ────────────────────────────┐
 //! │ the server did not advertise STARTTLS               │
 //! │ Send it anyway? (testing servers means breaking     │
 //! │ rules on purpose)                                   │
-//! │                              y / Enter: yes   n / Esc: no │
+//! │                      y: yes    Enter / n / Esc: no  │
 //! └─────────────────────────────────────────────────────┘
 //! ```
 
@@ -52,7 +55,7 @@ pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
             "Send credentials?".to_string(),
             vec![
                 Line::from(Span::styled(reason.clone(), theme.warning)),
-                Line::from("Send them anyway?"),
+                Line::from("Send them anyway? (the default is no)"),
                 Line::default(),
                 Line::from(Span::styled(answers, theme.label)).right_aligned(),
             ],

@@ -28,7 +28,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::{pane_block, raw};
 use crate::explain::{self, Explanation};
 use crate::finding::FindingId;
-use crate::session::transcript::{Item, LineEnding};
+use crate::session::transcript::{Item, LineEnding, NoteKind};
 use crate::session::{Direction, Outcome, Phase};
 use crate::target::Protocol;
 use crate::tui::app::{App, Focus, Mode, PaneId};
@@ -145,7 +145,7 @@ pub fn content(app: &App) -> (Subject, Vec<Explanation>) {
             (mark, found)
         }
         Item::Finding { finding, .. } => ("!", finding_explanations(finding)),
-        Item::Note { .. } => ("*", Vec::new()),
+        Item::Note { kind, text, .. } => ("*", note_explanations(*kind, text)),
     };
     (
         Subject::Row {
@@ -202,6 +202,66 @@ fn alert_number(record: &[u8]) -> Option<u8> {
     }
 }
 
+/// A note from mailwire itself: for a connection that failed or ended,
+/// what it means and what to check; nothing for the others (the line
+/// itself is shown whole above).
+fn note_explanations(kind: NoteKind, text: &str) -> Vec<Explanation> {
+    if kind != NoteKind::Error {
+        return Vec::new();
+    }
+    let lower = text.to_ascii_lowercase();
+    let (title, advice) = if lower.contains("refused") {
+        (
+            "Connection refused",
+            "The host answered, but nothing listens on that port (or a firewall rejects it). \
+             Check the port (25 SMTP, 587 submission, 465 SMTPS, 143 IMAP, 993 IMAPS, 110 POP3, \
+             995 POP3S) and that the server runs and listens on this address.",
+        )
+    } else if lower.contains("resolve") || lower.contains("dns") || lower.contains("lookup") {
+        (
+            "The host name does not resolve",
+            "DNS has no address for this name: check its spelling, or query it with \
+             `dig A name` / `dig AAAA name`; for mail to a domain, look up its MX first.",
+        )
+    } else if lower.contains("timed out")
+        || lower.contains("no greeting")
+        || lower.contains("within")
+    {
+        (
+            "No answer in time",
+            "Nothing answered within the time allowed: a firewall may drop the packets, the \
+             host may be down, or the server delays on purpose. Raise --timeout or check the path.",
+        )
+    } else if lower.contains("unreachable") {
+        (
+            "No route to the host",
+            "The network (or this machine) has no route there: check the address, IPv4/IPv6 \
+             (-4/-6), and the local network.",
+        )
+    } else if lower.contains("tls") || lower.contains("handshake") || lower.contains("certificate")
+    {
+        (
+            "The TLS handshake failed",
+            "Client and server did not agree on TLS. The findings before this line say why \
+             (an alert, no common version or cipher suite); `mailwire check --scan` lists what \
+             the server accepts.",
+        )
+    } else {
+        (
+            "The session ended on an error",
+            "The connection ended without QUIT/LOGOUT. The lines and findings before this one \
+             show the last thing the server said.",
+        )
+    };
+    vec![Explanation {
+        key: "note.error".into(),
+        title: title.into(),
+        text: advice.into(),
+        source: "mailwire".into(),
+        matched: explain::Match::Exact,
+    }]
+}
+
 /// The pane's title for a subject.
 fn title(app: &App, subject: &Subject, raw: bool, width: usize) -> String {
     let what = if raw { "Raw" } else { "Explain" };
@@ -253,13 +313,14 @@ pub fn explanation_lines(explanations: &[Explanation], theme: &Theme) -> Vec<Lin
     out
 }
 
-/// The pane's lines for the current state.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
+/// The pane's lines for the current state, `width` columns wide (the
+/// raw view fits its hex rows to it; the rest wraps).
+pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let (subject, explanations) = content(app);
     if app.teach.raw {
         return match &subject {
-            Subject::Row { bytes, ending, .. } => raw::lines(bytes, *ending, theme),
+            Subject::Row { bytes, ending, .. } => raw::lines(bytes, *ending, theme, width),
             Subject::Typed { .. } => vec![Line::from(Span::styled(
                 format!(
                     "the raw view shows transcript lines: {}, then {}/{} to pick one",
@@ -272,15 +333,36 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             _ => vec![Line::from(Span::styled("no line selected", theme.dim))],
         };
     }
+    let mut out = Vec::new();
+    // The selected line whole, however long: the transcript shows one
+    // screen row of it, the title a prefix.
+    // (A finding's explanation quotes its summary and evidence itself.)
+    if let Subject::Row { mark, bytes, .. } = &subject
+        && *mark != "!"
+    {
+        let text = bytes
+            .strip_suffix(b"\r\n")
+            .or_else(|| bytes.strip_suffix(b"\n"))
+            .unwrap_or(bytes);
+        let long = text.len() + mark.len() + 1 > width.saturating_sub(20) || *mark == "*";
+        if long {
+            out.push(Line::from(vec![
+                Span::styled(format!("{mark} "), theme.dim),
+                Span::styled(crate::escape::escape_bytes(text), theme.server),
+            ]));
+        }
+    }
     if explanations.is_empty() {
         let hint = match subject {
             Subject::Row { mark: "*", .. } => "a note from mailwire itself: it was not on the wire",
             Subject::Nothing => "nothing yet: the explanations of each line appear here",
             _ => "no explanation for this line",
         };
-        return vec![Line::from(Span::styled(hint, theme.dim))];
+        out.push(Line::from(Span::styled(hint, theme.dim)));
+        return out;
     }
-    explanation_lines(&explanations, theme)
+    out.extend(explanation_lines(&explanations, theme));
+    out
 }
 
 /// Draws the pane.
@@ -289,7 +371,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) {
     let width = usize::from(area.width.saturating_sub(20));
     let title = title(app, &subject, app.teach.raw, width);
     let block = pane_block(&title, focused, &app.theme);
-    Paragraph::new(lines(app))
+    let inner = usize::from(area.width.saturating_sub(2));
+    Paragraph::new(lines(app, inner))
         .wrap(Wrap { trim: false })
         .block(block)
         .render(area, buf);

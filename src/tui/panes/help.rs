@@ -20,14 +20,37 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::{centered, pane_block};
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, Scope};
 
-/// The overlay's lines for some scopes: keys with the same meaning share a row.
-pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
+/// Columns of the key column.
+const KEY_WIDTH: usize = 17;
+
+/// `text` broken into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = vec![String::new()];
+    for word in text.split(' ') {
+        let last = out.last_mut().map_or(0, |l| l.chars().count());
+        if last > 0 && last + 1 + word.chars().count() > width {
+            out.push(String::new());
+        }
+        if let Some(line) = out.last_mut() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    out
+}
+
+/// The overlay's lines for some scopes, `width` columns wide: keys with
+/// the same meaning share a row; a long meaning wraps under itself.
+pub fn lines(app: &App, scopes: &[Scope], width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let mut out = Vec::new();
     for &scope in scopes {
@@ -65,10 +88,20 @@ pub fn lines(app: &App, scopes: &[Scope]) -> Vec<Line<'static>> {
             }
         }
         for (keys, help) in rows {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {:<17}", keys.join(", ")), theme.client),
-                Span::raw(help),
-            ]));
+            let keys = keys.join(", ");
+            let mut first = true;
+            if keys.chars().count() > KEY_WIDTH - 1 {
+                out.push(Line::from(Span::styled(format!("  {keys}"), theme.client)));
+                first = false;
+            }
+            for part in wrap(help, width.saturating_sub(KEY_WIDTH + 2)) {
+                let key = if first { keys.as_str() } else { "" };
+                first = false;
+                out.push(Line::from(vec![
+                    Span::styled(format!("  {key:<KEY_WIDTH$}"), theme.client),
+                    Span::raw(part),
+                ]));
+            }
         }
     }
     out
@@ -85,35 +118,55 @@ pub fn render(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     let popup = centered(area, 118, area.height.saturating_sub(2));
     Clear.render(popup, buf);
     let keys = |a| app.keys.hint(Scope::Help, a);
-    let title = format!(
-        "Help · {} closes · {}/{} scroll",
-        keys(Action::Close),
-        keys(Action::Up),
-        keys(Action::Down)
-    );
-    let block = pane_block(&title, true, &app.theme);
-    let inner = block.inner(popup);
-    block.render(popup, buf);
+    let inner = Block::bordered().inner(popup);
     let (left_scopes, right_scopes) = if app.replay.is_some() {
         (VIEWER_LEFT, VIEWER_RIGHT)
     } else {
         (LEFT, RIGHT)
     };
     let columns: Vec<(Vec<Line>, Rect)> = if inner.width >= 100 {
-        let [left, right] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
+        let [left, gap, right] = Layout::horizontal([
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+        let _ = gap;
         vec![
-            (lines(app, left_scopes), left),
-            (lines(app, right_scopes), right),
+            (lines(app, left_scopes, usize::from(left.width)), left),
+            (lines(app, right_scopes, usize::from(right.width)), right),
         ]
     } else {
-        vec![(lines(app, &[left_scopes, right_scopes].concat()), inner)]
+        let all = [left_scopes, right_scopes].concat();
+        vec![(lines(app, &all, usize::from(inner.width)), inner)]
     };
+    // How far the longest column scrolls; the title says what is below.
+    let max = columns
+        .iter()
+        .map(|(l, r)| {
+            u16::try_from(l.len())
+                .unwrap_or(u16::MAX)
+                .saturating_sub(r.height)
+        })
+        .max()
+        .unwrap_or(0);
+    let scroll = scroll.min(max);
+    let more = if scroll < max {
+        format!(" · more below: {}", keys(Action::Down))
+    } else if max > 0 {
+        " · end".to_string()
+    } else {
+        String::new()
+    };
+    let title = format!(
+        "Help · {} closes · {}/{} scroll{more}",
+        keys(Action::Close),
+        keys(Action::Up),
+        keys(Action::Down)
+    );
+    let block = pane_block(&title, true, &app.theme);
+    block.render(popup, buf);
     for (lines, rect) in columns {
-        let len = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-        let max = len.saturating_sub(rect.height);
-        Paragraph::new(lines)
-            .scroll((scroll.min(max), 0))
-            .render(rect, buf);
+        Paragraph::new(lines).scroll((scroll, 0)).render(rect, buf);
     }
 }

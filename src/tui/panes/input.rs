@@ -47,9 +47,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if editor.is_none() {
         let (done, total) = (app.plan.done(), app.plan.steps().len());
         let plan = match app.plan.next() {
+            // A planned credential is masked like a typed one.
             Some(step) => format!(
-                " plan {}/{total}: {step} [{}] ",
+                " plan {}/{total}: {} [{}] ",
                 done + 1,
+                crate::protocol::command::redact_typed(app.protocol(), step),
                 key(Action::Step)
             ),
             None if total == 0 => " no plan ".to_string(),

@@ -23,7 +23,9 @@
 //! The explain pane (and, during a lesson, the lesson pane) sits below the
 //! transcript in the wide layout.
 //!
-//! Narrow or short (80×24): the five panes become tabs above one pane;
+//! Narrow or short (80×24): the five panes become tabs above one pane
+//! (six during a lesson: its narration, with the transcript's tail, is the
+//! first tab and selected);
 //! F2 (anywhere) or Tab (pane focus) switches. Overlays (help, certificate
 //! detail, confirmation) are drawn last, over everything.
 
@@ -141,8 +143,9 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
     } else {
         let [tabs_area, pane_area] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(main);
-        let titles: Vec<Line> = PaneId::ALL.iter().map(|p| Line::from(p.title())).collect();
-        let selected = PaneId::ALL.iter().position(|p| *p == app.pane).unwrap_or(0);
+        let shown = PaneId::shown(app.teach.lesson.is_some());
+        let titles: Vec<Line> = shown.iter().map(|p| Line::from(p.title())).collect();
+        let selected = shown.iter().position(|p| *p == app.pane).unwrap_or(0);
         Tabs::new(titles)
             .select(selected)
             .style(app.theme.dim)
@@ -152,6 +155,15 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
         let f = focused(app.pane);
         match app.pane {
             PaneId::Transcript => transcript_rows = transcript::render(app, pane_area, buf, f),
+            PaneId::Lesson => {
+                // The narration first, the transcript's tail under it, so a
+                // step's effect is seen where the lesson tells of it.
+                let [lesson_area, rest] =
+                    Layout::vertical([Constraint::Length(lesson::HEIGHT + 1), Constraint::Min(3)])
+                        .areas(pane_area);
+                lesson::render(app, lesson_area, buf);
+                transcript_rows = transcript::render(app, rest, buf, f);
+            }
             PaneId::Tls => tls::render(app, pane_area, buf, f),
             PaneId::Chain => chain::render(app, pane_area, buf, f),
             PaneId::Capabilities => capabilities::render(app, pane_area, buf, f),

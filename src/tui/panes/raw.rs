@@ -18,8 +18,19 @@ use ratatui::text::{Line, Span};
 use crate::session::transcript::LineEnding;
 use crate::tui::theme::Theme;
 
-/// Bytes per hex dump row.
+/// Bytes per hex dump row at most.
 const PER_ROW: usize = 16;
+
+/// Bytes per hex dump row that fit `width` columns, so no row wraps: 16
+/// (with a gap after 8) when they fit, else as many as fit, at least 4.
+/// A row of n bytes takes `6 + 3n + n` columns (offset, hex, text).
+pub fn per_row(width: usize) -> usize {
+    if width > 6 + 3 * PER_ROW + 1 + PER_ROW {
+        PER_ROW
+    } else {
+        (width.saturating_sub(7) / 4).clamp(4, PER_ROW - 1)
+    }
+}
 
 /// How a line ended, in words.
 pub fn ending_label(ending: LineEnding) -> &'static str {
@@ -43,8 +54,10 @@ fn escape_byte(b: u8) -> String {
     }
 }
 
-/// The lines of the raw view of `bytes` (one transcript row with its ending).
-pub fn lines(bytes: &[u8], ending: LineEnding, theme: &Theme) -> Vec<Line<'static>> {
+/// The lines of the raw view of `bytes` (one transcript row with its
+/// ending), hex rows fitted to `width` columns.
+pub fn lines(bytes: &[u8], ending: LineEnding, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let per_row = per_row(width);
     let mut out = vec![Line::from(vec![
         Span::styled(format!("{} bytes", bytes.len()), theme.label),
         Span::raw(" · "),
@@ -57,10 +70,10 @@ pub fn lines(bytes: &[u8], ending: LineEnding, theme: &Theme) -> Vec<Line<'stati
             },
         ),
     ])];
-    for (i, chunk) in bytes.chunks(PER_ROW).enumerate() {
+    for (i, chunk) in bytes.chunks(per_row).enumerate() {
         let mut hex = String::new();
         for (j, b) in chunk.iter().enumerate() {
-            if j == PER_ROW / 2 {
+            if j == PER_ROW / 2 && per_row == PER_ROW {
                 hex.push(' ');
             }
             hex.push_str(&format!("{b:02x} "));
@@ -76,8 +89,11 @@ pub fn lines(bytes: &[u8], ending: LineEnding, theme: &Theme) -> Vec<Line<'stati
             })
             .collect();
         out.push(Line::from(vec![
-            Span::styled(format!("{:04x}  ", i * PER_ROW), theme.dim),
-            Span::raw(format!("{hex:<49}")),
+            Span::styled(format!("{:04x}  ", i * per_row), theme.dim),
+            Span::raw(format!(
+                "{hex:<w$}",
+                w = 3 * per_row + usize::from(per_row == PER_ROW)
+            )),
             Span::styled(ascii, theme.dim),
         ]));
     }
@@ -109,22 +125,37 @@ mod tests {
     #[test]
     fn crlf_and_bare_lf_are_visible_with_the_byte_count() {
         let theme = Theme::monochrome();
-        let crlf = plain(&lines(b"250 ok\r\n", LineEnding::Crlf, &theme));
+        let crlf = plain(&lines(b"250 ok\r\n", LineEnding::Crlf, &theme, 80));
         assert_eq!(crlf[0], "8 bytes · ends CRLF");
         assert!(crlf[1].contains("32 35 30 20 6f 6b 0d 0a"), "{crlf:?}");
         assert_eq!(crlf[2], "text  250 ok\\r\\n");
-        let lf = plain(&lines(b"+OK\n", LineEnding::BareLf, &theme));
+        let lf = plain(&lines(b"+OK\n", LineEnding::BareLf, &theme, 80));
         assert!(lf[0].contains("BARE LF"));
         assert_eq!(lf[2], "text  +OK\\n");
-        let esc = plain(&lines(b"\x1b[2J\r\n", LineEnding::Crlf, &theme));
+        let esc = plain(&lines(b"\x1b[2J\r\n", LineEnding::Crlf, &theme, 80));
         assert_eq!(esc[2], "text  \\x1b[2J\\r\\n");
     }
 
     #[test]
-    fn long_lines_wrap_every_16_bytes() {
+    fn hex_rows_fit_the_width() {
         let bytes = [b'a'; 40];
-        let out = plain(&lines(&bytes, LineEnding::None, &Theme::monochrome()));
+        let out = plain(&lines(&bytes, LineEnding::None, &Theme::monochrome(), 80));
         assert_eq!(out.len(), 1 + 3 + 1);
         assert!(out[3].starts_with("0020  "));
+        for width in [30, 40, 56, 72, 80] {
+            let out = plain(&lines(
+                &bytes,
+                LineEnding::None,
+                &Theme::monochrome(),
+                width,
+            ));
+            let rows = &out[1..out.len() - 1];
+            assert!(
+                rows.iter().all(|r| r.chars().count() <= width),
+                "{width}: {rows:?}"
+            );
+        }
+        assert_eq!(per_row(68), 15);
+        assert_eq!(per_row(20), 4);
     }
 }

@@ -16,6 +16,11 @@
 //!   -> <- plaintext, ~> <~ inside TLS
 //! ```
 //!
+//! Long lines: a line wider than the pane ends in `»`; Alt-Right / Alt-Left
+//! (`>` / `<` in pane focus; the keys are the keymap's) scroll the text
+//! while the time and direction columns stay, and `«` marks text scrolled
+//! out on the left. The explain pane shows the selected line whole.
+//!
 //! Bytes from the server never reach the terminal raw: control characters
 //! and escape sequences are shown escaped (`\x1b`), so a hostile banner
 //! cannot clear the screen, move the cursor or retitle the window.
@@ -31,6 +36,7 @@ use crate::finding::Severity;
 use crate::session::Direction;
 use crate::session::transcript::{Item, LineEnding, NoteKind, RowView};
 use crate::tui::app::{App, Focus};
+use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
 
 /// Width of the time column (milliseconds since the session started).
@@ -40,11 +46,17 @@ const TIME_WIDTH: usize = 7;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) -> usize {
     let theme = &app.theme;
     let total = app.transcript.len_rows();
-    let position = if app.scroll_back == 0 {
-        format!(" {total} lines · following ")
-    } else {
-        format!(" {total} lines · {} back (End follows) ", app.scroll_back)
+    let end = app
+        .keys
+        .hint(crate::tui::keymap::Scope::Input, Action::Bottom);
+    let mut position = match (app.teach.cursor, app.scroll_back) {
+        (None, 0) => format!(" {total} lines · following "),
+        (Some(c), _) => format!(" {total} lines · line {} selected ({end} follows) ", c + 1),
+        (None, back) => format!(" {total} lines · {back} back ({end} follows) "),
     };
+    if app.h_scroll > 0 {
+        position = format!(" → {} cols ·{position}", app.h_scroll);
+    }
     let block =
         pane_block("Transcript", focused, theme).title(Line::from(position).right_aligned());
     let inner = block.inner(area);
@@ -63,7 +75,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) -> usize {
         .rows(range.clone())
         .zip(range)
         .map(|(row, i)| {
-            let line = row_line(&row, theme, width);
+            let line = row_line(&row, theme, app.h_scroll + width + 1);
+            let line = clip(line, PREFIX, app.h_scroll, width, theme);
             if cursor == Some(i) {
                 line.patch_style(theme.selected)
             } else {
@@ -73,6 +86,64 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer, focused: bool) -> usize {
         .collect();
     Paragraph::new(lines).render(inner, buf);
     height
+}
+
+/// Columns before a row's text: time, mark and direction (`     12 S <- `).
+const PREFIX: usize = TIME_WIDTH + 6;
+
+/// The row as it fits `width` columns, its text scrolled by `skip`: the
+/// first `prefix` columns stay; `«` marks text hidden on the left, `»` on the right.
+pub fn clip<'a>(
+    line: Line<'a>,
+    prefix: usize,
+    skip: usize,
+    width: usize,
+    theme: &Theme,
+) -> Line<'a> {
+    // One (char, style) per column, then regrouped into spans.
+    let mut cells: Vec<(char, Style)> = Vec::with_capacity(width);
+    let mut skipped = 0usize;
+    let mut cut = false;
+    'spans: for span in &line.spans {
+        for c in span.content.chars() {
+            if cells.len() < prefix {
+                cells.push((c, span.style));
+            } else if skipped < skip {
+                skipped += 1;
+            } else if cells.len() < width {
+                cells.push((c, span.style));
+            } else {
+                // A separator's rule running on is no hidden text.
+                cut = c != '─';
+                break 'spans;
+            }
+        }
+    }
+    if cut && let Some(last) = cells.last_mut().filter(|_| width > prefix + 1) {
+        *last = ('»', theme.warning);
+    }
+    if skipped > 0
+        && let Some(first) = cells.get_mut(prefix)
+    {
+        *first = ('«', theme.warning);
+    }
+    let mut spans: Vec<Span<'a>> = Vec::new();
+    let mut text = String::new();
+    let mut style = None;
+    for (c, s) in cells {
+        if style.is_some_and(|x| x != s) {
+            spans.push(Span::styled(
+                std::mem::take(&mut text),
+                style.unwrap_or_default(),
+            ));
+        }
+        style = Some(s);
+        text.push(c);
+    }
+    if !text.is_empty() {
+        spans.push(Span::styled(text, style.unwrap_or_default()));
+    }
+    Line::from(spans)
 }
 
 fn direction_style(direction: Direction, theme: &Theme) -> Style {
