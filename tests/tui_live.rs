@@ -308,7 +308,7 @@ async fn rebound_keys_are_named_in_hints_notes_dialogs_and_help() {
     let help = screen_text(&render(&mut app, 120, 40));
     let row = help
         .lines()
-        .find(|l| l.contains("STARTTLS/STLS (asks if not advertised)"))
+        .find(|l| l.contains("STARTTLS/STLS (capabilities first)"))
         .unwrap_or_else(|| panic!("no STARTTLS row:\n{help}"));
     assert!(row.contains("F5 "), "{row}");
     assert!(!row.contains("Ctrl-T"), "{row}");
