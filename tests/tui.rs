@@ -799,3 +799,23 @@ fn untrusted_is_said_in_words_without_colour(width: u16, height: u16) {
         terminal.backend()
     );
 }
+
+#[test_case(120, 40 ; "wide")]
+#[test_case(80, 24 ; "small")]
+fn a_planned_credential_is_masked_in_the_input_title(width: u16, height: u16) {
+    // Base64 of "\0demo\0demo-password" (RFC 4616), as a lesson's plan carries it.
+    let secret = "AGRlbW8AZGVtby1wYXNzd29yZA==";
+    let mut app = App::new(AppConfig {
+        target: Target::parse("smtp://mail.example").unwrap(),
+        ehlo: "client.example".into(),
+        plan: Some(tui::Plan::parse(
+            &format!("AUTH PLAIN {secret}\nQUIT\n"),
+            "client.example",
+        )),
+    });
+    connected(&mut app, "192.0.2.1:25");
+    let text = screen_text(&render(&mut app, width, height));
+    assert!(text.contains("plan 1/2: AUTH PLAIN"), "{text}");
+    assert!(!text.contains(secret), "{text}");
+    assert!(!text.contains("AGRlbW8"), "{text}");
+}
