@@ -123,6 +123,10 @@ pub enum Confirm {
     StartTlsNotAdvertised { reason: String },
     /// Credentials from the auth helper would go over plaintext or untrusted TLS.
     InsecureCredentials { reason: String },
+    /// The server answered STARTTLS/STLS with an error (RFC 3207 §4: `454`
+    /// is temporary, so trying again can be right); `reason` quotes the
+    /// reply, escaped.
+    StartTlsRefused { reason: String },
 }
 
 /// The SMTP message editor opened by a `354` reply to DATA (RFC 5321 §4.1.1.4).
@@ -829,7 +833,12 @@ impl App {
                 };
                 self.mode = Mode::CertDetail { index, scroll };
             }
-            (Mode::Confirm(Confirm::StartTlsNotAdvertised { .. }), Action::Confirm) => {
+            (
+                Mode::Confirm(
+                    Confirm::StartTlsNotAdvertised { .. } | Confirm::StartTlsRefused { .. },
+                ),
+                Action::Confirm,
+            ) => {
                 self.mode = Mode::Normal;
                 return self.send_starttls();
             }
@@ -1479,6 +1488,18 @@ impl App {
                 self.findings[i] += 1;
                 if finding.id == crate::finding::FindingId::Timeout {
                     self.gave_up = true;
+                }
+                // The question only when nothing else is on screen: a
+                // refusal while the operator types a message or reads a
+                // certificate is in the transcript anyway.
+                if finding.id == crate::finding::FindingId::StarttlsRefused
+                    && self.mode == Mode::Normal
+                    && self.replay.is_none()
+                {
+                    let reply = crate::escape::escape_line(&finding.evidence);
+                    self.mode = Mode::Confirm(Confirm::StartTlsRefused {
+                        reason: format!("the server refused it: {reply}"),
+                    });
                 }
                 if finding.severity == Severity::Error
                     && finding.stage == crate::finding::Stage::Handshake
@@ -2177,6 +2198,48 @@ mod tests {
         let fx = app.update(Msg::Session(event));
         assert_eq!(fx, [Effect::Command(Command::StartTls)]);
         assert_eq!(app.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn a_refused_starttls_asks_whether_to_try_again_defaulting_to_no() {
+        let refused = |app: &mut App| {
+            let finding = crate::finding::Finding::new(
+                crate::finding::FindingId::StarttlsRefused,
+                Severity::Warning,
+                crate::finding::Stage::Starttls,
+                "STARTTLS refused",
+                "",
+                "RFC 3207 §4",
+            )
+            .with_evidence(b"454 4.7.0 TLS not available\x1b[2J\r\n".to_vec());
+            app.update(Msg::Session(Event::Finding {
+                at: Duration::from_millis(5),
+                finding,
+                origin: crate::session::Origin::Dialogue,
+            }))
+        };
+        let mut app = app("smtp://mx.example.com");
+        connect(&mut app);
+        assert!(refused(&mut app).is_empty());
+        let Mode::Confirm(Confirm::StartTlsRefused { reason }) = &app.mode else {
+            panic!("no question: {:?}", app.mode);
+        };
+        assert!(
+            reason.contains("454 4.7.0 TLS not available\\x1b[2J"),
+            "{reason}"
+        );
+        // Enter is not yes: it leaves the question open and sends nothing.
+        let enter = app.keys.lookup(
+            Scope::Confirm,
+            crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter),
+        );
+        assert_ne!(enter, Some(Action::Confirm));
+        assert!(app.update(Msg::Action(Action::Cancel)).is_empty());
+        assert_eq!(app.mode, Mode::Normal);
+        // Yes sends STARTTLS again.
+        refused(&mut app);
+        let fx = app.update(Msg::Action(Action::Confirm));
+        assert!(fx.contains(&Effect::Command(Command::StartTls)), "{fx:?}");
     }
 
     #[test]

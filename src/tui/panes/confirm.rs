@@ -51,6 +51,17 @@ pub fn render(app: &App, question: &Confirm, area: Rect, buf: &mut Buffer) {
                 Line::from(Span::styled(answers.clone(), theme.label)).right_aligned(),
             ],
         ),
+        Confirm::StartTlsRefused { reason } => (
+            format!("{verb} refused"),
+            vec![
+                Line::from(Span::styled(reason.clone(), theme.warning)),
+                Line::from(format!(
+                    "Send {verb} again? (4xx is temporary; otherwise the session stays in plaintext)"
+                )),
+                Line::default(),
+                Line::from(Span::styled(answers.clone(), theme.label)).right_aligned(),
+            ],
+        ),
         Confirm::InsecureCredentials { reason } => (
             "Send credentials?".to_string(),
             vec![
