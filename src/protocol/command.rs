@@ -389,8 +389,12 @@ fn password_arg(
     secrets: &mut Vec<Range<usize>>,
     literal: &mut Option<LiteralAnnounce>,
 ) {
-    match literal_at_end(&line[password.clone()], LiteralRole::LoginPassword) {
-        Some(l) if !line[password.clone()].contains(&b' ') => *literal = Some(l),
+    // Only an argument that is wholly `{n}` is a literal: `pw{5}` is an
+    // atom with a stray brace (RFC 9051 §9 forbids `{` in atoms), and must
+    // be masked as the password it holds, not taken for an announcement.
+    let arg = &line[password.clone()];
+    match literal_at_end(arg, LiteralRole::LoginPassword) {
+        Some(l) if arg.starts_with(b"{") || arg.starts_with(b"~{") => *literal = Some(l),
         _ => push(secrets, password),
     }
 }
@@ -519,6 +523,28 @@ pub fn placeholder_len(bytes: &[u8]) -> Option<usize> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Found by the `client_command` fuzz target: a password ending in
+    /// `{n}` was taken for a literal announcement and shown unmasked.
+    #[test]
+    fn a_password_ending_in_braces_is_masked_not_a_literal() {
+        for line in [&b"a1 LOGIN user pw{11}"[..], b"a1 LOGIN user zQ9{5+}"] {
+            let cmd = parse(Protocol::Imap, line, true);
+            assert_eq!(cmd.literal, None, "{line:?}");
+            let shown = redact(line, &cmd.secrets);
+            assert!(
+                shown.ends_with(b"user <redacted 6 bytes>")
+                    || shown.ends_with(b"user <redacted 7 bytes>"),
+                "{:?}",
+                String::from_utf8_lossy(&shown)
+            );
+        }
+        let cmd = parse(Protocol::Imap, b"a1 LOGIN user {6}", true);
+        assert_eq!(
+            cmd.literal.map(|l| (l.size, l.role)),
+            Some((6, LiteralRole::LoginPassword))
+        );
+    }
     use test_case::test_case;
 
     fn secrets(protocol: Protocol, line: &str) -> Vec<String> {
