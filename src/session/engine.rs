@@ -138,6 +138,9 @@ impl SessionError {
 }
 
 const HANDSHAKE: &str = "TLS handshake";
+/// Most junk lines (empty lines, text in no protocol's syntax) skipped while
+/// waiting for the greeting or for the reply to one command.
+const MAX_JUNK: usize = 100;
 
 /// Result alias for the engine.
 pub type Result<T> = std::result::Result<T, SessionError>;
@@ -784,8 +787,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Timeout or close before a greeting; [`SessionError::Ended`] when the
     /// greeting refuses service (SMTP 554/421, IMAP `* BYE`, POP3 `-ERR`).
     pub async fn greeting(&mut self) -> Result<Response> {
-        // Skipped junk (empty lines) is not a greeting; bounded by the timeout.
-        for _ in 0..10_000 {
+        // Skipped junk (empty lines) is not a greeting. Each junk line is an
+        // entry and a finding kept by every consumer, and each resets the
+        // per-response timeout, so the count is the bound: a server that
+        // sends 100 junk lines before its greeting is no mail server (an
+        // endless flood of empty lines grew `check` to 240 MB at 10,000).
+        for _ in 0..MAX_JUNK {
             let received = self.read_response("greeting").await?;
             if let Some(f) = self.dialogue.ended() {
                 self.failed = true;
@@ -795,9 +802,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(received.response);
             }
         }
-        Err(SessionError::Protocol(
-            "no greeting after 10000 lines of junk".into(),
-        ))
+        let err = SessionError::Protocol(format!("no greeting after {MAX_JUNK} lines of junk"));
+        Err(self
+            .fail(
+                FindingId::JunkLine,
+                err,
+                "The server sends lines in no protocol's syntax instead of a greeting: it is broken or hostile, or this is not a mail port.",
+            )
+            .await)
     }
 
     /// Sends `line` and reads until its completion: one SMTP reply, one POP3
@@ -832,8 +844,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut out = Vec::new();
         // Bounded: a server streaming untagged data forever still hits the
         // limit here, and the timeout per response.
+        let mut junk = 0;
         for _ in 0..100_000 {
             let received = self.read_response(&what).await?;
+            // Junk (empty lines, text in no protocol's syntax) answers
+            // nothing and resets the timeout; every line of it is kept as an
+            // entry and a finding, so a flood of it is cut here, not after
+            // 100,000 entries (220 MB in `check`).
+            if received.note.outcome == Outcome::Junk {
+                junk += 1;
+                if junk >= MAX_JUNK {
+                    let err = SessionError::Protocol(format!(
+                        "no reply to {verb} after {junk} lines of junk"
+                    ));
+                    return Err(self
+                        .fail(
+                            FindingId::JunkLine,
+                            err,
+                            "The server sends lines in no protocol's syntax instead of replies: it is broken or hostile, or this is not a mail port. The connection was cut to bound memory.",
+                        )
+                        .await);
+                }
+            }
             let answers_this = received.note.answers.as_ref().is_some_and(|a| a.seq == seq);
             let done = answers_this
                 && (received.note.completes
