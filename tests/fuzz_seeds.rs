@@ -45,6 +45,8 @@ fn files(dir: &str, target: &str) -> Vec<(String, Vec<u8>)> {
 #[test_case("chain_report", targets::chain_report ; "chain_report")]
 #[test_case("recording", targets::recording ; "recording")]
 #[test_case("target_url", targets::target_url ; "target_url")]
+#[test_case("client_command", targets::client_command ; "client_command")]
+#[test_case("dialogue", targets::dialogue ; "dialogue")]
 fn seeds_and_regressions_pass_the_fuzz_checks(target: &str, check: fn(&[u8])) {
     let seeds = files("seeds", target);
     assert!(seeds.len() >= 8, "{target}: only {} seeds", seeds.len());

@@ -59,6 +59,11 @@ impl<'a> Input<'a> {
         head
     }
 
+    /// True when every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
     /// Everything not read yet.
     pub fn rest(self) -> &'a [u8] {
         self.data
