@@ -68,7 +68,17 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             ConnState::Connected => "plaintext".to_string(),
         };
         let offer = match app.current_caps() {
-            None => "not known yet: ask capabilities first".to_string(),
+            // Implicit TLS (smtps, imaps, pop3s) has no STARTTLS: the
+            // handshake comes first, so a plaintext state means it never ran.
+            _ if app.target.tls == TlsMode::Implicit => {
+                "not used: implicit TLS, the handshake comes first".to_string()
+            }
+            // The replay viewer sends nothing: no key to offer.
+            None if app.replay.is_some() => "not known yet: not asked so far".to_string(),
+            None => format!(
+                "not known yet: {} asks the capabilities, then upgrades",
+                starttls_key(app)
+            ),
             Some(caps) if caps.iter().any(|c| c.name == verb) => {
                 format!("advertised: {} upgrades", starttls_key(app))
             }
