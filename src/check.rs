@@ -439,7 +439,11 @@ pub async fn run_script(
             if let Some(switch) = &record {
                 switch.observe(&e);
             }
-            events.push(e);
+            // A streamed response's bytes only matter to the recording;
+            // holding them here would make memory grow with the body.
+            if !matches!(e, Event::Chunk { .. }) {
+                events.push(e);
+            }
         }
         events
     });

@@ -66,21 +66,20 @@ pub fn imap_response(data: &[u8]) {
 }
 
 /// `fuzz_targets/pop3_response.rs`: POP3 responses (RFC 1939 §3, RFC 2449)
-/// in random splits equal the whole. Which responses are multi-line (the
-/// command each one answers) is chosen by the input, per response, as the
-/// engine's queue of expectations does.
+/// in random splits equal the whole. Which responses are multi-line, and
+/// which are a CAPA listing (the command each one answers), is chosen by the
+/// input, per response, as the engine's queue of expectations does.
 pub fn pop3_response(data: &[u8]) {
     let mut input = Input::new(data);
     let limits = limits(input.byte());
     let multi = input.u16();
     let cuts = splits(&mut input);
     let bytes = input.rest();
-    let expect = |i: usize| {
-        if multi >> (i % 16) & 1 == 1 {
-            Expect::MultiLine
-        } else {
-            Expect::Single
-        }
+    // Two bits per response: single, single, multi-line body, CAPA listing.
+    let expect = |i: usize| match multi >> (2 * (i % 8)) & 3 {
+        2 => Expect::MultiLine,
+        3 => Expect::Capabilities,
+        _ => Expect::Single,
     };
     let _ = sniff(bytes);
     let outcomes = assert_split_invariant(bytes, &cuts, |i, buf| {

@@ -41,11 +41,17 @@ pub enum Expect {
     Single,
     /// A status line, and after `+OK` a body ending in a lone `.`.
     MultiLine,
+    /// As [`Expect::MultiLine`], for a short listing held whole: the CAPA
+    /// answer (RFC 2449 §5). Never streamed, and bounded like an SMTP reply
+    /// (`max_reply_lines` lines, `max_reply_bytes` bytes): a capability
+    /// list that does not end is an error, not a body to wait out.
+    Capabilities,
 }
 
 impl Expect {
-    /// For a command line as sent: CAPA, LIST/UIDL without argument, RETR,
-    /// TOP are multi-line; everything else single.
+    /// For a command line as sent: LIST/UIDL without argument, RETR, TOP
+    /// are multi-line, CAPA is [`Expect::Capabilities`]; everything else
+    /// single.
     pub fn for_command(line: &str) -> Expect {
         let mut words = line.split_ascii_whitespace();
         let Some(verb) = words.next() else {
@@ -54,8 +60,9 @@ impl Expect {
         let has_argument = words.next().is_some();
         // Keywords are case-insensitive, RFC 1939 §3. LIST and UIDL with a
         // message number answer on the status line (RFC 1939 §5, §7).
-        if verb.eq_ignore_ascii_case("CAPA")
-            || verb.eq_ignore_ascii_case("RETR")
+        if verb.eq_ignore_ascii_case("CAPA") {
+            Expect::Capabilities
+        } else if verb.eq_ignore_ascii_case("RETR")
             || verb.eq_ignore_ascii_case("TOP")
             || (!has_argument
                 && (verb.eq_ignore_ascii_case("LIST") || verb.eq_ignore_ascii_case("UIDL")))
@@ -109,15 +116,16 @@ enum Head {
 
 /// Parses one response from the front of `buf`.
 ///
-/// With [`Expect::MultiLine`] a `+OK` stays [`Frame::Incomplete`] until the
-/// terminating `.` line has arrived; `-ERR` and continuations are always
-/// one line (RFC 1939 §3).
+/// With [`Expect::MultiLine`] or [`Expect::Capabilities`] a `+OK` stays
+/// [`Frame::Incomplete`] until the terminating `.` line has arrived; `-ERR`
+/// and continuations are always one line (RFC 1939 §3).
 ///
 /// A whole-buffer convenience over [`Framer`], which a connection keeps so
 /// that a body arriving in many reads is scanned once.
 ///
 /// # Errors
-/// [`ParseError::LineTooLong`] and [`ParseError::TooManyLines`] per `limits`.
+/// [`ParseError::LineTooLong`] and [`ParseError::TooManyLines`] per `limits`;
+/// for [`Expect::Capabilities`] also [`ParseError::ReplyTooLarge`].
 pub fn parse_response(buf: &[u8], expect: Expect, limits: &Limits) -> super::Result<Response> {
     Framer::new(*limits).poll(buf, expect)
 }
@@ -321,6 +329,7 @@ impl Framer {
                 .find(buf, pos, limits.max_line, &mut self.scanned)?
             else {
                 if self.kept.is_none()
+                    && expect != Expect::Capabilities
                     && let Some(s) = self.streaming
                     && self.body_bytes + (buf.len() - pos) > s.above
                 {
@@ -347,10 +356,18 @@ impl Framer {
                     keep_line(kept, &buf[content]);
                 }
                 None => {
-                    if self.body.len() >= limits.max_lines {
-                        return Err(ParseError::TooManyLines {
-                            limit: limits.max_lines,
-                        });
+                    let max_lines = if expect == Expect::Capabilities {
+                        if self.body_bytes > limits.max_reply_bytes {
+                            return Err(ParseError::ReplyTooLarge {
+                                limit: limits.max_reply_bytes,
+                            });
+                        }
+                        limits.max_reply_lines
+                    } else {
+                        limits.max_lines
+                    };
+                    if self.body.len() >= max_lines {
+                        return Err(ParseError::TooManyLines { limit: max_lines });
                     }
                     self.body.push(content);
                 }
@@ -531,8 +548,8 @@ mod tests {
         }
     }
 
-    #[test_case("CAPA", Expect::MultiLine; "capa")]
-    #[test_case("capa\r\n", Expect::MultiLine; "capa lower with crlf")]
+    #[test_case("CAPA", Expect::Capabilities; "capa")]
+    #[test_case("capa\r\n", Expect::Capabilities; "capa lower with crlf")]
     #[test_case("LIST", Expect::MultiLine; "list all")]
     #[test_case("list  \r\n", Expect::MultiLine; "list trailing space")]
     #[test_case("LIST 1", Expect::Single; "list one")]
@@ -1013,6 +1030,79 @@ mod tests {
             }
         });
         assert_eq!(err, Some(ParseError::BodyTooLarge { limit: 10_000 }));
+    }
+
+    /// Feeds `bytes` in 512-byte reads with streaming on, as the engine
+    /// does; returns the first error, or how many `Partial`s were given.
+    fn feed_streaming(bytes: &[u8], limits: Limits, expect: Expect) -> Result<usize, ParseError> {
+        let mut framer = Framer::new(limits);
+        framer.set_streaming(Some(Streaming {
+            above: 1000,
+            preview: 100,
+        }));
+        let mut buf = Vec::new();
+        let mut partials = 0;
+        for piece in bytes.chunks(512) {
+            buf.extend_from_slice(piece);
+            match framer.poll_step(&buf, expect)? {
+                Step::Partial { len } => {
+                    buf.drain(..len);
+                    partials += 1;
+                }
+                Step::Frame(Frame::Complete { len, .. }) => {
+                    buf.drain(..len);
+                }
+                Step::Frame(_) => {}
+            }
+        }
+        Ok(partials)
+    }
+
+    #[test]
+    fn a_capa_answer_is_held_whole_and_bounded_in_lines() {
+        let limits = Limits {
+            max_reply_lines: 100,
+            ..Limits::default()
+        };
+        let mut capa = b"+OK capa\r\n".to_vec();
+        for _ in 0..99 {
+            capa.extend_from_slice(b"X-A-LONG-CAPABILITY-NAME-OF-FORTY-BYTES\r\n");
+        }
+        let mut whole = capa.clone();
+        whole.extend_from_slice(b".\r\n");
+        // 99 lines, 4 KiB, over the 1000-byte streaming threshold: held whole.
+        assert_eq!(feed_streaming(&whole, limits, Expect::Capabilities), Ok(0));
+        match parse_response(&whole, Expect::Capabilities, &limits) {
+            Ok(Frame::Complete {
+                value: Response::Status { body: Some(b), .. },
+                ..
+            }) => assert_eq!(b.len(), 99),
+            other => panic!("{other:?}"),
+        }
+        // The same lines as a RETR body stream.
+        assert!(feed_streaming(&whole, limits, Expect::MultiLine).unwrap() > 0);
+        capa.extend_from_slice(b"USER\r\nUSER\r\n");
+        assert_eq!(
+            feed_streaming(&capa, limits, Expect::Capabilities),
+            Err(ParseError::TooManyLines { limit: 100 })
+        );
+    }
+
+    #[test]
+    fn a_capa_answer_is_bounded_in_bytes() {
+        let limits = Limits {
+            max_reply_bytes: 4096,
+            ..Limits::default()
+        };
+        let mut capa = b"+OK\r\n".to_vec();
+        for _ in 0..5 {
+            capa.extend_from_slice(&[b'X'; 998]);
+            capa.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(
+            feed_streaming(&capa, limits, Expect::Capabilities),
+            Err(ParseError::ReplyTooLarge { limit: 4096 })
+        );
     }
 
     /// xorshift64: deterministic pseudo-random bytes without a crate.

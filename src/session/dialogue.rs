@@ -331,6 +331,12 @@ impl Dialogue {
         self.literal.as_ref().is_some_and(|l| l.awaiting_plus)
     }
 
+    /// True once the greeting has been framed (RFC 5321 §4.3.1, RFC 9051
+    /// §7.1, RFC 1939 §4).
+    pub fn greeted(&self) -> bool {
+        self.greeted
+    }
+
     /// The oldest command still awaiting a reply: verb and when it was sent.
     pub fn awaiting(&self) -> Option<(&Verb, Duration, bool)> {
         if !self.greeted && self.ended.is_none() {
@@ -468,7 +474,8 @@ impl Dialogue {
         }
         let has_arg = !cmd.args.is_empty();
         let expect = match (&cmd.verb, has_arg) {
-            (Verb::Capa | Verb::Retr | Verb::Top, _) | (Verb::List | Verb::Uidl, false) => {
+            (Verb::Capa, _) => pop3::Expect::Capabilities,
+            (Verb::Retr | Verb::Top, _) | (Verb::List | Verb::Uidl, false) => {
                 pop3::Expect::MultiLine
             }
             _ => pop3::Expect::Single,

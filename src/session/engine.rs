@@ -568,15 +568,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         | protocol::ParseError::ReplyTooLarge { .. }
                         | protocol::ParseError::BodyTooLarge { .. } => (
                             FindingId::ReplyTooLarge,
-                            "The server kept sending one reply without end (e.g. endless 220- continuation lines): it is broken or hostile. The connection was cut to bound memory and time.",
+                            "The server kept sending one response without end (endless 220- continuation lines, a capability list or body that never ends): it is broken or hostile. The connection was cut to bound memory and time.",
                         ),
                     };
                     self.closed = true;
                     let evidence = self.conn.take(held.min(256));
                     self.conn.take(held);
                     self.conn.shutdown().await;
+                    // Name what was being answered: "the answer to CAPA exceeds 10000 lines".
+                    let answering = match self.dialogue.awaiting() {
+                        Some((verb, _, _)) => format!("the answer to {verb}"),
+                        None if !self.dialogue.greeted() => "the greeting".to_string(),
+                        None => "the server's stream".to_string(),
+                    };
                     let err = SessionError::Protocol(format!(
-                        "server stream cannot be framed: {e}; {held} bytes discarded, connection closed"
+                        "{answering} cannot be framed: {e}; {held} bytes discarded, connection closed"
                     ));
                     self.failed = true;
                     let finding = Finding::new(
