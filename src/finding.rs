@@ -170,6 +170,7 @@ finding_ids! {
     EmptyLine => "empty_line", "An empty line where a reply was expected; skipped, not taken as an answer.";
     JunkLine => "junk_line", "A line that is not a reply in the protocol's syntax; skipped, not taken as an answer.";
     ControlBytes => "control_bytes", "Control bytes inside reply text (outside the RFC grammar); shown escaped.";
+    InvalidUtf8 => "invalid_utf8", "Reply text that is not UTF-8 (e.g. Latin-1 or binary); shown escaped.";
     BareLf => "bare_lf", "A line ended in a bare LF instead of CRLF.";
     UnsolicitedReply => "unsolicited_reply", "A reply arrived when no command was waiting for one (pipelined ahead or injected).";
     UnknownTag => "unknown_tag", "An IMAP tagged response carries a tag the client never sent.";
@@ -445,7 +446,9 @@ mod tests {
             let s = id.as_str();
             assert!(seen.insert(s), "duplicate id {s}");
             assert!(
-                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    && s.starts_with(|c: char| c.is_ascii_lowercase()),
                 "{s} is not snake_case"
             );
             assert_eq!(&FindingId::from_str(s).unwrap(), id);

@@ -322,7 +322,7 @@ const FAULTS: &[Fault] = &[
         name: "c1_and_bidi",
         scheme: "smtp",
         what: "C1 controls and U+202E in the greeting",
-        finding: "",
+        finding: "control_bytes",
         exit: 1,
         secs: 5,
         script: |s| {
@@ -354,7 +354,7 @@ const FAULTS: &[Fault] = &[
         name: "invalid_utf8",
         scheme: "smtp",
         what: "invalid UTF-8 in the greeting",
-        finding: "",
+        finding: "invalid_utf8",
         exit: 1,
         secs: 5,
         script: |s| {

@@ -31,7 +31,9 @@ pub fn smtp_reply(data: &[u8]) {
         if let Outcome::Complete(reply, raw) = outcome {
             assert!(!reply.lines.is_empty(), "a reply has a line: {raw:?}");
             for defect in &reply.defects {
-                let (Defect::ControlBytes { line } | Defect::BareLf { line }) = *defect;
+                let (Defect::ControlBytes { line }
+                | Defect::InvalidUtf8 { line }
+                | Defect::BareLf { line }) = *defect;
                 assert!(line < reply.lines.len(), "{defect:?} of {raw:?}");
             }
             let _ = smtp::ehlo_capabilities(&reply);

@@ -152,8 +152,12 @@ pub enum ParseError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Defect {
     /// Line `line` (0-based) holds C0 controls or DEL outside the grammar
-    /// (RFC 5321 §4.2 textstring, RFC 9051 §9 TEXT-CHAR).
+    /// (RFC 5321 §4.2 textstring, RFC 9051 §9 TEXT-CHAR), or C1 controls,
+    /// bidi or zero-width format characters (Unicode TR 9, CVE-2021-42574).
     ControlBytes { line: usize },
+    /// Line `line` (0-based) is not UTF-8: textstring is ASCII, UTF-8 only
+    /// with SMTPUTF8 (RFC 6531 §3.7.4.1).
+    InvalidUtf8 { line: usize },
     /// Line `line` ended in a bare LF, not CRLF (RFC 5321 §2.3.8).
     BareLf { line: usize },
 }

@@ -230,9 +230,14 @@ impl Framer {
             let line_end = pos + line.len;
             self.scanned += line.content_len.saturating_sub(4) as u64;
             let (this_code, last) = match check_line(&buf[content.clone()]) {
-                Ok((this_code, last, control)) => {
-                    if control {
+                Ok((this_code, last, flaws)) => {
+                    if flaws.control {
                         self.defects.push(Defect::ControlBytes {
+                            line: self.lines.len(),
+                        });
+                    }
+                    if flaws.invalid_utf8 {
+                        self.defects.push(Defect::InvalidUtf8 {
                             line: self.lines.len(),
                         });
                     }
@@ -292,8 +297,8 @@ impl Framer {
 
 /// Checks one line's grammar, returning its code, whether it is the last
 /// line of the reply (RFC 5321 §4.2: `Reply-code [ SP textstring ] CRLF`),
-/// and whether its text holds control bytes.
-fn check_line(content: &[u8]) -> Result<(u16, bool, bool), String> {
+/// and the flaws of its text ([`TextFlaws`]).
+fn check_line(content: &[u8]) -> Result<(u16, bool, TextFlaws), String> {
     let Some(digits) = content.get(..3) else {
         return Err(format!(
             "reply line {} is shorter than a code",
@@ -324,14 +329,43 @@ fn check_line(content: &[u8]) -> Result<(u16, bool, bool), String> {
     // §3.7.4.1). Control bytes break the grammar but not the framing: the
     // line stays part of its reply (so one bad EHLO line does not hide
     // STARTTLS) and is flagged; the display escapes them.
-    let text = content.get(4..).unwrap_or_default();
-    let control = text.iter().any(|&b| is_control(b));
-    Ok((code, last, control))
+    Ok((
+        code,
+        last,
+        TextFlaws::of(content.get(4..).unwrap_or_default()),
+    ))
 }
 
-/// C0 controls except HT, and DEL: outside RFC 5321 textstring.
-fn is_control(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7f
+/// What is wrong with a reply line's text, if anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TextFlaws {
+    /// C0 controls except HT, DEL, and (in UTF-8) C1 controls, bidi and
+    /// zero-width format characters ([`crate::escape::is_unsafe_char`]):
+    /// none belongs in textstring, several act on terminals or reorder
+    /// what the reader sees.
+    control: bool,
+    /// Bytes that are not UTF-8 (textstring is ASCII; SMTPUTF8 allows UTF-8,
+    /// never anything else).
+    invalid_utf8: bool,
+}
+
+impl TextFlaws {
+    /// One pass over `text`, linear in its length.
+    fn of(text: &[u8]) -> TextFlaws {
+        let mut flaws = TextFlaws::default();
+        if text.is_ascii() {
+            flaws.control = text.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f);
+            return flaws;
+        }
+        for chunk in text.utf8_chunks() {
+            flaws.invalid_utf8 |= !chunk.invalid().is_empty();
+            flaws.control |= chunk
+                .valid()
+                .chars()
+                .any(|c| c != '\t' && crate::escape::is_unsafe_char(c));
+        }
+        flaws
+    }
 }
 
 /// Splits a checked line into enhanced status code and text.
@@ -713,12 +747,26 @@ mod tests {
         );
     }
 
+    #[test_case(b"220 \xff\xfe\xc3( hostile\r\n", &[Defect::InvalidUtf8 { line: 0 }]; "invalid utf-8")]
+    #[test_case(b"220 Gr\xfc\xdfe\r\n", &[Defect::InvalidUtf8 { line: 0 }]; "latin-1 text")]
+    #[test_case(b"220 \x9b31m\r\n", &[Defect::InvalidUtf8 { line: 0 }]; "raw c1 byte is not utf-8")]
+    #[test_case(b"220 \x1b\xff\r\n", &[Defect::ControlBytes { line: 0 }, Defect::InvalidUtf8 { line: 0 }]; "both")]
+    #[test_case("220 Grüße, tab\tok\r\n".as_bytes(), &[]; "utf-8 text and a tab are fine")]
+    fn text_flaws(buf: &[u8], want: &[Defect]) {
+        let (reply, len) = complete(buf);
+        assert_eq!(len, buf.len());
+        assert_eq!(reply.defects, want);
+    }
+
     // Control bytes break the grammar but not the framing: the reply keeps
     // every line and says which one is defective.
     #[test_case(b"250 a\0b\r\n", 0; "nul byte")]
     #[test_case(b"250 \x1b[2J\x1b[Hpwned\r\n", 0; "escape sequence")]
     #[test_case(b"250 a\rb\r\n", 0; "bare cr inside")]
     #[test_case(b"250-mail\r\n250-SIZE\x7f\r\n250 STARTTLS\r\n", 1; "del byte in an ehlo line")]
+    #[test_case("250 \u{9b}31m red\r\n".as_bytes(), 0; "c1 csi in utf-8")]
+    #[test_case("250 \u{202e}txet desrever\r\n".as_bytes(), 0; "bidi override")]
+    #[test_case("250 a\u{200b}b\r\n".as_bytes(), 0; "zero width space")]
     fn control_bytes_are_a_defect_not_a_break(buf: &[u8], line: usize) {
         let (reply, len) = complete(buf);
         assert_eq!(len, buf.len());

@@ -1185,6 +1185,7 @@ impl Dialogue {
     fn defects(&self, raw: &[u8], defects: &[Defect], findings: &mut Vec<Finding>) {
         let lines: Vec<&[u8]> = raw.split_inclusive(|&b| b == b'\n').collect();
         let mut control = false;
+        let mut invalid_utf8 = false;
         let mut bare_lf = false;
         for d in defects {
             match d {
@@ -1198,6 +1199,20 @@ impl Dialogue {
                             format!("reply line {} holds control bytes outside the reply grammar; kept as part of the reply, shown escaped", line + 1),
                             "No correct server sends control bytes in reply text; an escape sequence is an attempt on the operator's terminal. Report it to the server's operator.",
                             "RFC 5321 §4.2",
+                        )
+                        .with_evidence(lines.get(*line).copied().unwrap_or_default()),
+                    );
+                }
+                Defect::InvalidUtf8 { line } if !invalid_utf8 => {
+                    invalid_utf8 = true;
+                    findings.push(
+                        Finding::new(
+                            FindingId::InvalidUtf8,
+                            Severity::Warning,
+                            self.stage_of(self.pending.front().map(|p| &p.verb)),
+                            format!("reply line {} is not UTF-8; kept as part of the reply, shown escaped", line + 1),
+                            "Reply text is ASCII (UTF-8 only with SMTPUTF8). A Latin-1 banner or binary bytes here break strict clients and log parsers; fix the server's text.",
+                            "RFC 5321 §4.2, RFC 6531 §3.7.4.1",
                         )
                         .with_evidence(lines.get(*line).copied().unwrap_or_default()),
                     );
