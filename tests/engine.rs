@@ -1,6 +1,7 @@
 //! The session engine against scripted hostile or broken servers on
 //! 127.0.0.1: STARTTLS response injection, an endless line, a missing banner,
-//! junk bytes, a reset mid-handshake.
+//! junk bytes, a reset mid-handshake, a literal whose `+` never comes,
+//! continuation requests nobody asked for, replies sent ahead of commands.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -324,4 +325,193 @@ async fn connection_refused_is_exit_3() {
         "{:?}",
         report.error
     );
+}
+
+/// An IMAP server that greets, then answers each client line with what
+/// `answer` says (`None`: says nothing), and collects what it read.
+async fn imap_script(
+    listener: TcpListener,
+    answer: fn(&str) -> Option<&'static [u8]>,
+) -> Vec<String> {
+    let (sock, _) = listener.accept().await.unwrap();
+    let mut sock = BufReader::new(sock);
+    sock.get_mut()
+        .write_all(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        match tokio::time::timeout(Duration::from_secs(5), sock.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return seen,
+        }
+        if let Some(reply) = answer(&line) {
+            sock.get_mut().write_all(reply).await.unwrap();
+        }
+        seen.push(line);
+    }
+}
+
+async fn imap_session(port: u16, response_ms: u64) -> (Session<TcpStream>, mpsc::Receiver<Event>) {
+    let mut cfg = config(&format!("imap://127.0.0.1:{port}"), None);
+    cfg.timeouts.response = Duration::from_millis(response_ms);
+    let (tx, rx) = mpsc::channel(1024);
+    let mut session = Session::connect(cfg, tx).await.unwrap();
+    session.greeting().await.unwrap();
+    (session, rx)
+}
+
+fn findings(rx: &mut mpsc::Receiver<Event>) -> Vec<mailwire::finding::Finding> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        if let Event::Finding { finding, .. } = e {
+            out.push(finding);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_literal_whose_continuation_never_comes_times_out_naming_the_literal() {
+    let (listener, port) = listen().await;
+    // The server never answers `{5}` with `+` nor refuses it.
+    let server = tokio::spawn(imap_script(listener, |_| None));
+    let (mut session, mut rx) = imap_session(port, 300).await;
+    session.send_line("LOGIN {5}").await.unwrap();
+    let err = session.read_response("reply to LOGIN").await.unwrap_err();
+    assert!(matches!(err, SessionError::Timeout { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "no continuation request (+) for the literal LOGIN announced within 300 ms"
+    );
+    let f = findings(&mut rx);
+    let timeout = f
+        .iter()
+        .find(|f| f.id == FindingId::Timeout)
+        .expect("timeout finding");
+    assert_eq!(timeout.source, "RFC 9051 §7.5, §4.3");
+    assert_eq!(timeout.stage, mailwire::finding::Stage::Authentication);
+    drop(session);
+    let seen = server.await.unwrap();
+    // The literal's bytes were never sent without the server's go-ahead.
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].ends_with("LOGIN {5}\r\n"), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_continuation_request_for_a_command_without_a_literal_is_unsolicited() {
+    let (listener, port) = listen().await;
+    // CAPABILITY answered with `+` requests and never completed.
+    let server = tokio::spawn(imap_script(listener, |line| {
+        line.contains("CAPABILITY")
+            .then_some(&b"+ send more\r\n+ and more\r\n"[..])
+    }));
+    let (mut session, mut rx) = imap_session(port, 300).await;
+    session.send_line("CAPABILITY").await.unwrap();
+    let first = session.read_response("reply to CAPABILITY").await.unwrap();
+    assert_eq!(first.note.outcome, mailwire::session::Outcome::Continuation);
+    let _ = session.read_response("reply to CAPABILITY").await.unwrap();
+    let err = session
+        .read_response("reply to CAPABILITY")
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "no reply to CAPABILITY within 300 ms");
+    let f = findings(&mut rx);
+    let unsolicited: Vec<_> = f
+        .iter()
+        .filter(|f| f.id == FindingId::UnsolicitedReply)
+        .collect();
+    assert_eq!(unsolicited.len(), 2, "{f:?}");
+    assert!(
+        unsolicited[0]
+            .summary
+            .contains("while CAPABILITY was waiting for its reply"),
+        "{}",
+        unsolicited[0].summary
+    );
+    assert_eq!(unsolicited[0].evidence, b"+ send more\r\n");
+    drop(session);
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_literal_answered_with_plus_is_not_unsolicited_but_a_second_plus_is() {
+    let (listener, port) = listen().await;
+    let server = tokio::spawn(imap_script(listener, |line| {
+        if line.ends_with("{5}\r\n") {
+            Some(b"+ go ahead\r\n")
+        } else if line.starts_with("alice") {
+            // After the literal and the rest of the line: another `+`,
+            // then the tagged reply.
+            Some(b"+ more?\r\na1 NO [AUTHENTICATIONFAILED] nope\r\n")
+        } else {
+            None
+        }
+    }));
+    let (mut session, mut rx) = imap_session(port, 2000).await;
+    session.send_line("LOGIN {5}").await.unwrap();
+    let plus = session.read_response("continuation").await.unwrap();
+    assert_eq!(plus.note.outcome, mailwire::session::Outcome::Continuation);
+    assert!(
+        findings(&mut rx)
+            .iter()
+            .all(|f| f.id != FindingId::UnsolicitedReply)
+    );
+    session.send_line("alice hunter2").await.unwrap();
+    let _ = session.read_response("reply to LOGIN").await.unwrap();
+    let done = session.read_response("reply to LOGIN").await.unwrap();
+    assert!(done.note.completes);
+    let unsolicited: Vec<_> = findings(&mut rx)
+        .into_iter()
+        .filter(|f| f.id == FindingId::UnsolicitedReply)
+        .collect();
+    assert_eq!(unsolicited.len(), 1, "{unsolicited:?}");
+    assert_eq!(unsolicited[0].evidence, b"+ more?\r\n");
+    drop(session);
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn replies_sent_before_a_command_are_not_taken_as_its_reply() {
+    let (listener, port) = listen().await;
+    let server = tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let mut sock = BufReader::new(sock);
+        sock.get_mut()
+            .write_all(b"220 pipelined.test ESMTP\r\n")
+            .await
+            .unwrap();
+        assert!(read_line(&mut sock).await.starts_with("EHLO"));
+        // Two replies ahead of any command, in the same segment as EHLO's.
+        sock.get_mut()
+            .write_all(b"250 pipelined.test\r\n250 extra\r\n250 and another\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_line(&mut sock).await, "NOOP\r\n");
+        sock.get_mut()
+            .write_all(b"250 2.0.0 noop ok\r\n")
+            .await
+            .unwrap();
+    });
+    let (tx, mut rx) = mpsc::channel(1024);
+    let mut session = Session::connect(config(&format!("smtp://127.0.0.1:{port}"), None), tx)
+        .await
+        .unwrap();
+    session.greeting().await.unwrap();
+    session.send_line("EHLO client.test").await.unwrap();
+    let _ = session.read_response("reply to EHLO").await.unwrap();
+    session.send_line("NOOP").await.unwrap();
+    let noop = session.read_response("reply to NOOP").await.unwrap();
+    match &noop.response {
+        mailwire::session::Response::Smtp(r) => assert_eq!(r.text(), "noop ok"),
+        other => panic!("{other:?}"),
+    }
+    let unsolicited: Vec<_> = findings(&mut rx)
+        .into_iter()
+        .filter(|f| f.id == FindingId::UnsolicitedReply)
+        .collect();
+    assert_eq!(unsolicited.len(), 2, "{unsolicited:?}");
+    assert_eq!(unsolicited[0].evidence, b"250 extra\r\n");
+    server.await.unwrap();
 }

@@ -915,11 +915,32 @@ impl Dialogue {
                     self.idle = p.tag.clone();
                     let tag = p.tag.clone();
                     note.answers = self.answer_tag(tag.as_ref());
-                } else if let Some(p) = self.pending.back() {
+                } else if let Some(p) = self
+                    .pending
+                    .back()
+                    .filter(|p| matches!(p.verb, Verb::Other(_)))
+                {
                     // A continuation for a command we do not follow (e.g. an
                     // extension with its own continuations).
                     let tag = p.tag.clone();
                     note.answers = self.answer_tag(tag.as_ref());
+                } else if let Some(p) = self.pending.back() {
+                    // A command we follow, with no literal, SASL exchange or
+                    // IDLE open: it takes no continuation.
+                    findings.push(
+                        Finding::new(
+                            FindingId::UnsolicitedReply,
+                            Severity::Warning,
+                            self.stage_of(Some(&p.verb)),
+                            format!(
+                                "a + continuation request arrived while {} was waiting for its reply, though it announced no literal and takes none",
+                                p.verb
+                            ),
+                            "The server asked for input nobody announced; mailwire sends none, so the server may now wait for it while the client waits for the reply. Report it: the server or something on the path is confused.",
+                            "RFC 9051 §7.5",
+                        )
+                        .with_evidence(raw),
+                    );
                 } else {
                     findings.push(
                         Finding::new(

@@ -413,6 +413,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 context: String::new(),
             });
         }
+        self.take_unsolicited().await?;
         let at = self.now();
         if let Err(e) = self.conn.write_all(bytes).await {
             self.closed = true;
@@ -437,6 +438,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.emit(Event::Data(entry)).await;
         for f in findings {
             self.finding(f, Origin::Dialogue).await;
+        }
+        Ok(())
+    }
+
+    /// Before a command is written while none awaits a reply: whatever the
+    /// server has already sent cannot answer it. Reads what has arrived
+    /// (without waiting) and frames each whole response now, so the
+    /// dialogue sees it with nothing pending and reports it as unsolicited
+    /// (RFC 5321 §4.1.1, RFC 2920 §3: a server answers only what was
+    /// sent), instead of taking it later as this command's reply.
+    ///
+    /// # Errors
+    /// As [`Session::next_response`], when those bytes cannot be framed.
+    async fn take_unsolicited(&mut self) -> Result<()> {
+        // Not inside a message body either: a server that replies early
+        // there (552 mid-DATA) is answering the body, as before.
+        if matches!(self.dialogue.phase(), Phase::Greeting | Phase::Data)
+            || self.dialogue.awaiting().is_some()
+            || self.closed
+        {
+            return Ok(());
+        }
+        // A read error is left for the write and the next read to report.
+        if let Ok(n) = self.conn.drain_ready().await {
+            self.bytes_received += n as u64;
+        }
+        while self.dialogue.awaiting().is_none() && !self.closed {
+            match self.frame_buffered().await {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
         }
         Ok(())
     }
@@ -505,103 +538,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     context: String::new(),
                 });
             }
-            let parsed = match self.parse_buffered() {
-                Ok(Some(Parsed::Chunk(bytes))) => {
-                    // A big response is arriving: its bytes go out as they
-                    // come (for a recording), only a preview is kept.
-                    self.emit(Event::Chunk {
-                        at: self.now(),
-                        bytes,
-                        tls: self.is_tls(),
-                        end: None,
-                    })
-                    .await;
-                    continue;
-                }
-                Ok(Some(Parsed::Streamed(response, streamed))) => {
-                    self.emit(Event::Chunk {
-                        at: self.now(),
-                        bytes: streamed.last,
-                        tls: self.is_tls(),
-                        end: Some(StreamEnd {
-                            size: streamed.size,
-                            sha256: streamed.sha256,
-                        }),
-                    })
-                    .await;
-                    Ok(Some((response, streamed.preview)))
-                }
-                Ok(Some(Parsed::Whole(response, raw))) => Ok(Some((response, raw))),
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            };
-            match parsed {
-                Ok(Some((response, raw))) => {
-                    let note = self.record_response(&response, raw).await;
-                    if let Some(f) = self.dialogue.ended().filter(|f| {
-                        f.id != FindingId::ServiceClosing
-                            || !self
-                                .dialogue
-                                .awaiting()
-                                .is_some_and(|(v, _, _)| *v == Verb::Quit || *v == Verb::Logout)
-                    }) {
-                        if matches!(f.id, FindingId::WrongService | FindingId::WrongProtocol) {
-                            let f = f.clone();
-                            return Err(self.abandon(f).await);
-                        }
-                    }
-                    return Ok(Received { response, note });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let held = self.conn.buffered().len();
-                    let (id, advice) = match e {
-                        protocol::ParseError::LineTooLong { .. } => (
-                            FindingId::LineTooLong,
-                            "A line this long is no reply: the server is broken or hostile (or this is not a mail port). The connection was cut to bound memory.",
-                        ),
-                        protocol::ParseError::LiteralTooLarge { .. } => (
-                            FindingId::LiteralTooLarge,
-                            "The server announced a literal larger than mailwire accepts; raise --max-literal if the data is real.",
-                        ),
-                        protocol::ParseError::TooManyLines { .. }
-                        | protocol::ParseError::ReplyTooLarge { .. }
-                        | protocol::ParseError::BodyTooLarge { .. } => (
-                            FindingId::ReplyTooLarge,
-                            "The server kept sending one response without end (endless 220- continuation lines, a capability list or body that never ends): it is broken or hostile. The connection was cut to bound memory and time.",
-                        ),
-                    };
-                    self.closed = true;
-                    let evidence = self.conn.take(held.min(256));
-                    self.conn.take(held);
-                    self.conn.shutdown().await;
-                    // Name what was being answered: "the answer to CAPA exceeds 10000 lines".
-                    let answering = match self.dialogue.awaiting() {
-                        Some((verb, _, _)) => format!("the answer to {verb}"),
-                        None if !self.dialogue.greeted() => "the greeting".to_string(),
-                        None => "the server's stream".to_string(),
-                    };
-                    let err = SessionError::Protocol(format!(
-                        "{answering} cannot be framed: {e}; {held} bytes discarded, connection closed"
-                    ));
-                    self.failed = true;
-                    let finding = Finding::new(
-                        id,
-                        Severity::Error,
-                        self.stage_now(),
-                        err.to_string(),
-                        advice,
-                        "RFC 5321 §4.5.3.1",
-                    )
-                    .with_evidence(evidence);
-                    self.finding(finding, Origin::Engine).await;
-                    self.emit(Event::Closed {
-                        at: self.now(),
-                        reason: "connection closed by mailwire: the server's response exceeded the limits".into(),
-                    })
-                    .await;
-                    return Err(err);
-                }
+            if let Some(result) = self.frame_buffered().await {
+                return result;
             }
             // Another service on the port announces itself before any line
             // ends (a TLS record has no CRLF at all): say so now, not after
@@ -671,6 +609,112 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     })
                     .await;
                     return Err(err);
+                }
+            }
+        }
+    }
+
+    /// Frames and records the next whole response already buffered, if
+    /// any; the chunks of a streamed one are emitted on the way. `None`:
+    /// more bytes are needed. Errors as [`Session::next_response`].
+    async fn frame_buffered(&mut self) -> Option<Result<Received>> {
+        loop {
+            let parsed = match self.parse_buffered() {
+                Ok(Some(Parsed::Chunk(bytes))) => {
+                    // A big response is arriving: its bytes go out as they
+                    // come (for a recording), only a preview is kept.
+                    self.emit(Event::Chunk {
+                        at: self.now(),
+                        bytes,
+                        tls: self.is_tls(),
+                        end: None,
+                    })
+                    .await;
+                    continue;
+                }
+                Ok(Some(Parsed::Streamed(response, streamed))) => {
+                    self.emit(Event::Chunk {
+                        at: self.now(),
+                        bytes: streamed.last,
+                        tls: self.is_tls(),
+                        end: Some(StreamEnd {
+                            size: streamed.size,
+                            sha256: streamed.sha256,
+                        }),
+                    })
+                    .await;
+                    Ok(Some((response, streamed.preview)))
+                }
+                Ok(Some(Parsed::Whole(response, raw))) => Ok(Some((response, raw))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            match parsed {
+                Ok(Some((response, raw))) => {
+                    let note = self.record_response(&response, raw).await;
+                    if let Some(f) = self.dialogue.ended().filter(|f| {
+                        f.id != FindingId::ServiceClosing
+                            || !self
+                                .dialogue
+                                .awaiting()
+                                .is_some_and(|(v, _, _)| *v == Verb::Quit || *v == Verb::Logout)
+                    }) {
+                        if matches!(f.id, FindingId::WrongService | FindingId::WrongProtocol) {
+                            let f = f.clone();
+                            return Some(Err(self.abandon(f).await));
+                        }
+                    }
+                    return Some(Ok(Received { response, note }));
+                }
+                Ok(None) => return None,
+                Err(e) => {
+                    let held = self.conn.buffered().len();
+                    let (id, advice) = match e {
+                        protocol::ParseError::LineTooLong { .. } => (
+                            FindingId::LineTooLong,
+                            "A line this long is no reply: the server is broken or hostile (or this is not a mail port). The connection was cut to bound memory.",
+                        ),
+                        protocol::ParseError::LiteralTooLarge { .. } => (
+                            FindingId::LiteralTooLarge,
+                            "The server announced a literal larger than mailwire accepts; raise --max-literal if the data is real.",
+                        ),
+                        protocol::ParseError::TooManyLines { .. }
+                        | protocol::ParseError::ReplyTooLarge { .. }
+                        | protocol::ParseError::BodyTooLarge { .. } => (
+                            FindingId::ReplyTooLarge,
+                            "The server kept sending one response without end (endless 220- continuation lines, a capability list or body that never ends): it is broken or hostile. The connection was cut to bound memory and time.",
+                        ),
+                    };
+                    self.closed = true;
+                    let evidence = self.conn.take(held.min(256));
+                    self.conn.take(held);
+                    self.conn.shutdown().await;
+                    // Name what was being answered: "the answer to CAPA exceeds 10000 lines".
+                    let answering = match self.dialogue.awaiting() {
+                        Some((verb, _, _)) => format!("the answer to {verb}"),
+                        None if !self.dialogue.greeted() => "the greeting".to_string(),
+                        None => "the server's stream".to_string(),
+                    };
+                    let err = SessionError::Protocol(format!(
+                        "{answering} cannot be framed: {e}; {held} bytes discarded, connection closed"
+                    ));
+                    self.failed = true;
+                    let finding = Finding::new(
+                        id,
+                        Severity::Error,
+                        self.stage_now(),
+                        err.to_string(),
+                        advice,
+                        "RFC 5321 §4.5.3.1",
+                    )
+                    .with_evidence(evidence);
+                    self.finding(finding, Origin::Engine).await;
+                    self.emit(Event::Closed {
+                        at: self.now(),
+                        reason: "connection closed by mailwire: the server's response exceeded the limits".into(),
+                    })
+                    .await;
+                    return Some(Err(err));
                 }
             }
         }
@@ -770,6 +814,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let limit = self.config.timeouts.response;
         match timeout(limit, self.next_response()).await {
             Ok(r) => r,
+            Err(_) if self.dialogue.awaiting_continuation() => {
+                // A synchronizing literal `{n}` waits for `+` (or a tagged
+                // refusal): name that, not "no reply".
+                let verb = self
+                    .dialogue
+                    .awaiting()
+                    .map_or_else(|| "the command".to_string(), |(v, _, _)| v.to_string());
+                let err = SessionError::Timeout {
+                    what: format!("continuation request (+) for the literal {verb} announced"),
+                    after: limit,
+                };
+                self.failed = true;
+                let finding = Finding::new(
+                    FindingId::Timeout,
+                    Severity::Error,
+                    self.stage_now(),
+                    err.to_string(),
+                    "A synchronizing literal {n} must be answered with + (send it) or a tagged NO/BAD (refused). The server did neither: it may not parse literals in this command; a server offering LITERAL+ or LITERAL- accepts {n+} without waiting.",
+                    "RFC 9051 §7.5, §4.3",
+                );
+                self.finding(finding, Origin::Engine).await;
+                Err(err)
+            }
             Err(_) => {
                 let err = SessionError::Timeout {
                     what: what.to_string(),
