@@ -176,6 +176,7 @@ finding_ids! {
     UnknownTag => "unknown_tag", "An IMAP tagged response carries a tag the client never sent.";
     ServiceRefused => "service_refused", "The server refused service in its greeting (SMTP 554/421, IMAP * BYE, POP3 -ERR).";
     ServiceClosing => "service_closing", "The server announced it is closing the session (SMTP 421, IMAP * BYE).";
+    NoCloseAfterQuit => "no_close_after_quit", "The server answered QUIT (LOGOUT) but did not close the connection.";
     NoEsmtp => "no_esmtp", "EHLO was rejected, so the server speaks no ESMTP; HELO was used and STARTTLS is impossible.";
     CapaUnsupported => "capa_unsupported", "POP3 CAPA was answered with -ERR; the server lists no capabilities (STLS is still tried).";
     ImplicitTlsPort => "implicit_tls_port", "The port answered with TLS records in the plaintext phase: it speaks implicit TLS.";

@@ -403,7 +403,10 @@ fn a_rebound_starttls_key_works_and_shows_in_help_and_footer() {
     assert!(!t.screen().contains("TLS 1.3 established"));
     // The help overlay lists the bound key beside the action.
     t.keys(&["F10"]);
-    let help = t.wait_text("Help · Esc closes");
+    // Wait for the row itself: the capture can catch a half-drawn overlay.
+    let help = t.wait_for("help with its STARTTLS row", |s| {
+        s.contains("Help · Esc closes") && s.contains("STARTTLS/STLS (capabilities first)")
+    });
     let row = help
         .lines()
         .find(|l| l.contains("STARTTLS/STLS (capabilities first)"))

@@ -515,3 +515,82 @@ async fn replies_sent_before_a_command_are_not_taken_as_its_reply() {
     assert_eq!(unsolicited[0].evidence, b"250 extra\r\n");
     server.await.unwrap();
 }
+
+/// An SMTP server without STARTTLS that answers QUIT with `after_quit`
+/// and then closes, or keeps the connection open for 5 s.
+async fn smtp_quit_script(listener: TcpListener, after_quit: &'static [u8], close: bool) {
+    let (sock, _) = listener.accept().await.unwrap();
+    let mut sock = BufReader::new(sock);
+    sock.get_mut()
+        .write_all(b"220 quit.test ESMTP\r\n")
+        .await
+        .unwrap();
+    assert!(read_line(&mut sock).await.starts_with("EHLO"));
+    sock.get_mut()
+        .write_all(b"250 quit.test\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_line(&mut sock).await, "QUIT\r\n");
+    sock.get_mut().write_all(after_quit).await.unwrap();
+    if !close {
+        let mut buf = [0u8; 64];
+        let _ = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_closes_after_221_is_not_waited_for() {
+    let (listener, port) = listen().await;
+    let server = tokio::spawn(smtp_quit_script(listener, b"221 2.0.0 bye\r\n", true));
+    let start = std::time::Instant::now();
+    let report = check::run(config(&format!("smtp://127.0.0.1:{port}"), None), false).await;
+    server.await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.id != FindingId::NoCloseAfterQuit),
+        "{}",
+        report.to_text()
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_stays_open_after_221_is_named_and_what_it_sends_is_kept() {
+    let (listener, port) = listen().await;
+    let server = tokio::spawn(smtp_quit_script(
+        listener,
+        b"221 2.0.0 bye\r\n250 late\r\npartial",
+        false,
+    ));
+    let start = std::time::Instant::now();
+    let report = check::run(config(&format!("smtp://127.0.0.1:{port}"), None), false).await;
+    let elapsed = start.elapsed();
+    server.abort();
+    // One QUIT_CLOSE_WAIT, not the 5-s response timeout.
+    assert!(
+        elapsed >= mailwire::session::QUIT_CLOSE_WAIT && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    let open = report
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::NoCloseAfterQuit)
+        .expect("no_close_after_quit");
+    assert_eq!(open.severity, Severity::Info);
+    assert_eq!(open.source, "RFC 5321 §4.1.1.10");
+    assert_eq!(open.evidence, b"partial");
+    let late = report
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::UnsolicitedReply)
+        .expect("the reply after 221 is unsolicited");
+    assert_eq!(late.evidence, b"250 late\r\n");
+    // Not a failure of the session: STARTTLS not offered is what fails it.
+    assert_eq!(report.exit_code, check::EXIT_TLS, "{}", report.to_text());
+}

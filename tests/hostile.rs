@@ -506,7 +506,7 @@ const FAULTS: &[Fault] = &[
         name: "never_closes_after_quit",
         scheme: "smtp",
         what: "221 to QUIT, then keeps the connection open",
-        finding: "",
+        finding: "no_close_after_quit",
         exit: 1,
         secs: 3,
         script: |s| smtp_with_ehlo(s, b"250 hostile.test\r\n"),

@@ -98,6 +98,11 @@ pub struct SessionHandle {
     pub events: mpsc::Receiver<Event>,
 }
 
+/// How long, at most, to wait for the server to close after it answered
+/// QUIT or LOGOUT (RFC 5321 §4.1.1.10: it sends 221, then closes), in ms
+/// as a [`Duration`]: 1 s. A conforming server closes within a round trip.
+pub const QUIT_CLOSE_WAIT: Duration = Duration::from_secs(1);
+
 /// A response as received, with the dialogue's note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
@@ -1206,18 +1211,71 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.config.timeouts.response = wait;
         let answered = self.command(verb.as_str()).await.is_ok();
         self.config.timeouts.response = saved;
+        let mut kept_open = false;
+        if answered && !self.closed {
+            kept_open = !self.await_close(wait.min(QUIT_CLOSE_WAIT)).await;
+            if kept_open {
+                let finding = Finding::new(
+                    FindingId::NoCloseAfterQuit,
+                    Severity::Info,
+                    Stage::Close,
+                    format!(
+                        "the server answered {verb} but kept the connection open for {} ms; mailwire closed it",
+                        wait.min(QUIT_CLOSE_WAIT).as_millis()
+                    ),
+                    "After answering QUIT (LOGOUT) the server should close the connection itself. Clients close too, so mail flows, but a server that leaves sessions open ties up its connection slots.",
+                    match self.protocol() {
+                        Protocol::Smtp | Protocol::Lmtp => "RFC 5321 §4.1.1.10",
+                        Protocol::Imap => "RFC 9051 §6.1.3",
+                        Protocol::Pop3 => "RFC 1939 §6",
+                    },
+                );
+                // An unfinished line sent after the goodbye is evidence too.
+                let held = self.conn.buffered().len();
+                let finding = finding.with_evidence(self.conn.take(held.min(256)));
+                self.finding(finding, Origin::Engine).await;
+            }
+        }
         if !self.closed {
             self.conn.shutdown().await;
             self.closed = true;
             self.emit(Event::Closed {
                 at: self.now(),
-                reason: if answered {
+                reason: if kept_open {
+                    format!("closed by mailwire: the server kept the connection open after answering {verb}")
+                } else if answered {
                     format!("closed after {verb}")
                 } else {
                     format!("closed by mailwire after {verb} got no reply")
                 },
             })
             .await;
+        }
+    }
+
+    /// After the goodbye was answered: waits up to `limit` for the server
+    /// to close, recording whatever it still sends (framed, so the dialogue
+    /// reports it as unsolicited). True when the server closed (EOF or a
+    /// broken connection), false when it was still open at `limit`.
+    async fn await_close(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            while !self.closed {
+                match self.frame_buffered().await {
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) => return true,
+                    None => break,
+                }
+            }
+            if self.closed {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, self.conn.fill()).await {
+                Ok(Ok(Fill::Read(n))) => self.bytes_received += n as u64,
+                // A close without TLS close_notify is a close too.
+                Ok(Ok(Fill::Eof) | Err(_)) => return true,
+                Err(_) => return false,
+            }
         }
     }
 

@@ -20,7 +20,8 @@ use crate::tls::{HandshakeSummary, Verdict};
 
 pub use dialogue::{Answer, Awaiting, Dialogue, Note, Outcome, Phase, Sent};
 pub use engine::{
-    Command, Session, SessionConfig, SessionError, SessionHandle, StartTls, Timeouts, spawn,
+    Command, QUIT_CLOSE_WAIT, Session, SessionConfig, SessionError, SessionHandle, StartTls,
+    Timeouts, spawn,
 };
 
 use crate::finding::Finding;

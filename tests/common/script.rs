@@ -208,6 +208,16 @@ async fn play(stream: Box<dyn Stream>, steps: Vec<Step>, tls: &ScriptTls) -> Vec
     let mut problems = Vec::new();
     let mut io: BufReader<Box<dyn Stream>> = BufReader::new(stream);
     let ends_on_client = matches!(steps.last(), Some(Step::Client(_)));
+    // A script that plays the goodbye and its answer ends as a real server
+    // does: it closes at once (RFC 5321 §4.1.1.10), without waiting.
+    let plays_goodbye = steps.iter().rev().find_map(|s| match s {
+        Step::Client(line) => Some(
+            line.to_ascii_uppercase()
+                .split_whitespace()
+                .any(|w| w == "QUIT" || w == "LOGOUT"),
+        ),
+        _ => None,
+    }) == Some(true);
     for step in steps {
         match step {
             Step::Server { raw, .. } | Step::Raw(raw) => {
@@ -261,7 +271,7 @@ async fn play(stream: Box<dyn Stream>, steps: Vec<Step>, tls: &ScriptTls) -> Vec
     }
     // The client's goodbye (QUIT/LOGOUT), unless the script ended on what
     // the client sent (a server that refused service hangs up at once).
-    if !ends_on_client {
+    if !ends_on_client && !plays_goodbye {
         let _ = read_line(&mut io).await;
     }
     problems
