@@ -23,7 +23,6 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -421,14 +420,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Reads whatever has already arrived, without waiting.
+    /// Reads whatever has already arrived, without waiting: each read is
+    /// polled once (a zero timeout would wait for the timer's next 1-ms
+    /// tick, which cost every command a millisecond). At most 64 reads.
     pub async fn drain_ready(&mut self) -> io::Result<usize> {
         let mut total = 0;
         for _ in 0..64 {
-            match tokio::time::timeout(Duration::ZERO, self.fill()).await {
-                Ok(Ok(Fill::Read(n))) => total += n,
-                Ok(Ok(Fill::Eof)) | Err(_) => break,
-                Ok(Err(e)) => return Err(e),
+            let ready = std::future::poll_fn(|cx| {
+                let fill = self.fill();
+                let mut fill = std::pin::pin!(fill);
+                // Dropping a pending fill loses nothing (cancel-safe).
+                Poll::Ready(match fill.as_mut().poll(cx) {
+                    Poll::Ready(r) => Some(r),
+                    Poll::Pending => None,
+                })
+            })
+            .await;
+            match ready {
+                Some(Ok(Fill::Read(n))) => total += n,
+                Some(Ok(Fill::Eof)) | None => break,
+                Some(Err(e)) => return Err(e),
             }
         }
         Ok(total)
@@ -503,6 +514,25 @@ mod tests {
                 Polled::Response { value, raw } => return (chunks, Some((value, raw))),
             }
         }
+    }
+
+    /// `drain_ready` polls each read once and never touches the timer: on a
+    /// runtime without a time driver, a zero timeout (which waited for the
+    /// next 1-ms tick before every command) panics instead.
+    #[test]
+    fn drain_ready_takes_what_arrived_without_a_timer() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime without time or io drivers");
+        rt.block_on(async {
+            let (client, mut server) = duplex(1024);
+            let mut conn = Connection::new(client, Limits::default());
+            assert_eq!(conn.drain_ready().await.expect("nothing yet"), 0);
+            server.write_all(b"250 early\r\n").await.expect("write");
+            assert_eq!(conn.drain_ready().await.expect("ready"), 11);
+            assert_eq!(conn.buffered(), b"250 early\r\n");
+            assert_eq!(conn.drain_ready().await.expect("nothing more"), 0);
+        });
     }
 
     fn retr(lines: usize) -> Vec<u8> {
