@@ -1034,15 +1034,16 @@ impl CheckReport {
             yes_no(self.starttls.offered)
         ));
         if !self.capabilities_before.is_empty() {
+            // Capability text is the server's: escaped like every line of it.
             line(format!(
                 "capabilities before TLS: {}",
-                self.capabilities_before.join(", ")
+                crate::escape::escape_bytes(self.capabilities_before.join(", ").as_bytes())
             ));
         }
         if !self.capabilities_after.is_empty() {
             line(format!(
                 "capabilities after TLS:  {}",
-                self.capabilities_after.join(", ")
+                crate::escape::escape_bytes(self.capabilities_after.join(", ").as_bytes())
             ));
         }
         if let Some(t) = &self.tls {

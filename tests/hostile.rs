@@ -512,6 +512,36 @@ const FAULTS: &[Fault] = &[
         script: |s| smtp_with_ehlo(s, b"250 hostile.test\r\n"),
     },
     Fault {
+        name: "unsolicited_reply_flood",
+        scheme: "smtp",
+        what: "EHLO's reply followed by 200,000 replies nobody asked for",
+        finding: "unsolicited_reply",
+        exit: 1,
+        secs: 5,
+        script: |s| {
+            let mut ehlo = b"250 hostile.test\r\n".to_vec();
+            ehlo.extend(b"250 extra\r\n".repeat(200_000));
+            smtp_with_ehlo(s, &ehlo)
+        },
+    },
+    Fault {
+        name: "flood_after_quit",
+        scheme: "smtp",
+        what: "221 to QUIT, then replies without end",
+        finding: "no_close_after_quit",
+        exit: 1,
+        secs: 5,
+        script: |s| {
+            let mut s = s;
+            let _ = s.write_all(SMTP_GREETING);
+            line(&mut s);
+            let _ = s.write_all(b"250 hostile.test\r\n");
+            line(&mut s);
+            let _ = s.write_all(b"221 bye\r\n");
+            flood(&mut s, &b"250 more\r\n".repeat(100), 1 << 30)
+        },
+    },
+    Fault {
         name: "empty_line_flood",
         scheme: "smtp",
         what: "empty lines without end",
@@ -657,6 +687,8 @@ fn fault(name: &str) -> &'static Fault {
 #[test_case("pipelined_early_replies")]
 #[test_case("starttls_injection")]
 #[test_case("never_closes_after_quit")]
+#[test_case("unsolicited_reply_flood")]
+#[test_case("flood_after_quit")]
 #[test_case("empty_line_flood")]
 #[test_case("bare_lf")]
 #[test_case("service_refused")]
@@ -743,4 +775,48 @@ fn the_table_in_robustness_md_matches() {
         "ROBUSTNESS.md's fault table differs; run with MAILWIRE_UPDATE_TABLE=1:\n{want}"
     );
     assert!(FAULTS.len() >= 30);
+}
+
+/// The text report escapes capability text too (a helper found raw ESC,
+/// U+009B and U+202E in `capabilities before TLS:`).
+#[test]
+fn the_text_report_escapes_capabilities() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = thread::spawn(move || {
+        if let Ok((s, _)) = listener.accept() {
+            smtp_with_ehlo(
+                s,
+                "250-mx\r\n250-A\x1b[31mB\r\n250-C\u{9b}2JD\r\n250 X\u{202e}Y\r\n".as_bytes(),
+            );
+        }
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_mailwire"))
+        .args([
+            "check",
+            "--no-config",
+            "--timeout",
+            TIMEOUT,
+            "--ehlo",
+            "client.test",
+        ])
+        .arg(format!("smtp://127.0.0.1:{port}"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run check");
+    let _ = server.join();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let caps = text
+        .lines()
+        .find(|l| l.starts_with("capabilities before TLS:"))
+        .unwrap_or_else(|| panic!("no capabilities line:\n{text}"));
+    for bad in ['\u{1b}', '\u{9b}', '\u{202e}'] {
+        assert!(!text.contains(bad), "raw {bad:?}:\n{text}");
+    }
+    assert!(caps.contains(r"\x1b[31M"), "{caps}");
+    assert!(
+        caps.contains(r"\u{9b}") && caps.contains(r"\u{202e}"),
+        "{caps}"
+    );
 }

@@ -469,14 +469,50 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if let Ok(n) = self.conn.drain_ready().await {
             self.bytes_received += n as u64;
         }
+        let mut framed = 0;
         while self.dialogue.awaiting().is_none() && !self.closed {
+            // Each is an entry and a finding: a flood of them is cut, as
+            // junk is (200,000 extra replies cost 442 MB before).
+            if framed >= MAX_JUNK {
+                return Err(self.cut_unsolicited_flood(framed).await);
+            }
             match self.frame_buffered().await {
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => framed += 1,
                 Some(Err(e)) => return Err(e),
                 None => break,
             }
         }
         Ok(())
+    }
+
+    /// Ends a session whose server sends reply after reply nobody asked
+    /// for: closes the connection and reports it.
+    async fn cut_unsolicited_flood(&mut self, count: usize) -> SessionError {
+        let held = self.conn.buffered().len();
+        let evidence = self.conn.take(held.min(256));
+        self.conn.take(held);
+        self.conn.shutdown().await;
+        self.closed = true;
+        self.failed = true;
+        let err = SessionError::Protocol(format!(
+            "the server sent {count} replies no command asked for; connection closed"
+        ));
+        let finding = Finding::new(
+            FindingId::UnsolicitedReply,
+            Severity::Error,
+            self.stage_now(),
+            err.to_string(),
+            "A server answers only what was sent. A stream of replies nobody asked for is a broken or hostile server, or something on the path injecting; the connection was cut to bound memory.",
+            "RFC 5321 §4.1.1, RFC 2920 §3",
+        )
+        .with_evidence(evidence);
+        self.finding(finding, Origin::Engine).await;
+        self.emit(Event::Closed {
+            at: self.now(),
+            reason: "connection closed by mailwire: replies nobody asked for without end".into(),
+        })
+        .await;
+        err
     }
 
     /// Sends one command line (CRLF added; tag added for IMAP).
@@ -1220,7 +1256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     Severity::Info,
                     Stage::Close,
                     format!(
-                        "the server answered {verb} but kept the connection open for {} ms; mailwire closed it",
+                        "the server answered {verb} but did not close the connection (still open, or still sending, after up to {} ms); mailwire closed it",
                         wait.min(QUIT_CLOSE_WAIT).as_millis()
                     ),
                     "After answering QUIT (LOGOUT) the server should close the connection itself. Clients close too, so mail flows, but a server that leaves sessions open ties up its connection slots.",
@@ -1259,16 +1295,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// broken connection), false when it was still open at `limit`.
     async fn await_close(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
+        // Bounded in time and in responses: a server that keeps sending
+        // after its goodbye is never read for longer than `limit`.
+        let mut framed = 0;
         loop {
-            while !self.closed {
+            while !self.closed && framed < MAX_JUNK {
                 match self.frame_buffered().await {
-                    Some(Ok(_)) => {}
+                    Some(Ok(_)) => framed += 1,
                     Some(Err(_)) => return true,
                     None => break,
                 }
             }
             if self.closed {
                 return true;
+            }
+            if framed >= MAX_JUNK || Instant::now() >= deadline {
+                return false;
             }
             match tokio::time::timeout_at(deadline, self.conn.fill()).await {
                 Ok(Ok(Fill::Read(n))) => self.bytes_received += n as u64,
